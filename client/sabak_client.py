@@ -1,0 +1,136 @@
+"""A Python client of the lesson protocol, on socketio.AsyncClient; tests and bots use it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections import defaultdict
+from typing import Any
+
+import socketio
+
+
+class CallFailed(Exception):
+    """The server refused an event: `code` is the stable error code."""
+
+    def __init__(self, event: str, error: dict[str, str]) -> None:
+        super().__init__(f"{event}: {error.get('code')}: {error.get('message')}")
+        self.code = error.get("code", "")
+        self.message = error.get("message", "")
+
+
+class SabakClient:
+    """One participant's connection: join, chat, hands, moderation; records what arrives."""
+
+    EVENTS = (
+        "participant",
+        "count",
+        "chat",
+        "chat_deleted",
+        "chat_locked",
+        "chat_muted",
+        "hands",
+        "hand",
+        "removed",
+        "admitted",
+        "lesson_ended",
+        "replaced",
+    )
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        token: str | None = None,
+        guest_code: str | None = None,
+        name: str | None = None,
+        reconnection: bool = True,
+    ) -> None:
+        self.url = url
+        self.auth: dict[str, Any] = (
+            {"token": token} if token else {"guest_code": guest_code, "name": name}
+        )
+        self.sio = socketio.AsyncClient(
+            reconnection=reconnection, reconnection_delay=0.2, reconnection_delay_max=2
+        )
+        self.inbox: dict[str, list[Any]] = defaultdict(list)
+        self._arrived: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
+        self.lesson_id: str | None = None
+        self.welcome: dict[str, Any] = {}
+        self._rejoining: asyncio.Future[None] | None = None
+        for name_ in self.EVENTS:
+            self.sio.on(name_, self._recorder(name_))
+        self.sio.on("connect", self._on_connect)
+
+    def _recorder(self, name: str) -> Any:
+        async def record(data: Any = None) -> None:
+            self.inbox[name].append(data)
+            self._arrived[name].set()
+
+        return record
+
+    async def _on_connect(self) -> None:
+        if self.lesson_id is not None and self.welcome:  # a reconnect: join again
+            self._rejoining = asyncio.ensure_future(self._rejoin())
+
+    async def _rejoin(self) -> None:
+        with contextlib.suppress(CallFailed, TimeoutError, socketio.exceptions.SocketIOError):
+            await self.join(self.lesson_id)
+
+    async def connect(self, transports: list[str] | None = None) -> None:
+        await self.sio.connect(
+            self.url,
+            auth=lambda: self.auth,
+            transports=transports or ["websocket"],
+            wait_timeout=10,
+        )
+
+    async def close(self) -> None:
+        await self.sio.disconnect()
+
+    async def call(self, event: str, data: Any = None, timeout: float = 10) -> dict[str, Any]:
+        """Emit an event, wait for its ack; raise CallFailed on a refusal."""
+        ack = await self.sio.call(event, data, timeout=timeout)
+        if not isinstance(ack, dict) or not ack.get("ok"):
+            raise CallFailed(event, (ack or {}).get("error", {}))
+        return ack
+
+    async def join(self, lesson_id: str | None = None) -> dict[str, Any]:
+        ack = await self.call("join", {"lesson_id": lesson_id} if lesson_id else {})
+        self.lesson_id, self.welcome = lesson_id, ack
+        if ack.get("resume"):
+            self.auth = {"token": ack["resume"]}  # come back as the same participant
+        return ack
+
+    async def chat(self, text: str, to: str = "all", client_id: str | None = None) -> Any:
+        cid = client_id or uuid.uuid4().hex
+        return await self.call("chat_send", {"client_id": cid, "text": text, "to": to})
+
+    async def raise_hand(self) -> Any:
+        return await self.call("hand_raise")
+
+    async def lower_hand(self, participant_id: str | None = None) -> Any:
+        return await self.call("hand_lower", _only(participant_id=participant_id))
+
+    async def leave(self) -> Any:
+        return await self.call("leave")
+
+    async def next(self, event: str, timeout: float = 5) -> Any:
+        """Wait for the next message of `event` not yet taken by `next`."""
+        while not self.inbox[event]:
+            self._arrived[event].clear()
+            await asyncio.wait_for(self._arrived[event].wait(), timeout)
+        return self.inbox[event].pop(0)
+
+    async def wait_for(self, event: str, predicate: Any, timeout: float = 5) -> Any:
+        """Wait for a message of `event` for which predicate(payload) is true."""
+        async with asyncio.timeout(timeout):
+            while True:
+                data = await self.next(event, timeout)
+                if predicate(data):
+                    return data
+
+
+def _only(**kwargs: Any) -> dict[str, Any]:
+    return {k: v for k, v in kwargs.items() if v is not None}

@@ -1,0 +1,135 @@
+"""The composition root: `create_app(settings)` wires Redis, the log, lessons and sockets."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import redis.asyncio as aioredis
+import socketio
+from aiohttp import web
+
+from config import Settings
+from server import appkeys as k
+from server.classroom.rules import Rules
+from server.directory import Directory
+from server.eventlog import EventLog
+from server.live import LiveLessons
+from server.openapi import openapi_route
+from server.redis_launcher import EmbeddedRedis, ensure_redis
+from server.routes import refusals, routes
+from server.tokens import Signer, load_or_create_secret
+from signaling.fanout import Fanout
+from signaling.namespace import LessonNamespace
+
+log = logging.getLogger(__name__)
+
+
+def rules_from(settings: Settings) -> Rules:
+    s = settings.lesson
+    return Rules(
+        chat_max_chars=s.chat_max_chars,
+        chat_rate_messages=s.chat_rate_messages,
+        chat_rate_window_ms=int(s.chat_rate_window_s * 1000),
+        chat_history_replay=s.chat_history_replay,
+        hand_rate_per_minute=s.hand_rate_per_minute,
+    )
+
+
+def origin_check(settings: Settings) -> Any:
+    """socket.io accepts our own origin (from the Host header) and the configured extras."""
+    extra = set(settings.server.allowed_origins) | {settings.public_base_url}
+
+    def allowed(origin: str | None, environ: dict[str, Any]) -> bool:
+        if origin is None:
+            return True  # not a browser: native clients send no Origin
+        scheme = environ.get("wsgi.url_scheme", "http")
+        own = f"{scheme}://{environ.get('HTTP_HOST', '')}"
+        return origin == own or origin in extra
+
+    return allowed
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(
+        middlewares=[refusals], client_max_size=settings.server.max_http_body_bytes
+    )
+    app[k.SETTINGS] = settings
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp",
+        cors_allowed_origins=origin_check(settings),
+        max_http_buffer_size=64_000,
+        ping_interval=10,
+        ping_timeout=10,
+        http_compression=True,
+        compression_threshold=1024,
+    )
+    sio.attach(app, socketio_path="socket.io")
+    app[k.SIO] = sio
+    app.cleanup_ctx.append(_redis_ctx)
+    app.cleanup_ctx.append(_services_ctx)
+    app.on_shutdown.append(_closing)
+    app.router.add_routes(routes)
+    app.router.add_get("/api/openapi.json", openapi_route)
+    return app
+
+
+async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Use the configured Redis, or start and later stop the embedded one."""
+    settings = app[k.SETTINGS]
+    embedded: EmbeddedRedis | None = None
+    url = settings.redis.url
+    if url is None:
+        embedded = EmbeddedRedis(
+            settings.data_path,
+            settings.redis.appendfsync,
+            start_timeout_s=settings.redis.start_timeout_s,
+        )
+        url = await embedded.start()
+        log.info("embedded Redis (pid %s) at %s", embedded.pid, url)
+    else:
+        await ensure_redis(url, settings.redis.start_timeout_s)
+    client = aioredis.Redis.from_url(url, decode_responses=True)
+    app[k.REDIS] = client
+    try:
+        yield
+    finally:
+        await client.aclose()
+        if embedded is not None:
+            await embedded.stop()
+
+
+async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings, client = app[k.SETTINGS], app[k.REDIS]
+    data = settings.data_path
+    secret, _ = load_or_create_secret(data / "secret.key")
+    admin_key, created = load_or_create_secret(data / "admin.key")
+    if created:
+        print(
+            f"Organizer admin key (shown once, kept in {data / 'admin.key'}): {admin_key.decode()}",
+            flush=True,
+        )
+    prefix = settings.redis.key_prefix
+    app[k.SIGNER], app[k.ADMIN_KEY] = Signer(secret), admin_key
+    app[k.DIRECTORY] = directory = Directory(client, prefix)
+    app[k.EVENTLOG] = eventlog = EventLog(client, prefix, settings.redis.outbox_max_events)
+    app[k.LIVE] = live = LiveLessons(directory, eventlog, rules_from(settings))
+    fanout = Fanout(app[k.SIO])
+    live.publishers.append(fanout)
+    namespace = LessonNamespace(
+        live, directory, app[k.SIGNER], fanout, settings.auth.resume_grace_s
+    )
+    app[k.SIO].register_namespace(namespace)
+    app[k.NAMESPACE] = namespace
+    eventlog.start()
+    try:
+        yield
+    finally:
+        await eventlog.close()
+
+
+async def _closing(app: web.Application) -> None:
+    """On shutdown, dropped sockets are the server's doing: nobody is marked as gone."""
+    if k.NAMESPACE in app:
+        app[k.NAMESPACE].closing = True

@@ -1,0 +1,27 @@
+"""Typed application state: every service `create_app` wires, under one `web.AppKey` each."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import redis.asyncio as aioredis
+import socketio
+from aiohttp import web
+
+from config import Settings
+from server.directory import Directory
+from server.eventlog import EventLog
+from server.live import LiveLessons
+from server.tokens import Signer
+
+SETTINGS = web.AppKey("settings", Settings)
+DIRECTORY = web.AppKey("directory", Directory)
+EVENTLOG = web.AppKey("eventlog", EventLog)
+LIVE = web.AppKey("live", LiveLessons)
+SIGNER = web.AppKey("signer", Signer)
+ADMIN_KEY = web.AppKey("admin_key", bytes)
+SIO = web.AppKey("sio", socketio.AsyncServer)
+REDIS = web.AppKey("redis", aioredis.Redis)
+if TYPE_CHECKING:
+    from signaling.namespace import LessonNamespace
+NAMESPACE: web.AppKey[LessonNamespace] = web.AppKey("namespace")

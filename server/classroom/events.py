@@ -1,0 +1,141 @@
+"""Lesson events: past-tense facts, the only things that change a lesson."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal, TypeVar
+
+Role = Literal["teacher", "student", "guest"]
+LeaveReason = Literal["left", "network", "removed", "lesson-ended", "denied"]
+
+_REGISTRY: dict[str, type[Event]] = {}
+E = TypeVar("E", bound="type[Event]")
+
+
+def _event(cls: E) -> E:
+    """Register an event class under its class name (the name stored in the log)."""
+    _REGISTRY[cls.__name__] = cls
+    return cls
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base class; subclasses are frozen dataclasses of JSON-friendly fields."""
+
+    kind: ClassVar[str] = "Event"
+
+
+@_event
+@dataclass(frozen=True)
+class LessonStarted(Event):
+    title: str
+    teacher_id: str
+    allow_guests: bool
+
+
+@_event
+@dataclass(frozen=True)
+class LessonEnded(Event):
+    reason: str
+
+
+@_event
+@dataclass(frozen=True)
+class ParticipantJoined(Event):
+    participant_id: str
+    name: str
+    role: Role
+
+
+@_event
+@dataclass(frozen=True)
+class ParticipantLeft(Event):
+    participant_id: str
+    reason: LeaveReason
+
+
+@_event
+@dataclass(frozen=True)
+class GuestWaiting(Event):
+    participant_id: str
+    name: str
+
+
+@_event
+@dataclass(frozen=True)
+class GuestAdmitted(Event):
+    participant_id: str
+
+
+@_event
+@dataclass(frozen=True)
+class ChatPosted(Event):
+    message_id: int
+    client_id: str
+    author_id: str
+    text: str
+    to: Literal["all", "teacher"]
+
+
+@_event
+@dataclass(frozen=True)
+class ChatDeleted(Event):
+    message_id: int
+
+
+@_event
+@dataclass(frozen=True)
+class ChatLocked(Event):
+    locked: bool
+
+
+@_event
+@dataclass(frozen=True)
+class ChatMuted(Event):
+    participant_id: str
+    muted: bool
+
+
+@_event
+@dataclass(frozen=True)
+class HandRaised(Event):
+    participant_id: str
+
+
+@_event
+@dataclass(frozen=True)
+class HandLowered(Event):
+    participant_id: str
+
+
+@dataclass(frozen=True)
+class Record:
+    """An event as logged: its place in the lesson, the server time and who caused it."""
+
+    seq: int
+    ts_ms: int
+    actor: str
+    event: Event
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"seq": self.seq, "ts": self.ts_ms, "actor": self.actor, **event_to_dict(self.event)}
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    return {"type": type(event).__name__, "data": dataclasses.asdict(event)}
+
+
+def event_from_dict(type_name: str, data: dict[str, Any]) -> Event:
+    """Rebuild an event from the log; unknown types or fields raise ValueError."""
+    cls = _REGISTRY.get(type_name)
+    if cls is None:
+        raise ValueError(f"unknown event type {type_name!r}")
+    try:
+        return cls(**data)
+    except TypeError as exc:
+        raise ValueError(f"bad fields for {type_name}: {exc}") from None
+
+
+def event_types() -> tuple[str, ...]:
+    return tuple(sorted(_REGISTRY))

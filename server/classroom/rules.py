@@ -1,0 +1,38 @@
+"""Limits a lesson enforces: text length, rate windows; set from configuration."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+from server.classroom.errors import Refused
+
+
+@dataclass(frozen=True)
+class Rules:
+    chat_max_chars: int = 1000
+    chat_rate_messages: int = 5
+    chat_rate_window_ms: int = 5000
+    chat_history_replay: int = 500
+    hand_rate_per_minute: int = 20
+
+    def check_chat_text(self, text: str) -> None:
+        if not text.strip():
+            raise Refused("empty-message", "A message cannot be empty.")
+        if len(text) > self.chat_max_chars:
+            raise Refused(
+                "message-too-long",
+                f"A message can be at most {self.chat_max_chars} characters long.",
+            )
+
+    @staticmethod
+    def normalize_text(text: str) -> str:
+        """NFC, trimmed, and without control characters other than newline and tab."""
+        text = unicodedata.normalize("NFC", text).strip()
+        return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")
+
+
+def sliding_window_full(times: list[int], now_ms: int, limit: int, window_ms: int) -> bool:
+    """True when `limit` events already happened within `window_ms` before `now_ms`."""
+    recent = [t for t in times[-limit:] if now_ms - t < window_ms]
+    return len(recent) >= limit

@@ -1,0 +1,142 @@
+"""Who sees what: the snapshot each participant gets, and the messages each event sends."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from server.classroom import events as e
+from server.classroom.lesson import ChatMessage, Lesson
+
+ALL = "all"
+TEACHERS = "teachers"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One server-to-client message: audience is ALL, TEACHERS or a participant id."""
+
+    audience: str
+    name: str
+    payload: dict[str, Any]
+
+
+def present_count(lesson: Lesson) -> int:
+    return sum(1 for p in lesson.participants.values() if p.presence == "present")
+
+
+def visible_to(lesson: Lesson, msg: ChatMessage, viewer_id: str) -> bool:
+    if msg.deleted:
+        return False
+    if msg.to == "all" or msg.author_id == viewer_id:
+        return True
+    viewer = lesson.participants.get(viewer_id)
+    return viewer is not None and viewer.role == "teacher"
+
+
+def hand_queue(lesson: Lesson) -> list[dict[str, str]]:
+    return [{"id": pid, "name": lesson.participants[pid].name} for pid in lesson.hands]
+
+
+def snapshot(lesson: Lesson, viewer_id: str) -> dict[str, Any]:
+    """Everything a (re)joining participant needs, filtered by their role."""
+    me = lesson.participants[viewer_id]
+    chat = [m.view() for m in lesson.chat if visible_to(lesson, m, viewer_id)]
+    view: dict[str, Any] = {
+        "lesson": {
+            "id": lesson.id,
+            "title": lesson.title,
+            "status": lesson.status,
+            "chat_locked": lesson.chat_locked,
+            "started_at": lesson.started_ms,
+        },
+        "you": {**me.view(), "hand_position": _position(lesson, viewer_id)},
+        "present_count": present_count(lesson),
+        "chat": chat[-lesson.rules.chat_history_replay :]
+        if lesson.rules.chat_history_replay
+        else [],
+        "seq": lesson.seq,
+    }
+    if me.role == "teacher":
+        view["participants"] = [p.view() for p in lesson.participants.values()]
+        view["hands"] = hand_queue(lesson)
+    return view
+
+
+def _position(lesson: Lesson, pid: str) -> int | None:
+    return lesson.hands.index(pid) + 1 if pid in lesson.hands else None
+
+
+def outgoing(lesson: Lesson, record: e.Record) -> list[Outgoing]:
+    """The messages one applied event sends (call after the event is applied and stored)."""
+    fan = _FANOUT.get(type(record.event))
+    return fan(lesson, record) if fan else []
+
+
+def _pid(event: e.Event) -> str:
+    return str(vars(event)["participant_id"])
+
+
+def _participant_changed(lesson: Lesson, record: e.Record) -> list[Outgoing]:
+    pid = _pid(record.event)
+    out = [
+        Outgoing(TEACHERS, "participant", lesson.participants[pid].view()),
+        Outgoing(ALL, "count", {"present": present_count(lesson)}),
+    ]
+    ev = record.event
+    if isinstance(ev, e.ParticipantLeft) and ev.reason in ("removed", "denied"):
+        out.append(Outgoing(pid, "removed", {"reason": ev.reason}))
+    if isinstance(ev, e.GuestAdmitted):
+        out.append(Outgoing(pid, "admitted", snapshot(lesson, pid)))
+    return out + _hands_if_changed(lesson, record)
+
+
+def _hands_if_changed(lesson: Lesson, record: e.Record) -> list[Outgoing]:
+    if isinstance(record.event, (e.HandRaised, e.HandLowered, e.ParticipantLeft)):
+        return [Outgoing(TEACHERS, "hands", {"queue": hand_queue(lesson)})]
+    return []
+
+
+def _hand_changed(lesson: Lesson, record: e.Record) -> list[Outgoing]:
+    pid = _pid(record.event)
+    mine = {"raised": pid in lesson.hands, "position": _position(lesson, pid)}
+    return [Outgoing(pid, "hand", mine), *_hands_if_changed(lesson, record)]
+
+
+def _chat_posted(lesson: Lesson, record: e.Record) -> list[Outgoing]:
+    ev = record.event
+    assert isinstance(ev, e.ChatPosted)
+    view = lesson.chat[ev.message_id - 1].view()
+    if ev.to == "all":
+        return [Outgoing(ALL, "chat", view)]
+    return [Outgoing(TEACHERS, "chat", view), Outgoing(ev.author_id, "chat", view)]
+
+
+def _simple(name: str, payload: Callable[[Any], dict[str, Any]], audience: str = ALL) -> Any:
+    return lambda lesson, record: [Outgoing(audience, name, payload(record.event))]
+
+
+def _muted(lesson: Lesson, record: e.Record) -> list[Outgoing]:
+    ev = record.event
+    assert isinstance(ev, e.ChatMuted)
+    payload = {"participant_id": ev.participant_id, "muted": ev.muted}
+    return [
+        Outgoing(TEACHERS, "participant", lesson.participants[ev.participant_id].view()),
+        Outgoing(ev.participant_id, "chat_muted", payload),
+    ]
+
+
+_FANOUT: dict[type[e.Event], Callable[[Lesson, e.Record], list[Outgoing]]] = {
+    e.ParticipantJoined: _participant_changed,
+    e.ParticipantLeft: _participant_changed,
+    e.GuestWaiting: _participant_changed,
+    e.GuestAdmitted: _participant_changed,
+    e.ChatPosted: _chat_posted,
+    e.ChatDeleted: _simple("chat_deleted", lambda ev: {"id": ev.message_id}),
+    e.ChatLocked: _simple("chat_locked", lambda ev: {"locked": ev.locked}),
+    e.ChatMuted: _muted,
+    e.HandRaised: _hand_changed,
+    e.HandLowered: _hand_changed,
+    e.LessonEnded: _simple("lesson_ended", lambda ev: {"reason": ev.reason}),
+}

@@ -1,0 +1,141 @@
+"""The `sabak` command: run the server, and organizer tasks over the REST API."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from client.rest import RestClient, RestError
+from config import ConfigError, Settings, load_settings
+from server.app import create_app
+from server.redis_launcher import RedisLaunchError
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(Path(args.config) if args.config else None)
+    except ConfigError as exc:
+        _fail(f"configuration error: {exc}", 2)
+    if args.command == "serve":
+        _serve(settings)
+    else:
+        _organizer(settings, args)
+
+
+def _fail(message: str, code: int = 1) -> Any:
+    print(f"sabak: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="sabak", description="A live virtual classroom server.")
+    p.add_argument("--config", help="TOML file (default: $SABAK_CONFIG or config/sabak.toml)")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the server (starts its own Redis unless redis.url is set)")
+    sub.add_parser("courses", help="list courses")
+    sub.add_parser("teachers", help="list teachers with their links")
+    c = sub.add_parser("course-create", help="create a course")
+    c.add_argument("title")
+    r = sub.add_parser("roster-import", help="import a roster CSV (name[,external_id])")
+    r.add_argument("course_id")
+    r.add_argument("csv_file")
+    t = sub.add_parser("teacher-create", help="create a teacher with a personal link")
+    t.add_argument("name")
+    t.add_argument("--course", action="append", default=[], dest="courses")
+    ls = sub.add_parser("lesson-create", help="create a lesson of a course")
+    ls.add_argument("course_id")
+    ls.add_argument("title")
+    ls.add_argument("--guests", action="store_true", help="allow guests with the lesson code")
+    for name in ("lesson-start", "lesson-end", "lesson-events"):
+        sub.add_parser(name, help=name.replace("-", " ")).add_argument("lesson_id")
+    return p
+
+
+# -- serve --------------------------------------------------------------------------------
+
+
+def _serve(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.server.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    try:
+        asyncio.run(_run(settings))
+    except RedisLaunchError as exc:
+        _fail(f"Redis is not available: {exc}")
+    except OSError as exc:
+        _fail(f"cannot listen on {settings.server.host}:{settings.server.port}: {exc.strerror}")
+
+
+async def _run(settings: Settings) -> None:
+    runner = web.AppRunner(create_app(settings), handle_signals=False)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await runner.setup()
+        site = web.TCPSite(runner, settings.server.host, settings.server.port)
+        await site.start()
+        print(f"Sabak is running at {settings.public_base_url} (Ctrl-C stops it)", flush=True)
+        await stop.wait()
+        print("Sabak is stopping.", flush=True)
+    finally:
+        await runner.cleanup()
+
+
+# -- organizer commands -------------------------------------------------------------------
+
+
+def _admin_key(settings: Settings) -> str:
+    key = os.environ.get("SABAK_ADMIN_KEY")
+    path = settings.data_path / "admin.key"
+    if key:
+        return key
+    if not path.exists():
+        _fail(f"no admin key: start the server once (it writes {path}) or set SABAK_ADMIN_KEY")
+    return path.read_text().strip()
+
+
+def _organizer(settings: Settings, args: argparse.Namespace) -> None:
+    action = _ACTIONS[args.command]
+
+    async def go() -> Any:
+        async with RestClient(settings.public_base_url, _admin_key(settings)) as rest:
+            return await action(rest, args)
+
+    try:
+        result = asyncio.run(go())
+    except RestError as exc:
+        _fail(f"{exc.code}: {exc.message}")
+    except OSError as exc:
+        _fail(f"cannot reach the server at {settings.public_base_url}: {exc}")
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+
+
+Action = Callable[[RestClient, argparse.Namespace], Awaitable[Any]]
+_ACTIONS: dict[str, Action] = {
+    "courses": lambda r, a: r.request("GET", "/api/courses"),
+    "teachers": lambda r, a: r.request("GET", "/api/teachers"),
+    "course-create": lambda r, a: r.create_course(a.title),
+    "roster-import": lambda r, a: r.import_roster_csv(
+        a.course_id, Path(a.csv_file).read_text(encoding="utf-8")
+    ),
+    "teacher-create": lambda r, a: r.create_teacher(a.name, a.courses),
+    "lesson-create": lambda r, a: r.create_lesson(a.course_id, a.title, a.guests),
+    "lesson-start": lambda r, a: r.start_lesson(a.lesson_id),
+    "lesson-end": lambda r, a: r.end_lesson(a.lesson_id),
+    "lesson-events": lambda r, a: r.events(a.lesson_id),
+}

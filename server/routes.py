@@ -1,0 +1,310 @@
+"""The REST API: courses, rosters, teachers and lessons, for organizers and teachers."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, replace
+from typing import Any
+
+from aiohttp import web
+
+from server.access import Caller, caller
+from server.appkeys import DIRECTORY, EVENTLOG, LIVE, SETTINGS, SIGNER
+from server.classroom import commands as c
+from server.classroom.errors import Refused
+from server.classroom.lesson import SYSTEM, Actor
+from server.directory import Course, LessonInfo, Student, Teacher, new_id
+from server.roster import parse_roster_csv
+from server.schema import Field, Spec
+from server.tokens import Claims
+
+log = logging.getLogger(__name__)
+routes = web.RouteTableDef()
+INTERNAL = {"code": "internal", "message": "Something went wrong on the server; try again."}
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+BODIES: dict[str, Spec] = {
+    "course": Spec((Field("title", str, max_len=200),)),
+    "teacher": Spec((Field("name", str, max_len=80), Field("course_ids", list, required=False))),
+    "lesson": Spec((Field("title", str, max_len=200), Field("allow_guests", bool, required=False))),
+    "students": Spec((Field("students", list),)),
+}
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+async def body(request: web.Request, name: str) -> dict[str, Any]:
+    try:
+        data = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise Refused("invalid-json", "The request body must be JSON.") from None
+    return BODIES[name].parse(data)
+
+
+def ok(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=lambda d: json.dumps(d, ensure_ascii=False))
+
+
+def link(request: web.Request, kind: str, sub: str, scope: str, version: int) -> str:
+    settings = request.app[SETTINGS]
+    exp = int(time.time() + settings.auth.link_ttl_days * 86400)
+    token = request.app[SIGNER].sign(Claims(kind, sub, scope, version, exp))  # type: ignore[arg-type]
+    page = "teach" if kind == "teacher" else "join"
+    return f"{settings.public_base_url}/{page}#{token}"
+
+
+def token_of(url: str) -> str:
+    return url.split("#", 1)[1]
+
+
+# -- courses -------------------------------------------------------------------------------
+
+
+@routes.post("/api/courses")
+async def create_course(request: web.Request) -> web.Response:
+    (await caller(request)).require_organizer()
+    data = await body(request, "course")
+    course = Course(new_id("c"), _text(data["title"], "title"), now_ms())
+    await request.app[DIRECTORY].put(course)
+    return ok(asdict(course), 201)
+
+
+@routes.get("/api/courses")
+async def list_courses(request: web.Request) -> web.Response:
+    who = await caller(request)
+    courses = await request.app[DIRECTORY].all(Course)
+    mine = [x for x in courses if who.is_organizer or x.id in who.teacher.course_ids]  # type: ignore[union-attr]
+    return ok([asdict(x) for x in sorted(mine, key=lambda x: x.created_ms)])
+
+
+async def course_for(request: web.Request, who: Caller) -> Course:
+    course = await request.app[DIRECTORY].get(Course, request.match_info["course_id"])
+    if course is None:
+        raise Refused("unknown-course", "There is no such course.")
+    who.require_course(course.id)
+    return course
+
+
+@routes.get("/api/courses/{course_id}")
+async def get_course(request: web.Request) -> web.Response:
+    course = await course_for(request, await caller(request))
+    teachers = [t for t in await request.app[DIRECTORY].all(Teacher) if course.id in t.course_ids]
+    return ok({**asdict(course), "teachers": [{"id": t.id, "name": t.name} for t in teachers]})
+
+
+# -- roster --------------------------------------------------------------------------------
+
+
+@routes.post("/api/courses/{course_id}/students")
+async def import_students(request: web.Request) -> web.Response:
+    who = await caller(request)
+    who.require_organizer()
+    course = await course_for(request, who)
+    if request.content_type == "text/csv":
+        rows = [(r.name, r.external_id) for r in parse_roster_csv(await request.text())]
+    else:
+        rows = [_student_row(item) for item in (await body(request, "students"))["students"]]
+    directory = request.app[DIRECTORY]
+    existing = {s.external_id: s for s in await directory.roster(course.id) if s.external_id}
+    out = []
+    for name, external in rows:
+        earlier = existing.get(external) if external else None
+        student = (
+            replace(earlier, name=name)
+            if earlier
+            else Student(new_id("s"), course.id, name, external)
+        )
+        await directory.put(student)
+        out.append(student_view(request, student))
+    return ok(out, 201)
+
+
+def _student_row(item: Any) -> tuple[str, str]:
+    spec = Spec((Field("name", str, max_len=80), Field("external_id", str, required=False)))
+    data = spec.parse(item)
+    return _text(data["name"], "name"), data.get("external_id", "").strip()
+
+
+def student_view(request: web.Request, s: Student) -> dict[str, Any]:
+    return {**asdict(s), "link": link(request, "student", s.id, s.course_id, s.link_version)}
+
+
+@routes.get("/api/courses/{course_id}/students")
+async def list_students(request: web.Request) -> web.Response:
+    course = await course_for(request, await caller(request))
+    roster = await request.app[DIRECTORY].roster(course.id)
+    return ok([student_view(request, s) for s in roster])
+
+
+@routes.post("/api/students/{student_id}/rotate-link")
+async def rotate_student_link(request: web.Request) -> web.Response:
+    (await caller(request)).require_organizer()
+    directory = request.app[DIRECTORY]
+    student = await directory.get(Student, request.match_info["student_id"])
+    if student is None:
+        raise Refused("unknown-student", "There is no such student.")
+    student = replace(student, link_version=student.link_version + 1)
+    await directory.put(student)
+    return ok(student_view(request, student))
+
+
+# -- teachers ------------------------------------------------------------------------------
+
+
+@routes.post("/api/teachers")
+async def create_teacher(request: web.Request) -> web.Response:
+    (await caller(request)).require_organizer()
+    data = await body(request, "teacher")
+    course_ids = await _known_courses(request, data.get("course_ids", []))
+    teacher = Teacher(new_id("t"), _text(data["name"], "name"), course_ids)
+    await request.app[DIRECTORY].put(teacher)
+    return ok(teacher_view(request, teacher), 201)
+
+
+async def _known_courses(request: web.Request, ids: list[Any]) -> tuple[str, ...]:
+    if not all(isinstance(i, str) for i in ids) or len(ids) > 100:
+        raise Refused("invalid-payload", "'course_ids' must be a list of course ids.")
+    for course_id in ids:
+        if await request.app[DIRECTORY].get(Course, course_id) is None:
+            raise Refused("unknown-course", f"There is no course '{course_id[:40]}'.")
+    return tuple(dict.fromkeys(ids))
+
+
+def teacher_view(request: web.Request, t: Teacher) -> dict[str, Any]:
+    return {**asdict(t), "link": link(request, "teacher", t.id, "", t.link_version)}
+
+
+@routes.get("/api/teachers")
+async def list_teachers(request: web.Request) -> web.Response:
+    (await caller(request)).require_organizer()
+    teachers = await request.app[DIRECTORY].all(Teacher)
+    return ok([teacher_view(request, t) for t in sorted(teachers, key=lambda t: t.name)])
+
+
+# -- lessons -------------------------------------------------------------------------------
+
+
+@routes.post("/api/courses/{course_id}/lessons")
+async def create_lesson(request: web.Request) -> web.Response:
+    who = await caller(request)
+    course = await course_for(request, who)
+    data = await body(request, "lesson")
+    teacher_id = who.teacher.id if who.teacher else ""
+    code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+    info = LessonInfo(
+        new_id("l"),
+        course.id,
+        _text(data["title"], "title"),
+        teacher_id,
+        code,
+        bool(data.get("allow_guests", False)),
+        now_ms(),
+    )
+    await request.app[DIRECTORY].put(info)
+    return ok(asdict(info), 201)
+
+
+@routes.get("/api/courses/{course_id}/lessons")
+async def list_lessons(request: web.Request) -> web.Response:
+    course = await course_for(request, await caller(request))
+    return ok([asdict(x) for x in await request.app[DIRECTORY].lessons(course.id)])
+
+
+async def lesson_for(request: web.Request, who: Caller) -> LessonInfo:
+    info = await request.app[DIRECTORY].get(LessonInfo, request.match_info["lesson_id"])
+    if info is None:
+        raise Refused("unknown-lesson", "There is no such lesson.")
+    who.require_course(info.course_id)
+    return info
+
+
+@routes.get("/api/lessons/{lesson_id}")
+async def get_lesson(request: web.Request) -> web.Response:
+    info = await lesson_for(request, await caller(request))
+    return ok(asdict(info))
+
+
+@routes.post("/api/lessons/{lesson_id}/start")
+async def start_lesson(request: web.Request) -> web.Response:
+    who = await caller(request)
+    info = await lesson_for(request, who)
+    actor = Actor(who.teacher.id, "teacher", who.teacher.name) if who.teacher else SYSTEM
+    teacher_id = who.teacher.id if who.teacher else info.teacher_id
+    command = c.StartLesson(info.title, teacher_id, info.allow_guests)
+    await request.app[LIVE].run(info.id, actor, command)
+    return ok(asdict(await lesson_for(request, who)))
+
+
+@routes.post("/api/lessons/{lesson_id}/end")
+async def end_lesson(request: web.Request) -> web.Response:
+    who = await caller(request)
+    info = await lesson_for(request, who)
+    actor = Actor(who.teacher.id, "teacher", who.teacher.name) if who.teacher else SYSTEM
+    await request.app[LIVE].run(info.id, actor, c.EndLesson())
+    return ok(asdict(await lesson_for(request, who)))
+
+
+@routes.get("/api/lessons/{lesson_id}/events")
+async def lesson_events(request: web.Request) -> web.Response:
+    info = await lesson_for(request, await caller(request))
+    records = await request.app[EVENTLOG].read(info.id)
+    return ok([r.as_dict() for r in records])
+
+
+@routes.get("/healthz")
+async def health(request: web.Request) -> web.Response:
+    eventlog = request.app[EVENTLOG]
+    return ok({"ok": eventlog.healthy, "pending_events": eventlog.pending})
+
+
+def _text(value: str, name: str) -> str:
+    value = value.strip()
+    if not value:
+        raise Refused("invalid-payload", f"'{name}' cannot be empty.")
+    return value
+
+
+STATUS = {
+    "auth-required": 401,
+    "bad-token": 401,
+    "token-expired": 401,
+    "link-revoked": 401,
+    "forbidden": 403,
+    "log-unavailable": 503,
+    "internal": 500,
+}
+
+
+def status_for(code: str) -> int:
+    if code in STATUS:
+        return STATUS[code]
+    if code.startswith("unknown-"):
+        return 404
+    if code.startswith("lesson-"):
+        return 409
+    return 400
+
+
+@web.middleware
+async def refusals(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refusals become JSON errors with a stable code; other failures become 'internal'."""
+    try:
+        return await handler(request)
+    except Refused as refused:
+        return ok({"error": refused.as_dict()}, status_for(refused.code))
+    except web.HTTPRequestEntityTooLarge:
+        return ok(
+            {"error": {"code": "body-too-large", "message": "The request is too large."}}, 413
+        )
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("%s %s failed", request.method, request.path)
+        return ok({"error": INTERNAL}, 500)

@@ -1,0 +1,110 @@
+"""Delivery of stored events to sockets: rooms per lesson, role and participant."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+
+import socketio
+
+from server.classroom import events as e
+from server.classroom.lesson import Actor, Lesson
+from server.classroom.views import ALL, TEACHERS, Outgoing, outgoing
+
+COUNT_EVERY_S = 1.0  # "count" goes to every student: coalesce it during join storms
+DISCONNECT_DELAY_S = 0.25
+
+
+def room(lesson_id: str, audience: str) -> str:
+    if audience in (ALL, TEACHERS):
+        return f"{lesson_id}/{audience}"
+    return f"{lesson_id}/p/{audience}"
+
+
+class Fanout:
+    """Sends each stored event to the rooms that may see it, and keeps rooms up to date."""
+
+    def __init__(self, sio: socketio.AsyncServer) -> None:
+        self.sio = sio
+        self._sockets: dict[tuple[str, str], set[str]] = defaultdict(set)
+        self._count_due: dict[str, asyncio.TimerHandle] = {}
+        self._latest_count: dict[str, Outgoing] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def connections(self, lesson_id: str, pid: str) -> list[str]:
+        return sorted(self._sockets.get((lesson_id, pid), ()))
+
+    def forget(self, lesson_id: str, pid: str, sid: str) -> bool:
+        """Drop a socket of a participant; True if the participant has others left."""
+        sockets = self._sockets.get((lesson_id, pid))
+        if sockets is None:
+            return False
+        sockets.discard(sid)
+        if not sockets:
+            del self._sockets[(lesson_id, pid)]
+        return bool(sockets)
+
+    async def attach(self, sid: str, lesson: Lesson, actor: Actor) -> None:
+        pid = actor.participant_id
+        self._sockets[(lesson.id, pid)].add(sid)
+        await self.sio.enter_room(sid, room(lesson.id, pid))
+        if lesson.participants[pid].presence == "present":
+            await self._admit(sid, lesson, pid)
+
+    async def _admit(self, sid: str, lesson: Lesson, pid: str) -> None:
+        await self.sio.enter_room(sid, room(lesson.id, ALL))
+        if lesson.participants[pid].role == "teacher":
+            await self.sio.enter_room(sid, room(lesson.id, TEACHERS))
+
+    async def detach(self, sid: str, lesson_id: str) -> None:
+        for r in self.sio.rooms(sid):
+            if r.startswith(f"{lesson_id}/"):
+                await self.sio.leave_room(sid, r)
+
+    async def __call__(self, lesson: Lesson, records: tuple[e.Record, ...]) -> None:
+        for record in records:
+            for message in outgoing(lesson, record):
+                await self._send(lesson.id, message)
+            await self._follow_up(lesson, record.event)
+
+    async def _send(self, lesson_id: str, message: Outgoing) -> None:
+        if message.name == "count":
+            self._latest_count[lesson_id] = message
+            if lesson_id not in self._count_due:
+                loop = asyncio.get_running_loop()
+                self._count_due[lesson_id] = loop.call_later(
+                    COUNT_EVERY_S, lambda: asyncio.ensure_future(self._flush_count(lesson_id))
+                )
+            return
+        await self.sio.emit(message.name, message.payload, room=room(lesson_id, message.audience))
+
+    async def _flush_count(self, lesson_id: str) -> None:
+        self._count_due.pop(lesson_id, None)
+        message = self._latest_count.pop(lesson_id, None)
+        if message is not None:
+            await self.sio.emit("count", message.payload, room=room(lesson_id, ALL))
+
+    async def _follow_up(self, lesson: Lesson, event: e.Event) -> None:
+        """Room changes that follow from an event: admitted guests in, removed people out."""
+        if isinstance(event, e.GuestAdmitted):
+            for sid in self.connections(lesson.id, event.participant_id):
+                await self._admit(sid, lesson, event.participant_id)
+        elif isinstance(event, e.ParticipantLeft) and event.reason in ("removed", "denied"):
+            await self._disconnect(self.connections(lesson.id, event.participant_id))
+        elif isinstance(event, e.LessonEnded):
+            everyone = [
+                s for (lid, _), sids in self._sockets.items() if lid == lesson.id for s in sids
+            ]
+            await self._disconnect(everyone)
+
+    async def _disconnect(self, sids: list[str]) -> None:
+        """Disconnect a moment later, so that the reason and the pending acks go out first."""
+
+        async def later() -> None:
+            await asyncio.sleep(DISCONNECT_DELAY_S)
+            for sid in sids:
+                await self.sio.disconnect(sid)
+
+        task = asyncio.create_task(later())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

@@ -1,0 +1,84 @@
+"""Who is connecting: the socket.io `auth` credentials turned into a server-side session."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from server.classroom.errors import Refused
+from server.classroom.lesson import Actor
+from server.directory import Directory, LessonInfo, Student, Teacher
+from server.tokens import Claims, Signer
+
+
+@dataclass
+class Session:
+    """One socket's identity and place; never taken from a payload after connect."""
+
+    actor: Actor
+    course_ids: tuple[str, ...] = ()
+    lesson_id: str | None = None  # fixed at connect for guests and resume tokens
+    joined: bool = False
+    replaced: bool = False
+    link_version: int = 0
+
+
+async def identify(auth: Any, directory: Directory, signer: Signer) -> Session:
+    """A session for valid credentials, else Refused with a stable code."""
+    if not isinstance(auth, dict):
+        raise Refused("auth-required", "Open the lesson from your personal link.")
+    if isinstance(auth.get("token"), str):
+        return await _from_token(signer.verify(auth["token"], time.time()), directory)
+    if isinstance(auth.get("guest_code"), str):
+        return await _guest(auth["guest_code"], auth.get("name"), directory)
+    raise Refused("auth-required", "Open the lesson from your personal link.")
+
+
+async def _from_token(claims: Claims, directory: Directory) -> Session:
+    if claims.kind == "resume":
+        return await _resume(claims, directory)
+    if claims.kind == "student":
+        student = await directory.get(Student, claims.sub)
+        if student is None or student.link_version != claims.version:
+            raise Refused("link-revoked", "This link is no longer valid; ask for a new one.")
+        actor = Actor(student.id, "student", student.name)
+        return Session(actor, (student.course_id,), link_version=student.link_version)
+    teacher = await directory.get(Teacher, claims.sub)
+    if teacher is None or teacher.link_version != claims.version:
+        raise Refused("link-revoked", "This link is no longer valid; ask for a new one.")
+    actor = Actor(teacher.id, "teacher", teacher.name)
+    return Session(actor, teacher.course_ids, link_version=teacher.link_version)
+
+
+async def _resume(claims: Claims, directory: Directory) -> Session:
+    if claims.role == "guest":
+        return Session(Actor(claims.sub, "guest", claims.name), lesson_id=claims.scope)
+    holder: Student | Teacher | None = (
+        await directory.get(Student, claims.sub)
+        if claims.role == "student"
+        else await directory.get(Teacher, claims.sub)
+    )
+    if holder is None or holder.link_version != claims.version:
+        raise Refused("link-revoked", "This link is no longer valid; ask for a new one.")
+    actor = Actor(holder.id, claims.role, holder.name)  # type: ignore[arg-type]
+    return Session(actor, lesson_id=claims.scope, link_version=holder.link_version)
+
+
+async def _guest(code: str, name: Any, directory: Directory) -> Session:
+    if not isinstance(name, str) or not name.strip() or len(name) > 80:
+        raise Refused("invalid-name", "Type your name (at most 80 characters).")
+    lesson = await directory.lesson_by_code(code.strip().upper()[:32])
+    if lesson is None or not lesson.allow_guests:
+        raise Refused("unknown-code", "There is no lesson with this code open to guests.")
+    guest_id = f"g{secrets.token_hex(6)}"
+    return Session(Actor(guest_id, "guest", name.strip()), lesson_id=lesson.id)
+
+
+def check_lesson_access(session: Session, lesson: LessonInfo) -> None:
+    """Link holders may join only lessons of their own courses."""
+    if session.lesson_id is not None and session.lesson_id != lesson.id:
+        raise Refused("wrong-lesson", "Your link is for another lesson.")
+    if session.lesson_id is None and lesson.course_id not in session.course_ids:
+        raise Refused("wrong-lesson", "This lesson is not part of your course.")

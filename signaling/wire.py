@@ -1,0 +1,41 @@
+"""The wire, parsed in one place: untrusted socket.io payloads into typed lesson commands."""
+
+from __future__ import annotations
+
+from server.classroom import commands as c
+from server.classroom.errors import Refused
+from server.schema import Field, Spec
+
+MAX_TEXT = 20_000  # a bound on the wire; the lesson's own limit is enforced by the core
+
+
+PID = Field("participant_id", str)
+
+EVENTS: dict[str, Spec] = {
+    "join": Spec((Field("lesson_id", str, required=False),), None),
+    "leave": Spec((), c.Leave),
+    "chat_send": Spec(
+        (
+            Field("client_id", str),
+            Field("text", str, max_len=MAX_TEXT),
+            Field("to", str, required=False, choices=("all", "teacher")),
+        ),
+        c.SendChat,
+    ),
+    "chat_delete": Spec((Field("message_id", int),), c.DeleteChat, teacher_only=True),
+    "chat_lock": Spec((Field("locked", bool),), c.LockChat, teacher_only=True),
+    "chat_mute": Spec((PID, Field("muted", bool)), c.MuteChat, teacher_only=True),
+    "participant_remove": Spec((PID,), c.RemoveParticipant, teacher_only=True),
+    "hand_raise": Spec((), c.RaiseHand),
+    "hand_lower": Spec((Field("participant_id", str, required=False),), c.LowerHand),
+    "guest_admit": Spec((PID,), c.AdmitGuest, teacher_only=True),
+    "guest_deny": Spec((PID,), c.DenyGuest, teacher_only=True),
+    "lesson_end": Spec((), c.EndLesson, teacher_only=True),
+}
+
+
+def spec_for(event: str) -> Spec:
+    spec = EVENTS.get(event) if isinstance(event, str) else None
+    if spec is None:
+        raise Refused("unknown-event", f"There is no event called '{str(event)[:40]}'.")
+    return spec

@@ -1,0 +1,108 @@
+"""Shared fixtures: a real Redis started by the tests, and a real Sabak server on loopback."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from client.rest import RestClient, token_from_link
+from client.sabak_client import SabakClient
+from config import Settings, load_settings
+from server.app import create_app
+from tests.redis_fixture import running_redis
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def settings_for(data_dir: Path, redis_url: str, port: int, **extra: str) -> Settings:
+    env = {
+        "SABAK_REDIS_URL": redis_url,
+        "SABAK_SERVER_PORT": str(port),
+        "SABAK_SERVER_DATA_DIR": str(data_dir),
+        **extra,
+    }
+    return load_settings(env=env)
+
+
+@dataclass
+class Running:
+    """A live server and what a test needs to talk to it."""
+
+    url: str
+    settings: Settings
+    app: web.Application
+    runner: web.AppRunner
+
+    @property
+    def admin_key(self) -> str:
+        return (self.settings.data_path / "admin.key").read_text().strip()
+
+    def rest(self, key: str | None = None) -> RestClient:
+        return RestClient(self.url, key or self.admin_key)
+
+    def client(self, link_or_token: str, **kwargs: Any) -> SabakClient:
+        token = token_from_link(link_or_token) if "#" in link_or_token else link_or_token
+        return SabakClient(self.url, token=token, **kwargs)
+
+
+async def start_server(settings: Settings) -> Running:
+    app = create_app(settings)
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", settings.server.port).start()
+    return Running(settings.public_base_url, settings, app, runner)
+
+
+@pytest.fixture
+async def redis_url(tmp_path: Path) -> AsyncIterator[str]:
+    async with running_redis(tmp_path) as (_, url):
+        yield url
+
+
+@pytest.fixture
+async def server(tmp_path: Path, redis_url: str) -> AsyncIterator[Running]:
+    running = await start_server(settings_for(tmp_path / "var", redis_url, free_port()))
+    try:
+        yield running
+    finally:
+        await running.runner.cleanup()
+
+
+@dataclass
+class Classroom:
+    """A course with a teacher and students, and one started lesson."""
+
+    course_id: str
+    lesson: dict[str, Any]
+    teacher: dict[str, Any]
+    students: list[dict[str, Any]]
+
+
+async def make_classroom(
+    running: Running, n_students: int = 3, allow_guests: bool = False, start: bool = True
+) -> Classroom:
+    async with running.rest() as rest:
+        course = await rest.create_course("Algebra 7A")
+        students = await rest.add_students(
+            course["id"], [f"Student {i}" for i in range(n_students)]
+        )
+        teacher = await rest.create_teacher("Aigul Teacher", [course["id"]])
+        lesson = await rest.create_lesson(course["id"], "Fractions", allow_guests)
+        if start:
+            lesson = await rest.start_lesson(lesson["id"])
+    return Classroom(course["id"], lesson, teacher, students)
+
+
+@pytest.fixture
+async def classroom(server: Running) -> Classroom:
+    return await make_classroom(server)

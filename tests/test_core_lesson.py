@@ -1,0 +1,232 @@
+"""Table-driven tests of the pure lesson core: commands, refusals, replay."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from server.classroom import commands as c
+from server.classroom import events as e
+from server.classroom.errors import Refused
+from server.classroom.lesson import Actor, Lesson
+from server.classroom.rules import Rules
+from server.classroom.views import outgoing, snapshot
+
+TEACHER = Actor("t1", "teacher", "Aigul")
+ANA = Actor("s1", "student", "Ana")
+BEK = Actor("s2", "student", "Bek")
+GUEST = Actor("g1", "guest", "Guest")
+T0 = 1_700_000_000_000
+
+
+def live(allow_guests: bool = True, rules: Rules | None = None) -> Lesson:
+    lesson = Lesson("L1", "C1", rules or Rules(chat_rate_messages=3, chat_rate_window_ms=1000))
+    lesson.execute(TEACHER, c.StartLesson("Algebra", "t1", allow_guests), T0)
+    for who in (TEACHER, ANA, BEK):
+        lesson.execute(who, c.Join(), T0 + 10)
+    return lesson
+
+
+def state(lesson: Lesson) -> dict[str, Any]:
+    return {k: copy.deepcopy(v) for k, v in vars(lesson).items() if k != "rules"}
+
+
+REFUSALS: list[tuple[str, Actor, c.Command, str]] = [
+    ("student ends lesson", ANA, c.EndLesson(), "forbidden"),
+    ("student deletes chat", ANA, c.DeleteChat(1), "forbidden"),
+    ("student locks chat", ANA, c.LockChat(True), "forbidden"),
+    ("student mutes", ANA, c.MuteChat("s2", True), "forbidden"),
+    ("student removes", ANA, c.RemoveParticipant("s2"), "forbidden"),
+    ("student lowers other hand", ANA, c.LowerHand("s2"), "forbidden"),
+    ("student admits guest", ANA, c.AdmitGuest("g1"), "forbidden"),
+    ("guest chats while waiting", GUEST, c.SendChat("x", "hi"), "not-joined"),
+    ("empty chat", ANA, c.SendChat("x", "   "), "empty-message"),
+    ("long chat", ANA, c.SendChat("x", "a" * 1001), "message-too-long"),
+    ("teacher private to teacher", TEACHER, c.SendChat("x", "hi", "teacher"), "bad-recipient"),
+    ("delete unknown message", TEACHER, c.DeleteChat(99), "unknown-message"),
+    ("mute unknown", TEACHER, c.MuteChat("nobody", True), "unknown-participant"),
+    ("remove teacher", TEACHER, c.RemoveParticipant("t1"), "forbidden"),
+    ("admit non-waiting", TEACHER, c.AdmitGuest("s1"), "not-waiting"),
+    ("teacher raises hand", TEACHER, c.RaiseHand(), "forbidden"),
+    ("start twice", TEACHER, c.StartLesson("x", "t1", False), "lesson-already-started"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "actor", "command", "code"), REFUSALS, ids=[r[0] for r in REFUSALS]
+)
+def test_refused_commands_change_nothing(
+    name: str, actor: Actor, command: c.Command, code: str
+) -> None:
+    lesson = live()
+    lesson.execute(GUEST, c.Join(), T0 + 20)
+    before = state(lesson)
+    with pytest.raises(Refused) as info:
+        lesson.execute(actor, command, T0 + 30)
+    assert info.value.code == code
+    assert state(lesson) == before
+
+
+def test_not_started_and_ended_lessons_refuse_joins() -> None:
+    lesson = Lesson("L1", "C1", Rules())
+    with pytest.raises(Refused, match="not started") as info:
+        lesson.execute(ANA, c.Join(), T0)
+    assert info.value.code == "lesson-not-started"
+    lesson = live()
+    lesson.execute(TEACHER, c.EndLesson(), T0 + 100)
+    with pytest.raises(Refused) as info:
+        lesson.execute(ANA, c.Join(), T0 + 200)
+    assert info.value.code == "lesson-ended"
+
+
+def test_end_lesson_makes_everyone_leave_then_ends() -> None:
+    lesson = live()
+    out = lesson.execute(TEACHER, c.EndLesson("done"), T0 + 100)
+    kinds = [type(r.event).__name__ for r in out.records]
+    assert kinds == ["ParticipantLeft"] * 3 + ["LessonEnded"]
+    assert all(p.presence == "left" for p in lesson.participants.values())
+    assert [r.seq for r in out.records] == [5, 6, 7, 8]
+
+
+def test_chat_is_idempotent_per_author_and_client_id() -> None:
+    lesson = live()
+    first = lesson.execute(ANA, c.SendChat("m-1", "salam"), T0 + 100)
+    again = lesson.execute(ANA, c.SendChat("m-1", "salam"), T0 + 200)
+    other = lesson.execute(BEK, c.SendChat("m-1", "salam"), T0 + 300)
+    assert len(first.records) == 1 and again.records == ()
+    assert again.result["duplicate"] and again.result["message_id"] == 1
+    assert other.result["message_id"] == 2
+
+
+@pytest.mark.parametrize(
+    ("gaps_ms", "refused_at"),
+    [([0, 10, 20, 30], 3), ([0, 10, 20, 1500], None), ([0, 600, 1200, 1300], None)],
+)
+def test_chat_rate_window(gaps_ms: list[int], refused_at: int | None) -> None:
+    lesson = live()
+    for i, gap in enumerate(gaps_ms):
+        if i == refused_at:
+            with pytest.raises(Refused) as info:
+                lesson.execute(ANA, c.SendChat(f"m{i}", "hi"), T0 + 1000 + gap)
+            assert info.value.code == "rate-limited"
+        else:
+            lesson.execute(ANA, c.SendChat(f"m{i}", "hi"), T0 + 1000 + gap)
+
+
+def test_rate_limit_survives_leaving_and_rejoining() -> None:
+    lesson = live()
+    for i in range(3):
+        lesson.execute(ANA, c.SendChat(f"m{i}", "hi"), T0 + 1000 + i)
+    lesson.execute(ANA, c.Leave(), T0 + 1005)
+    lesson.execute(ANA, c.Join(), T0 + 1006)
+    with pytest.raises(Refused, match="too fast"):
+        lesson.execute(ANA, c.SendChat("m9", "hi"), T0 + 1007)
+
+
+def test_lock_mute_and_private_messages() -> None:
+    lesson = live()
+    lesson.execute(TEACHER, c.LockChat(True), T0 + 100)
+    with pytest.raises(Refused, match="locked"):
+        lesson.execute(ANA, c.SendChat("a", "hi"), T0 + 200)
+    lesson.execute(ANA, c.SendChat("b", "question", "teacher"), T0 + 300)
+    lesson.execute(TEACHER, c.SendChat("c", "answer"), T0 + 400)
+    lesson.execute(TEACHER, c.MuteChat("s1", True), T0 + 500)
+    with pytest.raises(Refused) as info:
+        lesson.execute(ANA, c.SendChat("d", "again", "teacher"), T0 + 600)
+    assert info.value.code == "chat-muted"
+    assert [m["text"] for m in snapshot(lesson, "s2")["chat"]] == ["answer"]
+    assert [m["text"] for m in snapshot(lesson, "s1")["chat"]] == ["question", "answer"]
+    assert [m["text"] for m in snapshot(lesson, "t1")["chat"]] == ["question", "answer"]
+
+
+def test_deleted_messages_are_not_replayed() -> None:
+    lesson = live()
+    lesson.execute(ANA, c.SendChat("a", "oops"), T0 + 100)
+    lesson.execute(TEACHER, c.DeleteChat(1), T0 + 200)
+    assert snapshot(lesson, "s2")["chat"] == []
+    assert lesson.execute(TEACHER, c.DeleteChat(1), T0 + 300).records == ()
+
+
+def test_hand_queue_in_order_and_lowering() -> None:
+    lesson = live()
+    assert lesson.execute(BEK, c.RaiseHand(), T0 + 100).result == {"position": 1}
+    assert lesson.execute(ANA, c.RaiseHand(), T0 + 200).result == {"position": 2}
+    assert lesson.execute(ANA, c.RaiseHand(), T0 + 300).records == ()
+    assert [h["id"] for h in snapshot(lesson, "t1")["hands"]] == ["s2", "s1"]
+    lesson.execute(TEACHER, c.LowerHand("s2"), T0 + 400)
+    assert snapshot(lesson, "s1")["you"]["hand_position"] == 1
+    lesson.execute(ANA, c.LowerHand(), T0 + 500)
+    assert lesson.hands == []
+    assert "hands" not in snapshot(lesson, "s1")
+
+
+def test_leaving_lowers_the_hand() -> None:
+    lesson = live()
+    lesson.execute(ANA, c.RaiseHand(), T0 + 100)
+    lesson.execute(ANA, c.ConnectionLost(), T0 + 200)
+    assert lesson.hands == [] and lesson.participants["s1"].presence == "away"
+
+
+def test_guest_waits_until_admitted_and_cannot_skip_the_waiting_room() -> None:
+    lesson = live()
+    lesson.execute(GUEST, c.Join(), T0 + 100)
+    assert lesson.participants["g1"].presence == "waiting"
+    lesson.execute(GUEST, c.Leave(), T0 + 150)
+    lesson.execute(GUEST, c.Join(), T0 + 160)
+    assert lesson.participants["g1"].presence == "waiting"
+    out = lesson.execute(TEACHER, c.AdmitGuest("g1"), T0 + 200)
+    assert lesson.participants["g1"].view()["presence"] == "present"
+    assert any(o.name == "admitted" for o in outgoing(lesson, out.records[0]))
+
+
+def test_guests_refused_when_lesson_does_not_allow_them() -> None:
+    lesson = live(allow_guests=False)
+    with pytest.raises(Refused) as info:
+        lesson.execute(GUEST, c.Join(), T0 + 100)
+    assert info.value.code == "guests-not-allowed"
+
+
+def test_removed_student_cannot_come_back() -> None:
+    lesson = live()
+    out = lesson.execute(TEACHER, c.RemoveParticipant("s1"), T0 + 100)
+    assert any(o.audience == "s1" and o.name == "removed" for o in outgoing(lesson, out.records[0]))
+    with pytest.raises(Refused) as info:
+        lesson.execute(ANA, c.Join(), T0 + 200)
+    assert info.value.code == "removed"
+
+
+def test_replaying_the_log_rebuilds_the_same_state() -> None:
+    lesson = Lesson("L1", "C1", Rules())
+    script: list[tuple[Actor, c.Command]] = [
+        (TEACHER, c.StartLesson("Algebra", "t1", True)),
+        (TEACHER, c.Join()),
+        (ANA, c.Join()),
+        (BEK, c.Join()),
+        (ANA, c.SendChat("a", "salam")),
+        (BEK, c.RaiseHand()),
+        (ANA, c.RaiseHand()),
+        (TEACHER, c.MuteChat("s2", True)),
+        (TEACHER, c.LowerHand("s2")),
+        (GUEST, c.Join()),
+        (TEACHER, c.AdmitGuest("g1")),
+        (BEK, c.ConnectionLost()),
+        (TEACHER, c.DeleteChat(1)),
+    ]
+    log: list[dict[str, Any]] = []
+    for i, (actor, command) in enumerate(script):
+        log += [r.as_dict() for r in lesson.execute(actor, command, T0 + 1000 * i).records]
+    fresh = Lesson("L1", "C1", Rules())
+    for row in log:
+        event = e.event_from_dict(row["type"], row["data"])
+        fresh.apply(e.Record(row["seq"], row["ts"], row["actor"], event))
+    assert state(fresh) == state(lesson)
+    assert fresh.seq == len(log) == 13
+
+
+def test_unknown_event_type_in_log_is_an_error() -> None:
+    with pytest.raises(ValueError, match="unknown event type"):
+        e.event_from_dict("Nope", {})
+    with pytest.raises(ValueError, match="bad fields"):
+        e.event_from_dict("ChatLocked", {"locked": True, "extra": 1})
