@@ -59,6 +59,7 @@ class SabakClient:
         self.lesson_id: str | None = None
         self.welcome: dict[str, Any] = {}
         self._rejoining: asyncio.Future[None] | None = None
+        self.joins = 0
         for name_ in self.EVENTS:
             self.sio.on(name_, self._recorder(name_))
         self.sio.on("connect", self._on_connect)
@@ -99,6 +100,8 @@ class SabakClient:
     async def join(self, lesson_id: str | None = None) -> dict[str, Any]:
         ack = await self.call("join", {"lesson_id": lesson_id} if lesson_id else {})
         self.lesson_id, self.welcome = lesson_id, ack
+        self.joins += 1
+        self._arrived["_joined"].set()
         if ack.get("resume"):
             self.auth = {"token": ack["resume"]}  # come back as the same participant
         return ack
@@ -115,6 +118,14 @@ class SabakClient:
 
     async def leave(self) -> Any:
         return await self.call("leave")
+
+    async def rejoined(self, joins_before: int, timeout: float = 15) -> dict[str, Any]:
+        """Wait until the client has joined again after a reconnect; the new welcome."""
+        async with asyncio.timeout(timeout):
+            while self.joins <= joins_before:
+                self._arrived["_joined"].clear()
+                await self._arrived["_joined"].wait()
+        return self.welcome
 
     async def next(self, event: str, timeout: float = 5) -> Any:
         """Wait for the next message of `event` not yet taken by `next`."""

@@ -133,3 +133,11 @@ async def _closing(app: web.Application) -> None:
     """On shutdown, dropped sockets are the server's doing: nobody is marked as gone."""
     if k.NAMESPACE in app:
         app[k.NAMESPACE].closing = True
+    await app[k.SIO].shutdown()
+    # Drop the transports without a socket.io goodbye: clients then reconnect by themselves
+    # (to this server's successor), as they would after a crash.
+    # (engine.io has no public call for that; a None in a socket's queue ends its writer,
+    # which closes the WebSocket: covered by the restart test.)
+    for sock in list(app[k.SIO].eio.sockets.values()):
+        await sock.close(wait=False, abort=True)
+        sock.queue.put_nowait(None)

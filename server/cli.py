@@ -80,7 +80,7 @@ def _serve(settings: Settings) -> None:
 
 
 async def _run(settings: Settings) -> None:
-    runner = web.AppRunner(create_app(settings), handle_signals=False)
+    runner = web.AppRunner(create_app(settings), handle_signals=False, shutdown_timeout=5)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

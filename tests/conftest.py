@@ -57,7 +57,7 @@ class Running:
 
 async def start_server(settings: Settings) -> Running:
     app = create_app(settings)
-    runner = web.AppRunner(app, handle_signals=False)
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=5)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", settings.server.port).start()
     return Running(settings.public_base_url, settings, app, runner)
