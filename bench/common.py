@@ -91,6 +91,7 @@ async def start_server(extra_env: dict[str, str], timeout: float = 30) -> Server
         await wait_healthy(server, timeout)
     except BaseException:
         stop_server(server)
+        remove_server_dir(server)
         raise
     return server
 
@@ -125,15 +126,17 @@ async def wait_healthy(server: Server, timeout: float) -> None:
     raise TimeoutError(f"sabak serve did not answer /healthz within {timeout} s")
 
 
-def stop_server(server: Server, grace: float = 10, keep_dir: bool = False) -> None:
-    """SIGTERM, then SIGKILL after `grace`; also stop a Redis it left behind; remove the dir."""
+def stop_server(server: Server, grace: float = 10) -> None:
+    """SIGTERM, then SIGKILL after `grace`; then stop the Redis if the server left it behind."""
     redis_pid = server.redis_pid()
     stop_pid(server.process, grace)
     if redis_pid is not None:
         with contextlib.suppress(psutil.Error):
             stop_psutil(psutil.Process(redis_pid), grace)
-    if not keep_dir:
-        shutil.rmtree(server.data_dir.parent, ignore_errors=True)
+
+
+def remove_server_dir(server: Server) -> None:
+    shutil.rmtree(server.data_dir.parent, ignore_errors=True)
 
 
 def stop_pid(process: subprocess.Popen[bytes], grace: float) -> None:
@@ -206,6 +209,12 @@ def rss_bytes(pid: int | None) -> int:
     return 0
 
 
+def busy_cpu_seconds() -> float:
+    """CPU seconds all cores spent running anything, since boot (guest time is in user)."""
+    t = psutil.cpu_times()
+    return float(t.user + t.nice + t.system + getattr(t, "irq", 0) + getattr(t, "softirq", 0))
+
+
 class CpuMeter:
     """CPU seconds used by a set of processes between `start()` and `stop()`."""
 
@@ -215,12 +224,17 @@ class CpuMeter:
         self.used: dict[str, float] = {}
 
     def start(self) -> None:
-        self._start = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        self._start = self._read()
 
     def stop(self) -> dict[str, float]:
-        now = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
-        self.used = {name: now[name] - self._start[name] for name in self.pids}
+        """CPU seconds per process, and "machine": all non-idle CPU of every core."""
+        now = self._read()
+        self.used = {name: now[name] - self._start[name] for name in now}
         return self.used
+
+    def _read(self) -> dict[str, float]:
+        now = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        return now | {"machine": busy_cpu_seconds()}
 
 
 def percentile(values: Sequence[float], q: float) -> float:

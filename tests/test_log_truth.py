@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import operator
 from pathlib import Path
 
 from client.sabak_client import SabakClient
@@ -29,7 +31,7 @@ async def test_log_holds_exactly_the_acknowledged_events_in_order(server: Runnin
             acked.append(f"{who}-{i}")
         return acked
 
-    acked = sum(await asyncio.gather(*(burst(c, n) for n, c in enumerate(students))), [])
+    acked = functools.reduce(operator.iadd, await asyncio.gather(*(burst(c, n) for n, c in enumerate(students))), [])
     await asyncio.gather(*(c.raise_hand() for c in students))
     async with server.rest() as rest:
         log = await rest.events(lesson_id)

@@ -76,7 +76,7 @@ async def test_unreachable_redis_is_one_clear_line_and_exit_1(tmp_path: Path) ->
         SABAK, "serve", env=env, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    _out, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 1
     lines = err.decode().strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("sabak: Redis is not available")
