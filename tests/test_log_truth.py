@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
-import operator
 from pathlib import Path
 
 from client.sabak_client import SabakClient
@@ -31,7 +29,8 @@ async def test_log_holds_exactly_the_acknowledged_events_in_order(server: Runnin
             acked.append(f"{who}-{i}")
         return acked
 
-    acked = functools.reduce(operator.iadd, await asyncio.gather(*(burst(c, n) for n, c in enumerate(students))), [])
+    bursts = await asyncio.gather(*(burst(c, n) for n, c in enumerate(students)))
+    acked = [client_id for burst_ in bursts for client_id in burst_]
     await asyncio.gather(*(c.raise_hand() for c in students))
     async with server.rest() as rest:
         log = await rest.events(lesson_id)
