@@ -37,6 +37,18 @@ class RestClient:
                 raise RestError(resp.status, err.get("code", "?"), err.get("message", ""))
             return data
 
+    async def text(self, path: str) -> str:
+        assert self._http is not None, "use 'async with RestClient(...)'"
+        async with self._http.get(self.base_url + path) as resp:
+            if resp.status >= 400:
+                err = (await resp.json(content_type=None) or {}).get("error", {})
+                raise RestError(resp.status, err.get("code", "?"), err.get("message", ""))
+            return await resp.text()
+
+    async def report(self, path: str, csv: bool = False) -> Any:
+        """A report as JSON, or as CSV text (the same path with .csv)."""
+        return await self.text(path + ".csv") if csv else await self.request("GET", path)
+
     async def create_course(self, title: str) -> dict[str, Any]:
         return await self.request("POST", "/api/courses", json={"title": title})  # type: ignore[no-any-return]
 

@@ -36,6 +36,10 @@ class SabakClient:
         "admitted",
         "lesson_ended",
         "replaced",
+        "check_started",
+        "check_closed",
+        "check_tally",
+        "learner_added",
     )
 
     def __init__(
@@ -59,6 +63,7 @@ class SabakClient:
         self.lesson_id: str | None = None
         self.welcome: dict[str, Any] = {}
         self._rejoining: asyncio.Future[None] | None = None
+        self._beating: asyncio.Task[None] | None = None
         self.joins = 0
         for name_ in self.EVENTS:
             self.sio.on(name_, self._recorder(name_))
@@ -87,8 +92,25 @@ class SabakClient:
             wait_timeout=10,
         )
 
-    async def close(self) -> None:
+    async def close(self, goodbye: bool = True) -> None:
+        """Leave (a goodbye, so no network gap is recorded) and disconnect."""
+        self.stop_heartbeat()
+        if goodbye and self.welcome and self.sio.connected:
+            with contextlib.suppress(socketio.exceptions.SocketIOError):
+                await self.sio.call("leave", timeout=2)
         await self.sio.disconnect()
+
+    def stop_heartbeat(self) -> None:
+        """Stop the heartbeats (a test uses it to play a connection that died silently)."""
+        if self._beating is not None:
+            self._beating.cancel()
+            self._beating = None
+
+    async def _beat_forever(self, every_s: float) -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            if self.sio.connected:
+                await self.sio.emit("beat")
 
     async def call(self, event: str, data: Any = None, timeout: float = 10) -> dict[str, Any]:
         """Emit an event, wait for its ack; raise CallFailed on a refusal."""
@@ -100,6 +122,8 @@ class SabakClient:
     async def join(self, lesson_id: str | None = None) -> dict[str, Any]:
         ack = await self.call("join", {"lesson_id": lesson_id} if lesson_id else {})
         self.lesson_id, self.welcome = lesson_id, ack
+        if self._beating is None and ack.get("heartbeat_s"):
+            self._beating = asyncio.create_task(self._beat_forever(float(ack["heartbeat_s"])))
         self.joins += 1
         self._arrived["_joined"].set()
         if ack.get("resume"):
@@ -115,6 +139,16 @@ class SabakClient:
 
     async def lower_hand(self, participant_id: str | None = None) -> Any:
         return await self.call("hand_lower", _only(participant_id=participant_id))
+
+    async def visibility(self, visible: bool) -> Any:
+        return await self.call("visibility", {"visible": visible})
+
+    async def answer_check(self, check_id: int, learner: str | None = None) -> Any:
+        return await self.call("check_answer", _only(check_id=check_id, learner=learner))
+
+    async def add_learner(self, token: str) -> Any:
+        """Put another learner (their personal link token) on this device."""
+        return await self.call("learner_add", {"token": token})
 
     async def leave(self) -> Any:
         return await self.call("leave")

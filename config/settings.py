@@ -114,6 +114,8 @@ class AttendanceSettings:
     left_early_before_min: float = setting(10.0, minimum=0, maximum=600)
     present_min_fraction: float = setting(0.5, minimum=0, maximum=1)
     retention_days: int = setting(0, minimum=0, maximum=100_000)
+    heartbeat_s: float = setting(5.0, minimum=1, maximum=60)
+    planned_lesson_min: float = setting(45.0, minimum=5, maximum=600)
 
 
 @dataclass(frozen=True)

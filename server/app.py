@@ -18,6 +18,7 @@ from server.eventlog import EventLog
 from server.live import LiveLessons
 from server.openapi import openapi_route
 from server.redis_launcher import EmbeddedRedis, ensure_redis
+from server.report_routes import report_routes
 from server.routes import refusals, routes
 from server.tokens import Signer, load_or_create_secret
 from signaling.fanout import Fanout
@@ -34,6 +35,8 @@ def rules_from(settings: Settings) -> Rules:
         chat_rate_window_ms=int(s.chat_rate_window_s * 1000),
         chat_history_replay=s.chat_history_replay,
         hand_rate_per_minute=s.hand_rate_per_minute,
+        check_window_ms=int(settings.attendance.check_window_s * 1000),
+        grace_ms=int(settings.auth.resume_grace_s * 1000),
     )
 
 
@@ -71,6 +74,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_services_ctx)
     app.on_shutdown.append(_closing)
     app.router.add_routes(routes)
+    app.router.add_routes(report_routes)
     app.router.add_get("/api/openapi.json", openapi_route)
     return app
 
@@ -114,18 +118,30 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     app[k.SIGNER], app[k.ADMIN_KEY] = Signer(secret), admin_key
     app[k.DIRECTORY] = directory = Directory(client, prefix)
     app[k.EVENTLOG] = eventlog = EventLog(client, prefix, settings.redis.outbox_max_events)
-    app[k.LIVE] = live = LiveLessons(directory, eventlog, rules_from(settings))
+    app[k.LIVE] = live = LiveLessons(
+        directory,
+        eventlog,
+        rules_from(settings),
+        retention_days=settings.attendance.retention_days,
+    )
     fanout = Fanout(app[k.SIO])
     live.publishers.append(fanout)
     namespace = LessonNamespace(
-        live, directory, app[k.SIGNER], fanout, settings.auth.resume_grace_s
+        live,
+        directory,
+        app[k.SIGNER],
+        fanout,
+        settings.auth.resume_grace_s,
+        settings.attendance.heartbeat_s,
     )
     app[k.SIO].register_namespace(namespace)
     app[k.NAMESPACE] = namespace
     eventlog.start()
+    live.start()
     try:
         yield
     finally:
+        await live.close()
         await eventlog.close()
 
 

@@ -59,6 +59,12 @@ def _parser() -> argparse.ArgumentParser:
     ls.add_argument("--guests", action="store_true", help="allow guests with the lesson code")
     for name in ("lesson-start", "lesson-end", "lesson-events"):
         sub.add_parser(name, help=name.replace("-", " ")).add_argument("lesson_id")
+    rep = sub.add_parser("report", help="a lesson's attendance report (JSON, or --csv)")
+    rep.add_argument("lesson_id")
+    rep.add_argument("--csv", action="store_true")
+    crep = sub.add_parser("course-report", help="a course's learner × lesson matrix")
+    crep.add_argument("course_id")
+    crep.add_argument("--csv", action="store_true")
     return p
 
 
@@ -122,7 +128,10 @@ def _organizer(settings: Settings, args: argparse.Namespace) -> None:
         _fail(f"{exc.code}: {exc.message}")
     except OSError as exc:
         _fail(f"cannot reach the server at {settings.public_base_url}: {exc}")
-    print(json.dumps(result, ensure_ascii=False, indent=2))
+    if isinstance(result, str):
+        sys.stdout.write(result)
+    else:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
 
 
 Action = Callable[[RestClient, argparse.Namespace], Awaitable[Any]]
@@ -138,4 +147,6 @@ _ACTIONS: dict[str, Action] = {
     "lesson-start": lambda r, a: r.start_lesson(a.lesson_id),
     "lesson-end": lambda r, a: r.end_lesson(a.lesson_id),
     "lesson-events": lambda r, a: r.events(a.lesson_id),
+    "report": lambda r, a: r.report(f"/api/lessons/{a.lesson_id}/report", a.csv),
+    "course-report": lambda r, a: r.report(f"/api/courses/{a.course_id}/report", a.csv),
 }

@@ -9,15 +9,20 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Protocol
 
+from redis.exceptions import RedisError
+
 from server.classroom import commands as c
 from server.classroom.errors import Refused
 from server.classroom.events import Record
-from server.classroom.lesson import Actor, Lesson, Outcome
+from server.classroom.lesson import SYSTEM, Actor, Lesson, Outcome
 from server.classroom.rules import Rules
 from server.directory import Directory, LessonInfo
-from server.eventlog import EventLog, OutboxFull
+from server.eventlog import EventLog, OutboxFull, lesson_key
 
 log = logging.getLogger(__name__)
+
+TICK_S = 0.5  # how often due work (check deadlines, grace expiry) is looked at
+ALIVE_EVERY_S = 2.0  # how often a live lesson's "server alive" mark is refreshed
 
 
 class Publisher(Protocol):
@@ -37,11 +42,22 @@ class LiveLessons:
         eventlog: EventLog,
         rules: Rules,
         clock: Callable[[], int] = wall_ms,
+        retention_days: int = 0,
     ) -> None:
         self.directory, self.eventlog, self.rules, self.clock = directory, eventlog, rules, clock
+        self.retention_days = retention_days
         self._lessons: dict[str, Lesson] = {}
         self._loading: dict[str, asyncio.Future[Lesson]] = {}
+        self._ticker: asyncio.Task[None] | None = None
         self.publishers: list[Publisher] = []
+
+    def start(self) -> None:
+        self._ticker = asyncio.create_task(self._tick_forever(), name="lesson-ticker")
+
+    async def close(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            await asyncio.gather(self._ticker, return_exceptions=True)
 
     async def get(self, lesson_id: str) -> Lesson:
         """The lesson, replayed from its log the first time it is asked for."""
@@ -63,10 +79,22 @@ class LiveLessons:
         records = await self.eventlog.read(lesson_id)
         for record in records:
             lesson.apply(record)
+        self._lessons[lesson_id] = lesson
         if records:
             log.info("lesson %s rebuilt from %d events", lesson_id, len(records))
-        self._lessons[lesson_id] = lesson
+            await self._note_restart(lesson, records[-1].ts_ms)
         return lesson
+
+    async def _note_restart(self, lesson: Lesson, last_ts: int) -> None:
+        """A live lesson found in the log means this server was down while it ran."""
+        if lesson.status != "live":
+            return
+        alive = await self.directory.redis.get(self._alive_key(lesson.id))
+        down_since = max(int(alive), last_ts) if alive else last_ts
+        await self.run(lesson.id, SYSTEM, c.NoteRestart(down_since))
+
+    def _alive_key(self, lesson_id: str) -> str:
+        return f"{self.eventlog.prefix}:lesson:{{{lesson_id}}}:alive"
 
     def loaded(self) -> list[Lesson]:
         return list(self._lessons.values())
@@ -97,6 +125,46 @@ class LiveLessons:
             info = await self.directory.get(LessonInfo, lesson.id)
             if info is not None:
                 await self.directory.put(_with_status(info, lesson))
+        if "LessonEnded" in kinds and self.retention_days:
+            # Reports are computed from the log, so the log lives as long as the school says.
+            await self.directory.redis.expire(
+                lesson_key(self.eventlog.prefix, lesson.id), self.retention_days * 86400
+            )
+
+    # -- the server's own work: deadlines, expiry, alive marks ------------------------------
+
+    async def _tick_forever(self) -> None:
+        last_alive = 0.0
+        while True:
+            await asyncio.sleep(TICK_S)
+            try:
+                await self.tick()
+                if time.monotonic() - last_alive >= ALIVE_EVERY_S:
+                    last_alive = time.monotonic()
+                    await self._mark_alive()
+            except Exception:
+                log.exception("lesson ticker failed; it goes on")
+
+    async def tick(self) -> None:
+        """Run whatever the lessons say is due by now (as the server, not as a person)."""
+        for lesson in self.loaded():
+            for command in lesson.due(self.clock()):
+                try:
+                    await self.run(lesson.id, SYSTEM, command)
+                except Refused as refused:
+                    log.warning("due %s in %s refused: %s", command, lesson.id, refused.code)
+
+    async def _mark_alive(self) -> None:
+        live = [lesson.id for lesson in self.loaded() if lesson.status == "live"]
+        if not live:
+            return
+        try:
+            pipe = self.directory.redis.pipeline(transaction=False)
+            for lesson_id in live:
+                pipe.set(self._alive_key(lesson_id), self.clock(), ex=7 * 86400)
+            await pipe.execute()
+        except (RedisError, OSError) as exc:
+            log.warning("could not mark lessons alive: %s", exc)
 
 
 def _with_status(info: LessonInfo, lesson: Lesson) -> LessonInfo:

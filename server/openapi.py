@@ -78,6 +78,41 @@ OPERATIONS: list[tuple[str, str, str, str | None, str]] = [
         None,
         "organizer, teacher",
     ),
+    (
+        "/api/lessons/{lesson_id}/report",
+        "get",
+        "Attendance report: per learner presence, gaps by reason, checks, activity, status",
+        None,
+        "organizer, teacher",
+    ),
+    (
+        "/api/lessons/{lesson_id}/report.csv",
+        "get",
+        "The attendance report as CSV",
+        None,
+        "organizer, teacher",
+    ),
+    (
+        "/api/lessons/{lesson_id}/timeline.svg",
+        "get",
+        "The presence timeline picture (SVG)",
+        None,
+        "organizer, teacher",
+    ),
+    (
+        "/api/courses/{course_id}/report",
+        "get",
+        "Learner × lesson attendance matrix",
+        None,
+        "organizer, teacher",
+    ),
+    (
+        "/api/courses/{course_id}/report.csv",
+        "get",
+        "The course matrix as CSV",
+        None,
+        "organizer, teacher",
+    ),
     ("/healthz", "get", "Liveness and how many events wait for Redis", None, "anyone"),
 ]
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Coroutine
+from typing import Any
 
 import socketio
 
@@ -11,7 +13,9 @@ from server.classroom import events as e
 from server.classroom.lesson import Actor, Lesson
 from server.classroom.views import ALL, TEACHERS, Outgoing, outgoing
 
-COUNT_EVERY_S = 1.0  # "count" goes to every student: coalesce it during join storms
+# Messages that only say "the latest number is": during a join storm or a burst of check
+# answers, send the latest one at most this often instead of one per event.
+COALESCE_S = {"count": 1.0, "check_tally": 0.5}
 DISCONNECT_DELAY_S = 0.25
 
 
@@ -27,8 +31,8 @@ class Fanout:
     def __init__(self, sio: socketio.AsyncServer) -> None:
         self.sio = sio
         self._sockets: dict[tuple[str, str], set[str]] = defaultdict(set)
-        self._count_due: dict[str, asyncio.TimerHandle] = {}
-        self._latest_count: dict[str, Outgoing] = {}
+        self._due: dict[tuple[str, str], asyncio.TimerHandle] = {}
+        self._latest: dict[tuple[str, str], Outgoing] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     def connections(self, lesson_id: str, pid: str) -> list[str]:
@@ -56,6 +60,9 @@ class Fanout:
         if lesson.participants[pid].role == "teacher":
             await self.sio.enter_room(sid, room(lesson.id, TEACHERS))
 
+    async def detach_participant(self, sid: str, lesson_id: str, pid: str) -> None:
+        await self.sio.leave_room(sid, room(lesson_id, pid))
+
     async def detach(self, sid: str, lesson_id: str) -> None:
         for r in self.sio.rooms(sid):
             if r.startswith(f"{lesson_id}/"):
@@ -68,21 +75,28 @@ class Fanout:
             await self._follow_up(lesson, record.event)
 
     async def _send(self, lesson_id: str, message: Outgoing) -> None:
-        if message.name == "count":
-            self._latest_count[lesson_id] = message
-            if lesson_id not in self._count_due:
-                loop = asyncio.get_running_loop()
-                self._count_due[lesson_id] = loop.call_later(
-                    COUNT_EVERY_S, lambda: asyncio.ensure_future(self._flush_count(lesson_id))
-                )
+        delay = COALESCE_S.get(message.name)
+        if delay is None:
+            await self.sio.emit(
+                message.name, message.payload, room=room(lesson_id, message.audience)
+            )
             return
-        await self.sio.emit(message.name, message.payload, room=room(lesson_id, message.audience))
+        key = (lesson_id, message.name)
+        self._latest[key] = message
+        if key not in self._due:
+            loop = asyncio.get_running_loop()
+            self._due[key] = loop.call_later(delay, self._spawn, self._flush(key))
 
-    async def _flush_count(self, lesson_id: str) -> None:
-        self._count_due.pop(lesson_id, None)
-        message = self._latest_count.pop(lesson_id, None)
+    async def _flush(self, key: tuple[str, str]) -> None:
+        self._due.pop(key, None)
+        message = self._latest.pop(key, None)
         if message is not None:
-            await self.sio.emit("count", message.payload, room=room(lesson_id, ALL))
+            await self.sio.emit(message.name, message.payload, room=room(key[0], message.audience))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _follow_up(self, lesson: Lesson, event: e.Event) -> None:
         """Room changes that follow from an event: admitted guests in, removed people out."""
@@ -105,6 +119,4 @@ class Fanout:
             for sid in sids:
                 await self.sio.disconnect(sid)
 
-        task = asyncio.create_task(later())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._spawn(later())

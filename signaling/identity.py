@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from server.classroom.errors import Refused
@@ -15,14 +15,34 @@ from server.tokens import Claims, Signer
 
 @dataclass
 class Session:
-    """One socket's identity and place; never taken from a payload after connect."""
+    """One socket's identity and place; never taken from a payload after connect.
+
+    `learners` are the participants this socket speaks for once joined: usually one, several
+    on a phone shared by children of one family or class.
+    """
 
     actor: Actor
     course_ids: tuple[str, ...] = ()
     lesson_id: str | None = None  # fixed at connect for guests and resume tokens
-    joined: bool = False
-    replaced: bool = False
     link_version: int = 0
+    learners: dict[str, Actor] = field(default_factory=dict)
+    last_heard_ms: int = 0
+
+    @property
+    def joined(self) -> bool:
+        return bool(self.learners)
+
+    def acting(self, learner: Any) -> Actor:
+        """The learner an event is for: one of this socket's own, never anyone else."""
+        if learner is None:
+            if self.actor.participant_id in self.learners:
+                return self.actor
+            if self.learners:
+                return next(iter(self.learners.values()))
+            raise Refused("not-joined", "Join the lesson first.")
+        if not isinstance(learner, str) or learner not in self.learners:
+            raise Refused("unknown-learner", "That learner is not on this device.")
+        return self.learners[learner]
 
 
 async def identify(auth: Any, directory: Directory, signer: Signer) -> Session:
@@ -30,13 +50,13 @@ async def identify(auth: Any, directory: Directory, signer: Signer) -> Session:
     if not isinstance(auth, dict):
         raise Refused("auth-required", "Open the lesson from your personal link.")
     if isinstance(auth.get("token"), str):
-        return await _from_token(signer.verify(auth["token"], time.time()), directory)
+        return await from_token(signer.verify(auth["token"], time.time()), directory)
     if isinstance(auth.get("guest_code"), str):
         return await _guest(auth["guest_code"], auth.get("name"), directory)
     raise Refused("auth-required", "Open the lesson from your personal link.")
 
 
-async def _from_token(claims: Claims, directory: Directory) -> Session:
+async def from_token(claims: Claims, directory: Directory) -> Session:
     if claims.kind == "resume":
         return await _resume(claims, directory)
     if claims.kind == "student":

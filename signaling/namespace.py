@@ -10,13 +10,13 @@ import socketio
 
 from server.classroom import commands as c
 from server.classroom.errors import Refused
-from server.classroom.lesson import Lesson
+from server.classroom.lesson import Actor, Lesson
 from server.classroom.views import snapshot
-from server.directory import Directory, LessonInfo
+from server.directory import Directory, LessonInfo, Student
 from server.live import LiveLessons
 from server.tokens import Claims, Signer
 from signaling.fanout import Fanout
-from signaling.identity import Session, check_lesson_access, identify
+from signaling.identity import Session, check_lesson_access, from_token, identify
 from signaling.wire import spec_for
 
 log = logging.getLogger(__name__)
@@ -34,33 +34,40 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         signer: Signer,
         fanout: Fanout,
         resume_ttl_s: float,
+        heartbeat_s: float,
     ) -> None:
         super().__init__("/")
         self.live, self.directory, self.signer, self.fanout = live, directory, signer, fanout
-        self.resume_ttl_s = resume_ttl_s
+        self.resume_ttl_s, self.heartbeat_s = resume_ttl_s, heartbeat_s
         self.sessions: dict[str, Session] = {}
         self.closing = False
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         try:
-            self.sessions[sid] = await identify(auth, self.directory, self.signer)
+            session = await identify(auth, self.directory, self.signer)
         except Refused as refused:
             raise socketio.exceptions.ConnectionRefusedError(refused.as_dict()) from None
+        session.last_heard_ms = self.live.clock()
+        self.sessions[sid] = session
 
     async def on_disconnect(self, sid: str, reason: str = "") -> None:
         session = self.sessions.pop(sid, None)
-        if session is None or not session.joined or session.replaced or self.closing:
+        if session is None or not session.joined or self.closing:
             return
-        lesson_id = session.lesson_id
-        assert lesson_id is not None
-        if self.fanout.forget(lesson_id, session.actor.participant_id, sid):
-            return  # another connection of the same participant is still here
-        goodbye = reason == self.server.reason.CLIENT_DISCONNECT
-        command = c.Leave() if goodbye else c.ConnectionLost()
-        try:
-            await self.live.run(lesson_id, session.actor, command)
-        except Refused as refused:
-            log.warning("could not record %s leaving: %s", session.actor, refused.code)
+        assert session.lesson_id is not None
+        if reason == self.server.reason.CLIENT_DISCONNECT:
+            command: c.Command = c.Leave()
+        elif reason == self.server.reason.PING_TIMEOUT:
+            command = c.ConnectionLost(session.last_heard_ms)  # silent drop: gap from last heard
+        else:
+            command = c.ConnectionLost()
+        for actor in list(session.learners.values()):
+            if self.fanout.forget(session.lesson_id, actor.participant_id, sid):
+                continue  # another connection of the same participant is still here
+            try:
+                await self.live.run(session.lesson_id, actor, command)
+            except Refused as refused:
+                log.warning("could not record %s leaving: %s", actor, refused.code)
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
         if event in ("connect", "disconnect"):
@@ -82,67 +89,137 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         session = self.sessions.get(sid)
         if session is None:
             raise Refused("auth-required", "Connect with your personal link first.")
+        session.last_heard_ms = self.live.clock()
+        learner = payload.pop("learner", None) if isinstance(payload, dict) else None
         if spec.teacher_only and session.actor.role != "teacher":
             raise Refused("forbidden", "Only the teacher can do this.")
-        if event == "join":
-            return await self._join(sid, session, spec.parse(payload).get("lesson_id"))
+        if spec.build is None:
+            special = getattr(self, f"_on_{event}")
+            return await special(sid, session, spec.parse(payload))  # type: ignore[no-any-return]
         command = spec.command(payload)
-        if not session.joined or session.lesson_id is None:
+        if session.lesson_id is None or not session.joined:
             raise Refused("not-joined", "Join the lesson first.")
-        outcome = await self.live.run(session.lesson_id, session.actor, command)
         if isinstance(command, c.Leave):
-            await self._leave_rooms(sid, session)
+            return await self._leave(sid, session, learner)
+        actor = session.acting(learner)
+        outcome = await self.live.run(session.lesson_id, actor, command)
         return outcome.result
 
-    async def _join(self, sid: str, session: Session, lesson_id: str | None) -> dict[str, Any]:
-        lesson_id = session.lesson_id or lesson_id
+    async def _leave(self, sid: str, session: Session, learner: Any) -> dict[str, Any]:
+        """`leave` with a learner: that learner; without: everyone on this device."""
+        assert session.lesson_id is not None
+        leaving = [session.acting(learner)] if learner else list(session.learners.values())
+        for actor in leaving:
+            await self.live.run(session.lesson_id, actor, c.Leave())
+            await self._drop_learner(sid, session, actor.participant_id)
+        return {}
+
+    # -- events handled apart from the core's commands --------------------------------------
+
+    async def _on_beat(self, sid: str, session: Session, data: dict[str, Any]) -> dict[str, Any]:
+        return {}  # _handle has noted the time: that is all a heartbeat is for
+
+    async def _on_join(self, sid: str, session: Session, data: dict[str, Any]) -> dict[str, Any]:
+        lesson_id = session.lesson_id or data.get("lesson_id")
         if lesson_id is None:
             raise Refused("invalid-payload", "'lesson_id' is required.")
         if session.joined:
             raise Refused("already-joined", "This connection has already joined the lesson.")
+        info = await self._lesson_info(lesson_id)
+        check_lesson_access(session, info)
+        lesson = await self._enter(sid, session, info.id, session.actor)
+        session.lesson_id = info.id
+        return self._welcome(lesson, session.actor, session.link_version)
+
+    async def _on_learner_add(
+        self, sid: str, session: Session, data: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Another learner from the roster joins on this (shared) device with their link."""
+        if session.lesson_id is None or not session.joined:
+            raise Refused("not-joined", "Join the lesson first.")
+        claims = self.signer.verify(data["token"], time.time())
+        if claims.kind != "student":
+            raise Refused("not-a-student", "Only a student's personal link adds a learner.")
+        other = await from_token(claims, self.directory)
+        check_lesson_access(other, await self._lesson_info(session.lesson_id))
+        lesson = await self._enter(sid, session, session.lesson_id, other.actor)
+        return self._welcome(lesson, other.actor, other.link_version)
+
+    async def _on_learner_attach(
+        self, sid: str, session: Session, data: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The teacher puts a roster student on a device that is already in the lesson."""
+        if session.lesson_id is None or not session.joined:
+            raise Refused("not-joined", "Join the lesson first.")
+        student = await self.directory.get(Student, data["student_id"])
+        lesson = await self.live.get(session.lesson_id)
+        if student is None or student.course_id != lesson.course_id:
+            raise Refused("unknown-student", "This student is not on the course's roster.")
+        devices = self.fanout.connections(lesson.id, data["participant_id"])
+        device = self.sessions.get(devices[0]) if devices else None
+        if device is None:
+            raise Refused("unknown-participant", "That device is not in the lesson.")
+        actor = Actor(student.id, "student", student.name)
+        await self._enter(devices[0], device, lesson.id, actor)
+        welcome = self._welcome(lesson, actor, student.link_version)
+        await self.emit("learner_added", welcome, to=devices[0])
+        return {"participant_id": student.id}
+
+    # -- joining -------------------------------------------------------------------------------
+
+    async def _lesson_info(self, lesson_id: str) -> LessonInfo:
         info = await self.directory.get(LessonInfo, lesson_id)
         if info is None:
             raise Refused("unknown-lesson", "There is no such lesson.")
-        check_lesson_access(session, info)
-        await self.live.run(lesson_id, session.actor, c.Join())
+        return info
+
+    async def _enter(self, sid: str, session: Session, lesson_id: str, actor: Actor) -> Lesson:
+        """Join `actor` on this socket: close a dead older connection's presence, evict others."""
+        pid = actor.participant_id
+        older = [o for o in self.fanout.connections(lesson_id, pid) if o != sid]
+        stale = [self.sessions[o].last_heard_ms for o in older if self._stale(o)]
+        if older and len(stale) == len(older):
+            # The old connection died silently and the server has not noticed yet: that
+            # was a network gap, from when we last heard it until now.
+            await self.live.run(lesson_id, actor, c.ConnectionLost(max(stale)))
+        await self.live.run(lesson_id, actor, c.Join())
         lesson = await self.live.get(lesson_id)
-        session.lesson_id, session.joined = lesson_id, True
-        await self._replace_older(sid, session, lesson)
-        await self.fanout.attach(sid, lesson, session.actor)
-        return self._welcome(lesson, session)
+        session.learners[pid] = actor
+        for old in older:
+            await self._evict(old, lesson_id, pid)
+        await self.fanout.attach(sid, lesson, actor)
+        return lesson
 
-    def _welcome(self, lesson: Lesson, session: Session) -> dict[str, Any]:
-        pid = session.actor.participant_id
-        me = lesson.participants[pid]
-        resume = self.signer.sign(
-            Claims(
-                "resume",
-                pid,
-                lesson.id,
-                session.link_version,
-                int(time.time() + self.resume_ttl_s),
-                name=me.name,
-                role=me.role,
-            )
-        )
-        if me.presence == "waiting":
-            return {"waiting": True, "resume": resume, "you": me.view()}
-        return {"waiting": False, "resume": resume, "snapshot": snapshot(lesson, pid)}
+    def _stale(self, sid: str) -> bool:
+        session = self.sessions.get(sid)
+        silent_ms = self.live.clock() - session.last_heard_ms if session else 0
+        return session is None or silent_ms > 2 * self.heartbeat_s * 1000
 
-    async def _replace_older(self, sid: str, session: Session, lesson: Lesson) -> None:
+    async def _evict(self, old: str, lesson_id: str, pid: str) -> None:
         """A participant has one connection: a newer one evicts the older (documented rule)."""
-        for old in self.fanout.connections(lesson.id, session.actor.participant_id):
-            if old == sid:
-                continue
-            other = self.sessions.get(old)
-            if other is not None:
-                other.replaced = True
-            self.fanout.forget(lesson.id, session.actor.participant_id, old)
-            await self.emit("replaced", {"reason": "joined-elsewhere"}, to=old)
+        self.fanout.forget(lesson_id, pid, old)
+        other = self.sessions.get(old)
+        if other is not None:
+            other.learners.pop(pid, None)
+        await self.fanout.detach_participant(old, lesson_id, pid)
+        await self.emit("replaced", {"participant_id": pid, "reason": "joined-elsewhere"}, to=old)
+        if other is None or not other.learners:
             await self.disconnect(old)
 
-    async def _leave_rooms(self, sid: str, session: Session) -> None:
+    def _welcome(self, lesson: Lesson, actor: Actor, link_version: int) -> dict[str, Any]:
+        pid = actor.participant_id
+        me = lesson.participants[pid]
+        expires = int(time.time() + self.resume_ttl_s)
+        claims = Claims("resume", pid, lesson.id, link_version, expires, me.name, me.role)
+        common = {"resume": self.signer.sign(claims), "heartbeat_s": self.heartbeat_s}
+        if me.presence == "waiting":
+            return {"waiting": True, "you": me.view(), **common}
+        return {"waiting": False, "snapshot": snapshot(lesson, pid), **common}
+
+    async def _drop_learner(self, sid: str, session: Session, pid: str) -> None:
         assert session.lesson_id is not None
-        self.fanout.forget(session.lesson_id, session.actor.participant_id, sid)
-        await self.fanout.detach(sid, session.lesson_id)
-        session.joined = False
+        self.fanout.forget(session.lesson_id, pid, sid)
+        session.learners.pop(pid, None)
+        await self.fanout.detach_participant(sid, session.lesson_id, pid)
+        if not session.learners:
+            await self.fanout.detach(sid, session.lesson_id)

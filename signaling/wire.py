@@ -31,6 +31,17 @@ EVENTS: dict[str, Spec] = {
     "guest_admit": Spec((PID,), c.AdmitGuest, teacher_only=True),
     "guest_deny": Spec((PID,), c.DenyGuest, teacher_only=True),
     "lesson_end": Spec((), c.EndLesson, teacher_only=True),
+    "beat": Spec((), None),
+    "visibility": Spec((Field("visible", bool),), c.SetVisibility),
+    "check_start": Spec(
+        (Field("window_s", int, required=False, minimum=5, maximum=3600),),
+        c.StartCheck,
+        teacher_only=True,
+    ),
+    "check_answer": Spec((Field("check_id", int),), c.AnswerCheck),
+    "check_close": Spec((Field("check_id", int),), c.CloseCheck, teacher_only=True),
+    "learner_add": Spec((Field("token", str, max_len=4096),), None),
+    "learner_attach": Spec((PID, Field("student_id", str)), None, teacher_only=True),
 }
 
 

@@ -162,11 +162,15 @@ def test_hand_queue_in_order_and_lowering() -> None:
     assert "hands" not in snapshot(lesson, "s1")
 
 
-def test_leaving_lowers_the_hand() -> None:
+def test_a_network_drop_keeps_the_hand_and_leaving_lowers_it() -> None:
     lesson = live()
     lesson.execute(ANA, c.RaiseHand(), T0 + 100)
+    lesson.execute(BEK, c.RaiseHand(), T0 + 150)
     lesson.execute(ANA, c.ConnectionLost(), T0 + 200)
-    assert lesson.hands == [] and lesson.participants["s1"].presence == "away"
+    assert lesson.hands == ["s1", "s2"] and lesson.participants["s1"].presence == "away"
+    lesson.execute(ANA, c.Join(), T0 + 300)
+    lesson.execute(ANA, c.Leave(), T0 + 400)
+    assert lesson.hands == ["s2"]
 
 
 def test_guest_waits_until_admitted_and_cannot_skip_the_waiting_room() -> None:

@@ -132,7 +132,7 @@ async def test_removed_student_is_disconnected_and_cannot_return(
     teacher, ana, _, _ = people
     ana_id = ana.welcome["snapshot"]["you"]["id"]
     await teacher.call("participant_remove", {"participant_id": ana_id})
-    assert await ana.next("removed") == {"reason": "removed"}
+    assert (await ana.next("removed"))["reason"] == "removed"
     again = server.client(classroom.students[0]["link"], reconnection=False)
     await again.connect()
     with pytest.raises(CallFailed) as info:
@@ -177,7 +177,7 @@ async def test_a_second_device_replaces_the_first(
     phone = server.client(classroom.students[0]["link"])
     await phone.connect()
     await phone.join(classroom.lesson["id"])
-    assert await ana.next("replaced") == {"reason": "joined-elsewhere"}
+    assert (await ana.next("replaced"))["reason"] == "joined-elsewhere"
     await phone.close()
 
 

@@ -66,9 +66,18 @@ async def test_restart_rebuilds_roster_chat_and_hands_from_the_log(
         snap = after[0]["snapshot"]
         assert [h["id"] for h in snap["hands"]] == [h["id"] for h in before["queue"]]
         assert [m["text"] for m in snap["chat"]] == ["before the restart", "private question"]
-        assert sorted(p["presence"] for p in snap["participants"]) == ["present"] * 3
+        for student in (ana, bek):
+            pid = student.welcome["snapshot"]["you"]["id"]
+            await teacher.wait_for(
+                "participant", lambda p, pid=pid: p["id"] == pid and p["presence"] == "present"
+            )
         assert [m["text"] for m in after[1]["snapshot"]["chat"]] == ["before the restart"]
         assert after[2]["snapshot"]["you"]["hand_position"] == 1
+        async with server.rest() as rest:
+            rows = (await rest.report(f"/api/lessons/{lesson_id}/report"))["learners"]
+        assert all(
+            [s["state"] for s in r["segments"]] == ["present", "server", "present"] for r in rows
+        )
         await ana.chat("after the restart")
         assert (await bek.wait_for("chat", lambda m: m["text"] == "after the restart"))["id"] == 3
     finally:

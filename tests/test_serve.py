@@ -19,8 +19,12 @@ SABAK = str(Path(sys.executable).with_name("sabak"))
 
 def env_for(tmp_path: Path, port: int, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SABAK_")}
-    return {**env, "SABAK_SERVER_PORT": str(port),
-            "SABAK_SERVER_DATA_DIR": str(tmp_path / "var"), **extra}
+    return {
+        **env,
+        "SABAK_SERVER_PORT": str(port),
+        "SABAK_SERVER_DATA_DIR": str(tmp_path / "var"),
+        **extra,
+    }
 
 
 async def read_until(stream: asyncio.StreamReader, marker: str, timeout: float = 30) -> str:
@@ -37,8 +41,12 @@ async def read_until(stream: asyncio.StreamReader, marker: str, timeout: float =
 async def test_serve_with_embedded_redis_then_ctrl_c(tmp_path: Path) -> None:
     port = free_port()
     proc = await asyncio.create_subprocess_exec(
-        SABAK, "serve", env=env_for(tmp_path, port), cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        SABAK,
+        "serve",
+        env=env_for(tmp_path, port),
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     assert proc.stdout is not None
     try:
@@ -70,10 +78,17 @@ async def test_serve_with_embedded_redis_then_ctrl_c(tmp_path: Path) -> None:
 
 
 async def test_unreachable_redis_is_one_clear_line_and_exit_1(tmp_path: Path) -> None:
-    env = env_for(tmp_path, free_port(), SABAK_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
-                  SABAK_REDIS_START_TIMEOUT_S="1")
+    env = env_for(
+        tmp_path,
+        free_port(),
+        SABAK_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
+        SABAK_REDIS_START_TIMEOUT_S="1",
+    )
     proc = await asyncio.create_subprocess_exec(
-        SABAK, "serve", env=env, stdout=asyncio.subprocess.PIPE,
+        SABAK,
+        "serve",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
     _out, err = await asyncio.wait_for(proc.communicate(), 30)
@@ -85,7 +100,10 @@ async def test_unreachable_redis_is_one_clear_line_and_exit_1(tmp_path: Path) ->
 async def test_bad_configuration_names_the_key(tmp_path: Path) -> None:
     env = env_for(tmp_path, free_port(), SABAK_SERVER_PORT="eighty")
     proc = await asyncio.create_subprocess_exec(
-        SABAK, "serve", env=env, stdout=asyncio.subprocess.PIPE,
+        SABAK,
+        "serve",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
     _, err = await asyncio.wait_for(proc.communicate(), 30)

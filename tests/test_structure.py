@@ -10,6 +10,7 @@ from aiohttp import web
 
 from server.classroom import events
 from server.openapi import OPERATIONS, document
+from server.report_routes import report_routes
 from server.routes import routes
 from signaling.wire import EVENTS
 
@@ -38,8 +39,12 @@ def test_core_imports_only_the_standard_library() -> None:
 def test_openapi_describes_every_rest_route() -> None:
     app = web.Application()
     app.router.add_routes(routes)
-    served = {(r.resource.canonical, r.method.lower()) for r in app.router.routes()
-              if r.resource is not None and r.method != "HEAD"}
+    app.router.add_routes(report_routes)
+    served = {
+        (r.resource.canonical, r.method.lower())
+        for r in app.router.routes()
+        if r.resource is not None and r.method != "HEAD"
+    }
     documented = {(path, method) for path, method, *_ in OPERATIONS}
     assert served == documented
     assert set(document()["paths"]) == {p for p, _ in documented}
@@ -47,9 +52,24 @@ def test_openapi_describes_every_rest_route() -> None:
 
 def test_protocol_doc_covers_every_event() -> None:
     text = (ROOT / "docs" / "protocol.md").read_text()
-    server_events = {"participant", "count", "chat", "chat_deleted", "chat_locked",
-                     "chat_muted", "hands", "hand", "removed", "admitted", "lesson_ended",
-                     "replaced"}
+    server_events = {
+        "participant",
+        "count",
+        "chat",
+        "chat_deleted",
+        "chat_locked",
+        "chat_muted",
+        "hands",
+        "hand",
+        "removed",
+        "admitted",
+        "lesson_ended",
+        "replaced",
+        "check_started",
+        "check_closed",
+        "check_tally",
+        "learner_added",
+    }
     for name in set(EVENTS) | server_events:
         assert f"`{name}`" in text, f"docs/protocol.md does not document `{name}`"
     for code in ("invalid-payload", "forbidden", "unknown-event", "rate-limited"):

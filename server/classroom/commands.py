@@ -16,6 +16,7 @@ class StartLesson(Command):
     title: str
     teacher_id: str
     allow_guests: bool
+    check_times_ms: tuple[int, ...] = ()  # random attendance checks, chosen by the caller
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,50 @@ class Leave(Command):
 
 @dataclass(frozen=True)
 class ConnectionLost(Command):
-    """The server saw the participant's last connection close without a goodbye."""
+    """The participant's last connection closed without a goodbye.
+
+    `last_seen_ms` is when the server last heard from it: the gap starts there, not when
+    the socket.io ping timeout noticed.
+    """
+
+    last_seen_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class SetVisibility(Command):
+    """The page went to the background (phone locked, another app) or came back."""
+
+    visible: bool
+
+
+@dataclass(frozen=True)
+class ExpireAway(Command):
+    """A dropped participant did not come back within the grace window."""
+
+    participant_id: str
+
+
+@dataclass(frozen=True)
+class NoteRestart(Command):
+    """This lesson was live while the server was down since `down_since_ms`."""
+
+    down_since_ms: int
+
+
+@dataclass(frozen=True)
+class StartCheck(Command):
+    window_s: float | None = None
+    scheduled: bool = False
+
+
+@dataclass(frozen=True)
+class AnswerCheck(Command):
+    check_id: int
+
+
+@dataclass(frozen=True)
+class CloseCheck(Command):
+    check_id: int
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, TypeVar
 
 Role = Literal["teacher", "student", "guest"]
@@ -32,6 +32,7 @@ class LessonStarted(Event):
     title: str
     teacher_id: str
     allow_guests: bool
+    check_times_ms: list[int] = field(default_factory=list)
 
 
 @_event
@@ -53,6 +54,30 @@ class ParticipantJoined(Event):
 class ParticipantLeft(Event):
     participant_id: str
     reason: LeaveReason
+    last_seen_ms: int | None = None  # for "network": when the server last heard them
+
+
+@_event
+@dataclass(frozen=True)
+class ParticipantTimedOut(Event):
+    """A dropped participant stayed away past the grace window: no longer on the roster."""
+
+    participant_id: str
+
+
+@_event
+@dataclass(frozen=True)
+class VisibilityChanged(Event):
+    participant_id: str
+    visible: bool
+
+
+@_event
+@dataclass(frozen=True)
+class ServerRestarted(Event):
+    """The server was down while this lesson was live; everyone present became away."""
+
+    down_since_ms: int
 
 
 @_event
@@ -107,6 +132,28 @@ class HandRaised(Event):
 @dataclass(frozen=True)
 class HandLowered(Event):
     participant_id: str
+
+
+@_event
+@dataclass(frozen=True)
+class CheckStarted(Event):
+    check_id: int
+    deadline_ms: int
+    scheduled: bool
+
+
+@_event
+@dataclass(frozen=True)
+class CheckAnswered(Event):
+    check_id: int
+    participant_id: str
+    response_ms: int
+
+
+@_event
+@dataclass(frozen=True)
+class CheckClosed(Event):
+    check_id: int
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ class Rules:
     chat_rate_window_ms: int = 5000
     chat_history_replay: int = 500
     hand_rate_per_minute: int = 20
+    check_window_ms: int = 60_000
+    grace_ms: int = 120_000
 
     def check_chat_text(self, text: str) -> None:
         if not text.strip():

@@ -51,8 +51,10 @@ def snapshot(lesson: Lesson, viewer_id: str) -> dict[str, Any]:
             "chat_locked": lesson.chat_locked,
             "started_at": lesson.started_ms,
         },
-        "you": {**me.view(), "hand_position": _position(lesson, viewer_id)},
+        "you": {**me.view(), "hand_position": lesson.hand_position(viewer_id)},
         "present_count": present_count(lesson),
+        "checks": lesson.my_checks(viewer_id),
+        "open_check": _open_check(lesson),
         "chat": chat[-lesson.rules.chat_history_replay :]
         if lesson.rules.chat_history_replay
         else [],
@@ -61,11 +63,13 @@ def snapshot(lesson: Lesson, viewer_id: str) -> dict[str, Any]:
     if me.role == "teacher":
         view["participants"] = [p.view() for p in lesson.participants.values()]
         view["hands"] = hand_queue(lesson)
+        view["check_tallies"] = [ch.view() for ch in lesson.checks]
     return view
 
 
-def _position(lesson: Lesson, pid: str) -> int | None:
-    return lesson.hands.index(pid) + 1 if pid in lesson.hands else None
+def _open_check(lesson: Lesson) -> dict[str, int] | None:
+    check = lesson.open_check()
+    return {"check_id": check.id, "deadline": check.deadline_ms} if check else None
 
 
 def outgoing(lesson: Lesson, record: e.Record) -> list[Outgoing]:
@@ -86,21 +90,27 @@ def _participant_changed(lesson: Lesson, record: e.Record) -> list[Outgoing]:
     ]
     ev = record.event
     if isinstance(ev, e.ParticipantLeft) and ev.reason in ("removed", "denied"):
-        out.append(Outgoing(pid, "removed", {"reason": ev.reason}))
+        out.append(Outgoing(pid, "removed", {"participant_id": pid, "reason": ev.reason}))
     if isinstance(ev, e.GuestAdmitted):
         out.append(Outgoing(pid, "admitted", snapshot(lesson, pid)))
     return out + _hands_if_changed(lesson, record)
 
 
 def _hands_if_changed(lesson: Lesson, record: e.Record) -> list[Outgoing]:
-    if isinstance(record.event, (e.HandRaised, e.HandLowered, e.ParticipantLeft)):
+    if isinstance(
+        record.event, (e.HandRaised, e.HandLowered, e.ParticipantLeft, e.ParticipantTimedOut)
+    ):
         return [Outgoing(TEACHERS, "hands", {"queue": hand_queue(lesson)})]
     return []
 
 
 def _hand_changed(lesson: Lesson, record: e.Record) -> list[Outgoing]:
     pid = _pid(record.event)
-    mine = {"raised": pid in lesson.hands, "position": _position(lesson, pid)}
+    mine = {
+        "participant_id": pid,
+        "raised": pid in lesson.hands,
+        "position": lesson.hand_position(pid),
+    }
     return [Outgoing(pid, "hand", mine), *_hands_if_changed(lesson, record)]
 
 
@@ -111,6 +121,31 @@ def _chat_posted(lesson: Lesson, record: e.Record) -> list[Outgoing]:
     if ev.to == "all":
         return [Outgoing(ALL, "chat", view)]
     return [Outgoing(TEACHERS, "chat", view), Outgoing(ev.author_id, "chat", view)]
+
+
+def _everyone_changed(lesson: Lesson, record: e.Record) -> list[Outgoing]:
+    roster = [Outgoing(TEACHERS, "participant", p.view()) for p in lesson.participants.values()]
+    return [*roster, Outgoing(ALL, "count", {"present": present_count(lesson)})]
+
+
+def _visibility(lesson: Lesson, record: e.Record) -> list[Outgoing]:
+    return [Outgoing(TEACHERS, "participant", lesson.participants[_pid(record.event)].view())]
+
+
+def _check_started(lesson: Lesson, record: e.Record) -> list[Outgoing]:
+    ev = record.event
+    assert isinstance(ev, e.CheckStarted)
+    check = lesson.checks[ev.check_id - 1]
+    prompt = {"check_id": check.id, "deadline": check.deadline_ms, "started_at": record.ts_ms}
+    return [Outgoing(ALL, "check_started", prompt), Outgoing(TEACHERS, "check_tally", check.view())]
+
+
+def _check_changed(lesson: Lesson, record: e.Record) -> list[Outgoing]:
+    check = lesson.checks[vars(record.event)["check_id"] - 1]
+    out = [Outgoing(TEACHERS, "check_tally", check.view())]
+    if check.closed:
+        out.append(Outgoing(ALL, "check_closed", {"check_id": check.id}))
+    return out
 
 
 def _simple(name: str, payload: Callable[[Any], dict[str, Any]], audience: str = ALL) -> Any:
@@ -139,4 +174,10 @@ _FANOUT: dict[type[e.Event], Callable[[Lesson, e.Record], list[Outgoing]]] = {
     e.HandRaised: _hand_changed,
     e.HandLowered: _hand_changed,
     e.LessonEnded: _simple("lesson_ended", lambda ev: {"reason": ev.reason}),
+    e.ParticipantTimedOut: _participant_changed,
+    e.VisibilityChanged: _visibility,
+    e.ServerRestarted: _everyone_changed,
+    e.CheckStarted: _check_started,
+    e.CheckAnswered: _check_changed,
+    e.CheckClosed: _check_changed,
 }

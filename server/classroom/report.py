@@ -1,0 +1,202 @@
+"""Attendance reports as pure functions of a lesson log (and the roster), never stored apart."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from server.classroom import events as e
+from server.classroom.presence import PresenceFold, Timeline
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The organizer's rule for a suggested status (from the [attendance] settings)."""
+
+    late_after_min: float = 10.0
+    left_early_before_min: float = 10.0
+    present_min_fraction: float = 0.5
+
+
+@dataclass(frozen=True)
+class RosterEntry:
+    id: str
+    name: str
+    external_id: str = ""
+
+
+@dataclass
+class _Counts:
+    chat: int = 0
+    hands: int = 0
+    checks_answered: int = 0
+
+
+def lesson_report(
+    records: list[e.Record], roster: list[RosterEntry], rules: Thresholds, now_ms: int
+) -> dict[str, Any]:
+    """Per learner (every roster student, then guests): presence, gaps, checks, activity."""
+    fold = PresenceFold()
+    counts: dict[str, _Counts] = {}
+    checks: dict[int, dict[str, Any]] = {}
+    for record in records:
+        fold.add(record)
+        _count(record.event, counts, checks, record.ts_ms)
+    end = fold.finish(now_ms)
+    start = fold.started_ms
+    lesson_min = (end - start) / 60_000 if start is not None else 0.0
+    learners = _learners(roster, fold)
+    rows = [
+        _row(
+            entry,
+            fold.timelines.get(entry.id),
+            counts.get(entry.id, _Counts()),
+            checks,
+            start,
+            end,
+            lesson_min,
+            rules,
+        )
+        for entry in learners
+    ]
+    return {
+        "started_at": start,
+        "ended_at": fold.ended_ms,
+        "lesson_minutes": round(lesson_min, 2),
+        "checks": [_check_summary(ch) for ch in checks.values()],
+        "learners": rows,
+    }
+
+
+def _learners(roster: list[RosterEntry], fold: PresenceFold) -> list[RosterEntry]:
+    known = {r.id for r in roster}
+    guests = [
+        RosterEntry(t.participant_id, t.name)
+        for t in fold.timelines.values()
+        if t.role == "guest" and t.participant_id not in known
+    ]
+    return [*roster, *guests]
+
+
+def _count(
+    ev: e.Event, counts: dict[str, _Counts], checks: dict[int, dict[str, Any]], ts: int
+) -> None:
+    if isinstance(ev, e.ChatPosted):
+        counts.setdefault(ev.author_id, _Counts()).chat += 1
+    elif isinstance(ev, e.HandRaised):
+        counts.setdefault(ev.participant_id, _Counts()).hands += 1
+    elif isinstance(ev, e.CheckStarted):
+        checks[ev.check_id] = {
+            "id": ev.check_id,
+            "started_at": ts,
+            "deadline": ev.deadline_ms,
+            "scheduled": ev.scheduled,
+            "answers": {},
+            "eligible": None,
+        }
+    elif isinstance(ev, e.CheckAnswered):
+        checks[ev.check_id]["answers"][ev.participant_id] = ev.response_ms
+        counts.setdefault(ev.participant_id, _Counts()).checks_answered += 1
+
+
+def _check_summary(check: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in check.items() if k not in ("answers", "eligible")} | {
+        "answered": len(check["answers"])
+    }
+
+
+def _row(
+    entry: RosterEntry,
+    timeline: Timeline | None,
+    counts: _Counts,
+    checks: dict[int, dict[str, Any]],
+    start: int | None,
+    end: int,
+    lesson_min: float,
+    rules: Thresholds,
+) -> dict[str, Any]:
+    present_min = timeline.minutes_in("present") if timeline else 0.0
+    background_min = timeline.minutes_in("background") if timeline else 0.0
+    attended = (
+        [s for s in timeline.segments if s.state in ("present", "background")] if (timeline) else []
+    )
+    first = attended[0].start_ms if attended else None
+    last = attended[-1].end_ms if attended else None
+    return {
+        "id": entry.id,
+        "name": entry.name,
+        "external_id": entry.external_id,
+        "guest": timeline is not None and timeline.role == "guest",
+        "status": _status(first, last, present_min, start, end, lesson_min, rules),
+        "first_join": first,
+        "last_leave": last,
+        "minutes_present": round(present_min, 2),
+        "minutes_background": round(background_min, 2),
+        "gaps": timeline.gaps() if timeline else {},
+        "segments": [
+            {"start": s.start_ms, "end": s.end_ms, "state": s.state}
+            for s in (timeline.segments if timeline else [])
+        ],
+        "checks": [_check_result(ch, entry.id, timeline) for ch in checks.values()],
+        "checks_answered": counts.checks_answered,
+        "checks_issued": len(checks),
+        "chat_messages": counts.chat,
+        "hands_raised": counts.hands,
+    }
+
+
+def _check_result(check: dict[str, Any], pid: str, timeline: Timeline | None) -> dict[str, Any]:
+    if pid in check["answers"]:
+        return {"check_id": check["id"], "result": "answered", "response_ms": check["answers"][pid]}
+    was_there = timeline is not None and any(
+        s.state in ("present", "background")
+        and s.start_ms <= check["deadline"]
+        and s.end_ms > check["started_at"]
+        for s in timeline.segments
+    )
+    return {
+        "check_id": check["id"],
+        "result": "missed" if was_there else "not-present",
+        "response_ms": None,
+    }
+
+
+def _status(
+    first: int | None,
+    last: int | None,
+    present_min: float,
+    start: int | None,
+    end: int,
+    lesson_min: float,
+    rules: Thresholds,
+) -> str:
+    """absent, late, left-early or present; checked in that order (documented in README)."""
+    if first is None or last is None or start is None or lesson_min <= 0:
+        return "absent"
+    if present_min < rules.present_min_fraction * lesson_min:
+        return "absent"
+    if first - start > rules.late_after_min * 60_000:
+        return "late"
+    if end - last > rules.left_early_before_min * 60_000:
+        return "left-early"
+    return "present"
+
+
+def course_matrix(reports: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, Any]:
+    """Learner × lesson: each (lesson record, its report) pair becomes one column."""
+    lessons = [
+        {"id": info["id"], "title": info["title"], "started_at": rep["started_at"]}
+        for info, rep in reports
+    ]
+    learners: dict[str, dict[str, Any]] = {}
+    for info, rep in reports:
+        for row in rep["learners"]:
+            entry = learners.setdefault(
+                row["id"],
+                {"id": row["id"], "name": row["name"], "guest": row["guest"], "lessons": {}},
+            )
+            entry["lessons"][info["id"]] = {
+                "status": row["status"],
+                "minutes_present": row["minutes_present"],
+            }
+    return {"lessons": lessons, "learners": list(learners.values())}

@@ -1,0 +1,119 @@
+"""The state a lesson keeps, and the preconditions its commands share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from server.classroom import events as e
+from server.classroom.errors import Refused
+from server.classroom.rules import Rules
+
+Status = Literal["created", "live", "ended"]
+Presence = Literal["waiting", "present", "away", "left", "removed", "denied"]
+ACTIVE: frozenset[Presence] = frozenset({"present", "away"})
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who sends a command: taken from the server-side session, never from a payload."""
+
+    participant_id: str
+    role: e.Role | Literal["system"]
+    name: str = ""
+
+
+SYSTEM = Actor("system", "system", "Sabak")
+
+
+@dataclass
+class Participant:
+    id: str
+    name: str
+    role: e.Role
+    presence: Presence
+    admitted: bool = True
+    visible: bool = True
+    chat_muted: bool = False
+    since_ms: int = 0  # when `presence` last changed
+    chat_times: list[int] = field(default_factory=list)
+    hand_times: list[int] = field(default_factory=list)
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "role": self.role,
+            "presence": self.presence,
+            "visible": self.visible,
+            "chat_muted": self.chat_muted,
+        }
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a command produced: the records to persist and the ack payload."""
+
+    records: tuple[e.Record, ...]
+    result: dict[str, Any]
+
+
+class LessonState:
+    """Every field of a lesson; the mixins that change them all derive from this."""
+
+    def __init__(self, lesson_id: str, course_id: str, rules: Rules) -> None:
+        self.id = lesson_id
+        self.course_id = course_id
+        self.rules = rules
+        self.status: Status = "created"
+        self.title = ""
+        self.teacher_id = ""
+        self.allow_guests = False
+        self.end_reason = ""
+        self.seq = 0
+        self.started_ms: int | None = None
+        self.ended_ms: int | None = None
+        self.participants: dict[str, Participant] = {}
+        self.init_chat()
+        self.init_hands()
+        self.init_checks()
+
+    def init_chat(self) -> None: ...
+    def init_hands(self) -> None: ...
+    def init_checks(self) -> None: ...
+
+    def on_became_present(self, pid: str) -> None:
+        """Hook for mixins that track who was present (attendance checks)."""
+
+    def on_gone(self, pid: str) -> None:
+        """Hook for mixins that drop a participant's state when they go (hands)."""
+
+    def require_teacher(self, actor: Actor) -> None:
+        if actor.role not in ("teacher", "system"):
+            raise Refused("forbidden", "Only the teacher can do this.")
+
+    def require_live(self) -> None:
+        if self.status == "created":
+            raise Refused("lesson-not-started", "The lesson has not started yet.")
+        if self.status == "ended":
+            raise Refused("lesson-ended", "The lesson has ended.")
+
+    def require_present(self, actor: Actor) -> Participant:
+        self.require_live()
+        p = self.participants.get(actor.participant_id)
+        if p is None or p.presence != "present":
+            raise Refused("not-joined", "Join the lesson first.")
+        return p
+
+    def target(self, participant_id: str) -> Participant:
+        p = self.participants.get(participant_id)
+        if p is None:
+            raise Refused("unknown-participant", "There is no such participant in this lesson.")
+        return p
+
+    def learners_present(self) -> list[str]:
+        return [
+            p.id
+            for p in self.participants.values()
+            if p.presence == "present" and p.role != "teacher"
+        ]

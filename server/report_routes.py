@@ -1,0 +1,90 @@
+"""Attendance reports over REST: a lesson's JSON, CSV and timeline, and a course's matrix."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from typing import Any
+
+from aiohttp import web
+
+from server.access import caller
+from server.appkeys import DIRECTORY, EVENTLOG, SETTINGS
+from server.classroom.errors import Refused
+from server.classroom.report import RosterEntry, Thresholds, course_matrix, lesson_report
+from server.directory import LessonInfo
+from server.exports import lesson_csv, matrix_csv
+from server.routes import course_for, lesson_for, ok
+from server.timeline_svg import timeline_svg
+
+report_routes = web.RouteTableDef()
+
+LABELS_EN = {
+    "present": "present", "late": "late", "left-early": "left early", "absent": "absent",
+    "background": "in background", "network": "network drop", "server": "server outage",
+    "left": "left", "removed": "removed", "check": "attendance check",
+}  # fmt: skip
+
+
+def thresholds(request: web.Request) -> Thresholds:
+    a = request.app[SETTINGS].attendance
+    return Thresholds(a.late_after_min, a.left_early_before_min, a.present_min_fraction)
+
+
+async def report_of(request: web.Request, info: LessonInfo) -> dict[str, Any]:
+    """The report of one lesson, computed now from its log and its course's roster."""
+    records = await request.app[EVENTLOG].read(info.id)
+    if not records and info.status == "ended":
+        raise Refused("unknown-report", "This lesson's log is gone (past the retention period).")
+    students = await request.app[DIRECTORY].roster(info.course_id)
+    roster = [RosterEntry(s.id, s.name, s.external_id) for s in students]
+    now_ms = int(time.time() * 1000)
+    return {"lesson": asdict(info), **lesson_report(records, roster, thresholds(request), now_ms)}
+
+
+def attachment(text: str, content_type: str, filename: str) -> web.Response:
+    return web.Response(
+        text=text,
+        content_type=content_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@report_routes.get("/api/lessons/{lesson_id}/report")
+async def lesson_report_json(request: web.Request) -> web.Response:
+    info = await lesson_for(request, await caller(request))
+    return ok(await report_of(request, info))
+
+
+@report_routes.get("/api/lessons/{lesson_id}/report.csv")
+async def lesson_report_csv(request: web.Request) -> web.Response:
+    info = await lesson_for(request, await caller(request))
+    report = await report_of(request, info)
+    return attachment(lesson_csv(report["lesson"], report), "text/csv", f"{info.id}.csv")
+
+
+@report_routes.get("/api/lessons/{lesson_id}/timeline.svg")
+async def lesson_timeline(request: web.Request) -> web.Response:
+    info = await lesson_for(request, await caller(request))
+    report = await report_of(request, info)
+    svg = timeline_svg(info.title, report, LABELS_EN)
+    return web.Response(text=svg, content_type="image/svg+xml")
+
+
+async def matrix_of(request: web.Request) -> dict[str, Any]:
+    course = await course_for(request, await caller(request))
+    lessons = [x for x in await request.app[DIRECTORY].lessons(course.id) if x.started_ms]
+    pairs = [(asdict(x), await report_of(request, x)) for x in lessons]
+    return {"course": asdict(course), **course_matrix(pairs)}
+
+
+@report_routes.get("/api/courses/{course_id}/report")
+async def course_report_json(request: web.Request) -> web.Response:
+    return ok(await matrix_of(request))
+
+
+@report_routes.get("/api/courses/{course_id}/report.csv")
+async def course_report_csv(request: web.Request) -> web.Response:
+    matrix = await matrix_of(request)
+    filename = f"{matrix['course']['id']}.csv"
+    return attachment(matrix_csv(matrix), "text/csv", filename)

