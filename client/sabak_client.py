@@ -40,6 +40,15 @@ class SabakClient:
         "check_closed",
         "check_tally",
         "learner_added",
+        "poll_opened",
+        "poll_closed",
+        "poll_results",
+        "poll_tally",
+        "quiz_started",
+        "quiz_closed",
+        "quiz_published",
+        "quiz_tally",
+        "quiz_extended",
     )
 
     def __init__(

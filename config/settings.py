@@ -102,6 +102,7 @@ class LessonSettings:
     chat_rate_window_s: float = setting(5.0, minimum=0.1, maximum=3600)
     chat_history_replay: int = setting(500, minimum=0, maximum=100_000)
     hand_rate_per_minute: int = setting(20, minimum=1, maximum=1000)
+    quiz_max_extension_s: float = setting(120.0, minimum=0, maximum=3600)
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ def rules_from(settings: Settings) -> Rules:
         hand_rate_per_minute=s.hand_rate_per_minute,
         check_window_ms=int(settings.attendance.check_window_s * 1000),
         grace_ms=int(settings.auth.resume_grace_s * 1000),
+        quiz_max_extension_ms=int(s.quiz_max_extension_s * 1000),
     )
 
 

@@ -12,6 +12,7 @@ LESSON_COLUMNS = (
     "first_join", "last_leave", "lesson_minutes", "minutes_present", "minutes_background",
     "network_gaps", "network_minutes", "left_gaps", "left_minutes", "removed",
     "server_gap_minutes", "checks_answered", "checks_issued", "chat_messages", "hands_raised",
+    "poll_answers", "quiz_score", "quiz_max_score",
 )  # fmt: skip
 _RISKY_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
@@ -45,7 +46,9 @@ def _lesson_row(lesson: dict[str, Any], report: dict[str, Any], r: dict[str, Any
         r["minutes_background"], gap("network", "count"), gap("network", "minutes"),
         gap("left", "count"), gap("left", "minutes"), gap("removed", "count"),
         gap("server", "minutes"), r["checks_answered"], r["checks_issued"],
-        r["chat_messages"], r["hands_raised"],
+        r["chat_messages"], r["hands_raised"], r.get("poll_answers", 0),
+        sum(r.get("quiz_scores", {}).values()),
+        sum(q["max_score"] for q in report.get("quizzes", [])),
     ]  # fmt: skip
     return [safe_cell(v) for v in values]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -21,18 +22,36 @@ class Field:
     required: bool = True
     max_len: int = MAX_ID
     choices: tuple[str, ...] = ()
-    minimum: int = 1
-    maximum: int = 2**31
+    minimum: float = 1
+    maximum: float = 2**31
+    items: Spec | type | None = None  # lists: what each item is
+    max_items: int = 100
 
     def parse(self, value: Any) -> Any:
-        if self.kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-            raise _invalid(f"'{self.name}' must be a whole number.")
-        if not isinstance(value, self.kind):
+        if self.kind is object:
+            return value  # any JSON value: the core checks its shape (answers)
+        if self.kind in (int, float) and not _is_number(value, self.kind):
+            raise _invalid(f"'{self.name}' must be a {_TYPE_NAMES[self.kind]}.")
+        if self.kind is not float and not isinstance(value, self.kind):
             raise _invalid(f"'{self.name}' must be a {_TYPE_NAMES[self.kind]}.")
         if isinstance(value, str):
             self._check_text(value)
-        if self.kind is int and not self.minimum <= cast(int, value) <= self.maximum:
-            raise _invalid(f"'{self.name}' must be from {self.minimum} to {self.maximum}.")
+        if self.kind in (int, float) and not self.minimum <= cast(float, value) <= self.maximum:
+            low, high = _shown(self.minimum), _shown(self.maximum)
+            raise _invalid(f"'{self.name}' must be from {low} to {high}.")
+        if isinstance(value, list):
+            return self._parse_items(value)
+        return value
+
+    def _parse_items(self, value: list[Any]) -> list[Any]:
+        if len(value) > self.max_items:
+            raise _invalid(f"'{self.name}' can have at most {self.max_items} items.")
+        if isinstance(self.items, Spec):
+            return [self.items.parse(item) for item in value]
+        if self.items is not None:
+            item = Field(f"{self.name}[]", self.items, max_len=self.max_len,
+                         minimum=self.minimum, maximum=self.maximum)  # fmt: skip
+            return [item.parse(x) for x in value]
         return value
 
     def json_schema(self) -> dict[str, Any]:
@@ -40,11 +59,21 @@ class Field:
         if self.kind is str:
             out: dict[str, Any] = {"type": "string", "maxLength": self.max_len}
             return {**out, "enum": list(self.choices)} if self.choices else out
-        if self.kind is int:
-            return {"type": "integer", "minimum": self.minimum, "maximum": self.maximum}
+        if self.kind in (int, float):
+            kind = "integer" if self.kind is int else "number"
+            return {"type": kind, "minimum": self.minimum, "maximum": self.maximum}
         if self.kind is list:
-            return {"type": "array"}
+            return {"type": "array", "maxItems": self.max_items, "items": self._items_schema()}
+        if self.kind is object:
+            return {}
         return {"type": "boolean"}
+
+    def _items_schema(self) -> dict[str, Any]:
+        if isinstance(self.items, Spec):
+            return self.items.json_schema()
+        if self.items is None:
+            return {}
+        return Field("item", self.items, max_len=self.max_len).json_schema()
 
     def _check_text(self, value: str) -> None:
         if len(value) > self.max_len:
@@ -60,6 +89,7 @@ _TYPE_NAMES: dict[type, str] = {
     int: "whole number",
     bool: "true or false",
     list: "list",
+    float: "number",
 }
 
 
@@ -96,6 +126,16 @@ class Spec:
     def command(self, payload: Any) -> Command:
         assert self.build is not None
         return self.build(**self.parse(payload))
+
+
+def _shown(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+def _is_number(value: Any, kind: type) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return isinstance(value, int) if kind is int else math.isfinite(value)
 
 
 def _invalid(message: str) -> Refused:

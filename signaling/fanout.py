@@ -15,7 +15,7 @@ from server.classroom.views import ALL, TEACHERS, Outgoing, outgoing
 
 # Messages that only say "the latest number is": during a join storm or a burst of check
 # answers, send the latest one at most this often instead of one per event.
-COALESCE_S = {"count": 1.0, "check_tally": 0.5}
+COALESCE_S = {"count": 1.0, "check_tally": 0.5, "poll_tally": 0.5, "quiz_tally": 0.5}
 DISCONNECT_DELAY_S = 0.25
 
 
@@ -47,6 +47,9 @@ class Fanout:
         if not sockets:
             del self._sockets[(lesson_id, pid)]
         return bool(sockets)
+
+    async def enter_own_room(self, sid: str, lesson_id: str, pid: str) -> None:
+        await self.sio.enter_room(sid, room(lesson_id, pid))
 
     async def attach(self, sid: str, lesson: Lesson, actor: Actor) -> None:
         pid = actor.participant_id

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import time
+from dataclasses import replace
 from typing import Any
 
 import socketio
@@ -11,7 +13,7 @@ import socketio
 from server.classroom import commands as c
 from server.classroom.errors import Refused
 from server.classroom.lesson import Actor, Lesson
-from server.classroom.views import snapshot
+from server.classroom.views import quiz_results, snapshot
 from server.directory import Directory, LessonInfo, Student
 from server.live import LiveLessons
 from server.tokens import Claims, Signer
@@ -95,15 +97,25 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             raise Refused("forbidden", "Only the teacher can do this.")
         if spec.build is None:
             special = getattr(self, f"_on_{event}")
-            return await special(sid, session, spec.parse(payload))  # type: ignore[no-any-return]
+            return await special(sid, session, spec.parse(payload), learner)  # type: ignore[no-any-return]
         command = spec.command(payload)
         if session.lesson_id is None or not session.joined:
             raise Refused("not-joined", "Join the lesson first.")
         if isinstance(command, c.Leave):
             return await self._leave(sid, session, learner)
         actor = session.acting(learner)
+        command = self._server_side(command, actor, session.lesson_id)
         outcome = await self.live.run(session.lesson_id, actor, command)
         return outcome.result
+
+    def _server_side(self, command: c.Command, actor: Actor, lesson_id: str) -> c.Command:
+        """Fields only the server may set: a quiz's seed, an anonymous ballot's voter tag."""
+        if isinstance(command, c.StartQuiz):
+            return replace(command, seed=secrets.token_hex(16))
+        if isinstance(command, c.AnswerPoll):
+            subject = f"ballot/{lesson_id}/{command.poll_id}/{actor.participant_id}"
+            return replace(command, voter_tag=self.signer.tag(subject))
+        return command
 
     async def _leave(self, sid: str, session: Session, learner: Any) -> dict[str, Any]:
         """`leave` with a learner: that learner; without: everyone on this device."""
@@ -116,10 +128,28 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     # -- events handled apart from the core's commands --------------------------------------
 
-    async def _on_beat(self, sid: str, session: Session, data: dict[str, Any]) -> dict[str, Any]:
+    async def _on_quiz_result(
+        self, sid: str, session: Session, data: dict[str, Any], learner: Any = None
+    ) -> dict[str, Any]:
+        """A learner's own score once published; the teacher's full results at any time."""
+        if session.lesson_id is None or not session.joined:
+            raise Refused("not-joined", "Join the lesson first.")
+        lesson = await self.live.get(session.lesson_id)
+        quiz = lesson.quiz(data["quiz_id"])
+        if session.actor.role == "teacher":
+            return quiz_results(lesson, quiz)
+        if not quiz.published:
+            raise Refused("not-published", "The teacher has not published the results yet.")
+        return quiz.score(session.acting(learner).participant_id)
+
+    async def _on_beat(
+        self, sid: str, session: Session, data: dict[str, Any], learner: Any = None
+    ) -> dict[str, Any]:
         return {}  # _handle has noted the time: that is all a heartbeat is for
 
-    async def _on_join(self, sid: str, session: Session, data: dict[str, Any]) -> dict[str, Any]:
+    async def _on_join(
+        self, sid: str, session: Session, data: dict[str, Any], learner: Any = None
+    ) -> dict[str, Any]:
         lesson_id = session.lesson_id or data.get("lesson_id")
         if lesson_id is None:
             raise Refused("invalid-payload", "'lesson_id' is required.")
@@ -132,7 +162,7 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         return self._welcome(lesson, session.actor, session.link_version)
 
     async def _on_learner_add(
-        self, sid: str, session: Session, data: dict[str, Any]
+        self, sid: str, session: Session, data: dict[str, Any], learner: Any = None
     ) -> dict[str, Any]:
         """Another learner from the roster joins on this (shared) device with their link."""
         if session.lesson_id is None or not session.joined:
@@ -146,7 +176,7 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         return self._welcome(lesson, other.actor, other.link_version)
 
     async def _on_learner_attach(
-        self, sid: str, session: Session, data: dict[str, Any]
+        self, sid: str, session: Session, data: dict[str, Any], learner: Any = None
     ) -> dict[str, Any]:
         """The teacher puts a roster student on a device that is already in the lesson."""
         if session.lesson_id is None or not session.joined:
@@ -182,7 +212,13 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             # The old connection died silently and the server has not noticed yet: that
             # was a network gap, from when we last heard it until now.
             await self.live.run(lesson_id, actor, c.ConnectionLost(max(stale)))
-        await self.live.run(lesson_id, actor, c.Join())
+        # In its own room first: what the join itself sends it (time back in a quiz) arrives.
+        await self.fanout.enter_own_room(sid, lesson_id, pid)
+        try:
+            await self.live.run(lesson_id, actor, c.Join())
+        except Refused:
+            await self.fanout.detach_participant(sid, lesson_id, pid)
+            raise
         lesson = await self.live.get(lesson_id)
         session.learners[pid] = actor
         for old in older:

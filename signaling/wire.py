@@ -10,6 +10,18 @@ MAX_TEXT = 20_000  # a bound on the wire; the lesson's own limit is enforced by 
 
 
 PID = Field("participant_id", str)
+POLL = Field("poll_id", int, maximum=10_000)
+QUIZ = Field("quiz_id", int, maximum=10_000)
+QUESTION = Spec(
+    (
+        Field("kind", str, choices=("single", "multiple", "number")),
+        Field("text", str, max_len=1000),
+        Field("options", list, required=False, items=str, max_len=200, max_items=12),
+        Field("correct", list, items=float, minimum=-1e12, maximum=1e12, max_items=12),
+        Field("points", int, required=False, minimum=0, maximum=100),
+        Field("limit_s", float, required=False, minimum=5, maximum=3600),
+    )
+)
 
 EVENTS: dict[str, Spec] = {
     "join": Spec((Field("lesson_id", str, required=False),), None),
@@ -41,6 +53,45 @@ EVENTS: dict[str, Spec] = {
     "check_answer": Spec((Field("check_id", int),), c.AnswerCheck),
     "check_close": Spec((Field("check_id", int),), c.CloseCheck, teacher_only=True),
     "learner_add": Spec((Field("token", str, max_len=4096),), None),
+    "poll_open": Spec(
+        (
+            Field("kind", str, choices=("single", "multiple", "yesno", "text", "number")),
+            Field("question", str, max_len=500),
+            Field("options", list, required=False, items=str, max_len=200, max_items=12),
+            Field("anonymous", bool, required=False),
+            Field("changeable", bool, required=False),
+            Field("guests", bool, required=False),
+            Field("abstain", bool, required=False),
+            Field("number_min", float, required=False, minimum=-1e12, maximum=1e12),
+            Field("number_max", float, required=False, minimum=-1e12, maximum=1e12),
+        ),
+        lambda options=(), **kw: c.OpenPoll(options=tuple(options), **kw),
+        teacher_only=True,
+    ),
+    "poll_answer": Spec((POLL, Field("answer", object)), c.AnswerPoll),
+    "poll_close": Spec((POLL,), c.ClosePoll, teacher_only=True),
+    "poll_publish": Spec(
+        (POLL, Field("with_names", bool, required=False)), c.PublishPoll, teacher_only=True
+    ),
+    "quiz_start": Spec(
+        (
+            Field("title", str, max_len=200),
+            Field("mode", str, required=False, choices=("whole", "per_question")),
+            Field("limit_s", float, required=False, minimum=5, maximum=4 * 3600),
+            Field("questions", list, items=QUESTION, max_items=100),
+        ),
+        lambda questions, **kw: c.StartQuiz(
+            questions=tuple(c.QuestionSpec(**q) for q in questions), **kw
+        ),
+        teacher_only=True,
+    ),
+    "quiz_next": Spec((QUIZ,), c.NextQuestion),
+    "quiz_answer": Spec(
+        (QUIZ, Field("position", int, maximum=100), Field("answer", object)), c.AnswerQuiz
+    ),
+    "quiz_close": Spec((QUIZ,), c.CloseQuiz, teacher_only=True),
+    "quiz_publish": Spec((QUIZ,), c.PublishQuiz, teacher_only=True),
+    "quiz_result": Spec((QUIZ,), None),
     "learner_attach": Spec((PID, Field("student_id", str)), None, teacher_only=True),
 }
 

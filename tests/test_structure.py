@@ -69,6 +69,15 @@ def test_protocol_doc_covers_every_event() -> None:
         "check_closed",
         "check_tally",
         "learner_added",
+        "poll_opened",
+        "poll_tally",
+        "poll_closed",
+        "poll_results",
+        "quiz_started",
+        "quiz_tally",
+        "quiz_extended",
+        "quiz_closed",
+        "quiz_published",
     }
     for name in set(EVENTS) | server_events:
         assert f"`{name}`" in text, f"docs/protocol.md does not document `{name}`"

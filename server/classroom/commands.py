@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -130,3 +130,77 @@ class AdmitGuest(Command):
 @dataclass(frozen=True)
 class DenyGuest(Command):
     participant_id: str
+
+
+@dataclass(frozen=True)
+class OpenPoll(Command):
+    kind: Literal["single", "multiple", "yesno", "text", "number"]
+    question: str
+    options: tuple[str, ...] = ()
+    anonymous: bool = False
+    changeable: bool = True
+    guests: bool = True
+    abstain: bool = True
+    number_min: float | None = None
+    number_max: float | None = None
+
+
+@dataclass(frozen=True)
+class AnswerPoll(Command):
+    poll_id: int
+    answer: Any
+    voter_tag: str = ""  # anonymous polls: set by the server, never by the client
+
+
+@dataclass(frozen=True)
+class ClosePoll(Command):
+    poll_id: int
+
+
+@dataclass(frozen=True)
+class PublishPoll(Command):
+    poll_id: int
+    with_names: bool = False
+
+
+@dataclass(frozen=True)
+class QuestionSpec:
+    kind: Literal["single", "multiple", "number"]
+    text: str
+    options: tuple[str, ...] = ()
+    correct: tuple[float, ...] = ()
+    points: int = 1
+    limit_s: float = 0
+
+
+@dataclass(frozen=True)
+class StartQuiz(Command):
+    title: str
+    questions: tuple[QuestionSpec, ...]
+    mode: Literal["whole", "per_question"] = "whole"
+    limit_s: float = 0
+    seed: str = ""  # chosen by the server; the per-learner orders derive from it
+
+
+@dataclass(frozen=True)
+class NextQuestion(Command):
+    """Whole quiz: all of the learner's questions; one at a time: the next one."""
+
+    quiz_id: int
+
+
+@dataclass(frozen=True)
+class AnswerQuiz(Command):
+    quiz_id: int
+    position: int  # 1-based, in this learner's own order
+    answer: Any
+
+
+@dataclass(frozen=True)
+class CloseQuiz(Command):
+    quiz_id: int
+
+
+@dataclass(frozen=True)
+class PublishQuiz(Command):
+    quiz_id: int

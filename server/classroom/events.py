@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 Role = Literal["teacher", "student", "guest"]
 LeaveReason = Literal["left", "network", "removed", "lesson-ended", "denied"]
@@ -23,7 +23,9 @@ def _event(cls: E) -> E:
 class Event:
     """Base class; subclasses are frozen dataclasses of JSON-friendly fields."""
 
-    kind: ClassVar[str] = "Event"
+    def actor_for(self, participant_id: str) -> str:
+        """Who the log says caused this event."""
+        return participant_id
 
 
 @_event
@@ -154,6 +156,106 @@ class CheckAnswered(Event):
 @dataclass(frozen=True)
 class CheckClosed(Event):
     check_id: int
+
+
+@_event
+@dataclass(frozen=True)
+class PollOpened(Event):
+    poll_id: int
+    kind: str
+    question: str
+    options: list[str]
+    anonymous: bool
+    changeable: bool
+    guests: bool
+    number_min: float | None = None
+    number_max: float | None = None
+
+
+@_event
+@dataclass(frozen=True)
+class PollAnswered(Event):
+    poll_id: int
+    participant_id: str
+    answer: Any
+
+
+@_event
+@dataclass(frozen=True)
+class PollBallotCast(Event):
+    """An anonymous poll's answer: a voter tag no report can turn back into a learner."""
+
+    poll_id: int
+    voter_tag: str
+    answer: Any
+
+    def actor_for(self, participant_id: str) -> str:
+        return "anonymous"
+
+
+@_event
+@dataclass(frozen=True)
+class PollClosed(Event):
+    poll_id: int
+
+
+@_event
+@dataclass(frozen=True)
+class PollPublished(Event):
+    poll_id: int
+    with_names: bool
+
+
+@_event
+@dataclass(frozen=True)
+class QuizStarted(Event):
+    quiz_id: int
+    title: str
+    mode: str
+    questions: list[dict[str, Any]]  # with the correct answers: the log is the server's
+    limit_ms: int
+    seed: str  # the per-learner orders derive from it
+    max_extension_ms: int
+
+
+@_event
+@dataclass(frozen=True)
+class QuizQuestionShown(Event):
+    quiz_id: int
+    participant_id: str
+    position: int
+
+
+@_event
+@dataclass(frozen=True)
+class QuizAnswered(Event):
+    quiz_id: int
+    participant_id: str
+    question_id: str
+    answer: Any  # canonical option indexes or the number
+
+
+@_event
+@dataclass(frozen=True)
+class QuizTimeExtended(Event):
+    quiz_id: int
+    participant_id: str
+    position: int  # 0 for the whole quiz
+    extra_ms: int
+    gap_ms: int
+    reason: str  # "network" or "server"
+
+
+@_event
+@dataclass(frozen=True)
+class QuizClosed(Event):
+    quiz_id: int
+
+
+@_event
+@dataclass(frozen=True)
+class QuizPublished(Event):
+    quiz_id: int
 
 
 @dataclass(frozen=True)

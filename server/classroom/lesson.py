@@ -12,6 +12,8 @@ from server.classroom.chat import ChatMessage, ChatMixin
 from server.classroom.checks import ChecksMixin
 from server.classroom.errors import Refused
 from server.classroom.hands import HandsMixin
+from server.classroom.polls import PollsMixin
+from server.classroom.quizzes import QuizzesMixin
 from server.classroom.state import (
     ACTIVE,
     SYSTEM,
@@ -31,7 +33,7 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-class Lesson(ChatMixin, HandsMixin, ChecksMixin, LessonState):
+class Lesson(ChatMixin, HandsMixin, ChecksMixin, PollsMixin, QuizzesMixin, LessonState):
     """One lesson's state, rebuilt from its log by `apply`, changed only by events."""
 
     def execute(self, actor: Actor, command: c.Command, now_ms: int) -> Outcome:
@@ -39,7 +41,7 @@ class Lesson(ChatMixin, HandsMixin, ChecksMixin, LessonState):
         decide = self._method("decide", type(command).__name__)
         events, result = decide(actor, command, now_ms)
         records = tuple(
-            e.Record(self.seq + i + 1, now_ms, actor.participant_id, ev)
+            e.Record(self.seq + i + 1, now_ms, ev.actor_for(actor.participant_id), ev)
             for i, ev in enumerate(events)
         )
         for record in records:
@@ -66,7 +68,7 @@ class Lesson(ChatMixin, HandsMixin, ChecksMixin, LessonState):
             for p in self.participants.values()
             if p.presence == "away" and now_ms - p.since_ms >= self.rules.grace_ms
         ]
-        return [*self.checks_due(now_ms), *expired]
+        return [*self.checks_due(now_ms), *self.quizzes_due(now_ms), *expired]
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -110,6 +112,7 @@ class Lesson(ChatMixin, HandsMixin, ChecksMixin, LessonState):
         for p in self.participants.values():
             if p.presence == "present":
                 self._set_presence(p, "away", ts)
+                p.gap_from_ms, p.gap_reason = ev.down_since_ms, "server"
 
     # -- joining, leaving, presence -------------------------------------------------------
 
@@ -126,7 +129,9 @@ class Lesson(ChatMixin, HandsMixin, ChecksMixin, LessonState):
             return [e.GuestWaiting(actor.participant_id, actor.name)], {}
         if actor.role == "system":
             raise Refused("forbidden", "The server cannot join a lesson.")
-        return [e.ParticipantJoined(actor.participant_id, actor.name, actor.role)], {}
+        joined = e.ParticipantJoined(actor.participant_id, actor.name, actor.role)
+        owed = self.extensions_on_return(p, now) if p is not None and p.presence == "away" else []
+        return [joined, *owed], {}
 
     def _decide_leave(self, actor: Actor, cmd: c.Leave, now: int) -> Any:
         p = self.participants.get(actor.participant_id)
@@ -212,6 +217,8 @@ class Lesson(ChatMixin, HandsMixin, ChecksMixin, LessonState):
     def _apply_participant_left(self, ev: e.ParticipantLeft, ts: int) -> None:
         p = self.participants[ev.participant_id]
         self._set_presence(p, _GONE.get(ev.reason, "left"), ts)
+        if ev.reason == "network":
+            p.gap_from_ms, p.gap_reason = ev.last_seen_ms or ts, "network"
 
     def _apply_participant_timed_out(self, ev: e.ParticipantTimedOut, ts: int) -> None:
         self._set_presence(self.participants[ev.participant_id], "left", ts)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from server.classroom import events as e
 from server.classroom.presence import PresenceFold, Timeline
+from server.classroom.quizzes import Question, question_from
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,56 @@ class _Counts:
     chat: int = 0
     hands: int = 0
     checks_answered: int = 0
+    poll_answers: set[int] = field(default_factory=set)
+
+
+@dataclass
+class _Activity:
+    """Polls and quizzes as the log tells them (scores use the core's own rules)."""
+
+    polls: dict[int, dict[str, Any]] = field(default_factory=dict)
+    quizzes: dict[int, tuple[str, list[Question]]] = field(default_factory=dict)
+    quiz_answers: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
+
+    def add(self, ev: e.Event, counts: dict[str, _Counts]) -> None:
+        if isinstance(ev, e.PollOpened):
+            self.polls[ev.poll_id] = {"poll_id": ev.poll_id, "question": ev.question,
+                                      "kind": ev.kind, "anonymous": ev.anonymous,
+                                      "voters": set()}  # fmt: skip
+        elif isinstance(ev, e.PollAnswered | e.PollBallotCast):
+            voter = ev.participant_id if isinstance(ev, e.PollAnswered) else ev.voter_tag
+            self.polls[ev.poll_id]["voters"].add(voter)
+            if isinstance(ev, e.PollAnswered):
+                counts.setdefault(ev.participant_id, _Counts()).poll_answers.add(ev.poll_id)
+        elif isinstance(ev, e.QuizStarted):
+            self.quizzes[ev.quiz_id] = (ev.title, [question_from(d) for d in ev.questions])
+        elif isinstance(ev, e.QuizAnswered):
+            answers = self.quiz_answers.setdefault((ev.quiz_id, ev.participant_id), {})
+            answers[ev.question_id] = ev.answer
+
+    def scores(self, pid: str) -> dict[str, int]:
+        return {
+            str(quiz_id): sum(q.score(self.quiz_answers[(quiz_id, pid)][q.id])
+                              for q in questions if q.id in self.quiz_answers[(quiz_id, pid)])
+            for quiz_id, (_, questions) in self.quizzes.items()
+            if (quiz_id, pid) in self.quiz_answers
+        }  # fmt: skip
+
+    def summary(self) -> dict[str, Any]:
+        polls = [{k: v for k, v in p.items() if k != "voters"} | {"answered": len(p["voters"])}
+                 for p in self.polls.values()]  # fmt: skip
+        quizzes = [
+            {"quiz_id": qid, "title": title, "max_score": sum(q.points for q in questions),
+             "questions": [self._question_stats(qid, q) for q in questions]}
+            for qid, (title, questions) in self.quizzes.items()
+        ]  # fmt: skip
+        return {"polls": polls, "quizzes": quizzes}
+
+    def _question_stats(self, quiz_id: int, q: Question) -> dict[str, Any]:
+        given = [a[q.id] for (qid, _), a in self.quiz_answers.items()
+                 if qid == quiz_id and q.id in a]  # fmt: skip
+        right = sum(1 for answer in given if q.points and q.score(answer) == q.points)
+        return {"id": q.id, "text": q.text, "answered": len(given), "correct": right}
 
 
 def lesson_report(
@@ -39,9 +90,11 @@ def lesson_report(
     fold = PresenceFold()
     counts: dict[str, _Counts] = {}
     checks: dict[int, dict[str, Any]] = {}
+    activity = _Activity()
     for record in records:
         fold.add(record)
         _count(record.event, counts, checks, record.ts_ms)
+        activity.add(record.event, counts)
     end = fold.finish(now_ms)
     start = fold.started_ms
     lesson_min = (end - start) / 60_000 if start is not None else 0.0
@@ -57,6 +110,7 @@ def lesson_report(
             lesson_min,
             rules,
         )
+        | {"quiz_scores": activity.scores(entry.id)}
         for entry in learners
     ]
     return {
@@ -64,6 +118,7 @@ def lesson_report(
         "ended_at": fold.ended_ms,
         "lesson_minutes": round(lesson_min, 2),
         "checks": [_check_summary(ch) for ch in checks.values()],
+        **activity.summary(),
         "learners": rows,
     }
 
@@ -142,6 +197,7 @@ def _row(
         "checks_issued": len(checks),
         "chat_messages": counts.chat,
         "hands_raised": counts.hands,
+        "poll_answers": len(counts.poll_answers),
     }
 
 

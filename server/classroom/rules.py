@@ -17,6 +17,7 @@ class Rules:
     hand_rate_per_minute: int = 20
     check_window_ms: int = 60_000
     grace_ms: int = 120_000
+    quiz_max_extension_ms: int = 120_000
 
     def check_chat_text(self, text: str) -> None:
         if not text.strip():

@@ -36,6 +36,8 @@ class Participant:
     visible: bool = True
     chat_muted: bool = False
     since_ms: int = 0  # when `presence` last changed
+    gap_from_ms: int = 0  # when the current network gap began (last heard)
+    gap_reason: str = ""  # "network" or "server"
     chat_times: list[int] = field(default_factory=list)
     hand_times: list[int] = field(default_factory=list)
 
@@ -77,10 +79,18 @@ class LessonState:
         self.init_chat()
         self.init_hands()
         self.init_checks()
+        self.init_polls()
+        self.init_quizzes()
 
     def init_chat(self) -> None: ...
     def init_hands(self) -> None: ...
     def init_checks(self) -> None: ...
+    def init_polls(self) -> None: ...
+    def init_quizzes(self) -> None: ...
+
+    def extensions_on_return(self, p: Participant, now: int) -> list[e.Event]:
+        """Hook: events owed to a participant coming back from a gap (quiz time)."""
+        return []
 
     def on_became_present(self, pid: str) -> None:
         """Hook for mixins that track who was present (attendance checks)."""

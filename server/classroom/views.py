@@ -8,6 +8,8 @@ from typing import Any
 
 from server.classroom import events as e
 from server.classroom.lesson import ChatMessage, Lesson
+from server.classroom.polls import Poll
+from server.classroom.quizzes import Quiz
 
 ALL = "all"
 TEACHERS = "teachers"
@@ -55,6 +57,8 @@ def snapshot(lesson: Lesson, viewer_id: str) -> dict[str, Any]:
         "present_count": present_count(lesson),
         "checks": lesson.my_checks(viewer_id),
         "open_check": _open_check(lesson),
+        "polls": [_poll_for(lesson, p) for p in lesson.polls if not p.closed or p.published],
+        "quizzes": [quiz_view(q, viewer_id) for q in lesson.quizzes],
         "chat": chat[-lesson.rules.chat_history_replay :]
         if lesson.rules.chat_history_replay
         else [],
@@ -64,6 +68,15 @@ def snapshot(lesson: Lesson, viewer_id: str) -> dict[str, Any]:
         view["participants"] = [p.view() for p in lesson.participants.values()]
         view["hands"] = hand_queue(lesson)
         view["check_tallies"] = [ch.view() for ch in lesson.checks]
+        view["poll_tallies"] = [p.tally() for p in lesson.polls]
+        view["quiz_tallies"] = [quiz_tally(q) for q in lesson.quizzes]
+    return view
+
+
+def _poll_for(lesson: Lesson, poll: Poll) -> dict[str, Any]:
+    view = poll.view()
+    if poll.published:
+        view["results"] = lesson.poll_results(poll)
     return view
 
 
@@ -181,3 +194,92 @@ _FANOUT: dict[type[e.Event], Callable[[Lesson, e.Record], list[Outgoing]]] = {
     e.CheckAnswered: _check_changed,
     e.CheckClosed: _check_changed,
 }
+
+
+# -- polls and quizzes ------------------------------------------------------------------------
+
+
+def _poll(lesson: Lesson, record: e.Record) -> list[Outgoing]:
+    poll = lesson.polls[vars(record.event)["poll_id"] - 1]
+    tally = Outgoing(TEACHERS, "poll_tally", poll.tally())
+    ev = record.event
+    if isinstance(ev, e.PollOpened):
+        return [Outgoing(ALL, "poll_opened", poll.view()), tally]
+    if isinstance(ev, e.PollClosed):
+        return [Outgoing(ALL, "poll_closed", {"poll_id": poll.id}), tally]
+    if isinstance(ev, e.PollPublished):
+        return [Outgoing(ALL, "poll_results", lesson.poll_results(poll))]
+    return [tally]
+
+
+def quiz_tally(quiz: Quiz) -> dict[str, Any]:
+    per_question = {q.id: 0 for q in quiz.questions}
+    for learner in quiz.learners.values():
+        for qid in learner.answers:
+            per_question[qid] += 1
+    started = sum(1 for learner in quiz.learners.values() if learner.answers or learner.shown)
+    return {"quiz_id": quiz.id, "closed": quiz.closed, "learners": started,
+            "answers": per_question}  # fmt: skip
+
+
+def quiz_view(quiz: Quiz, viewer_id: str) -> dict[str, Any]:
+    view = {"quiz_id": quiz.id, "title": quiz.title, "mode": quiz.mode,
+            "questions": len(quiz.questions), "started_at": quiz.started_ms,
+            "closed": quiz.closed, "published": quiz.published}  # fmt: skip
+    if quiz.mode == "whole":
+        view["deadline"] = quiz.deadline(viewer_id, 1)
+    return view
+
+
+def quiz_results(lesson: Lesson, quiz: Quiz) -> dict[str, Any]:
+    """The teacher's view: every learner's score and each question's statistics."""
+    scores = {pid: quiz.score(pid) for pid in quiz.learners}
+    stats = [
+        {"id": q.id, "text": q.text,
+         "answered": sum(1 for lr in quiz.learners.values() if q.id in lr.answers),
+         "correct": sum(1 for s in scores.values() if s["marks"][q.id] == q.points and q.points)}
+        for q in quiz.questions
+    ]  # fmt: skip
+    named = [
+        {"participant_id": pid, "name": lesson.participants[pid].name, **score}
+        for pid, score in scores.items()
+    ]
+    return {"quiz_id": quiz.id, "title": quiz.title, "questions": stats, "learners": named}
+
+
+def _quiz(lesson: Lesson, record: e.Record) -> list[Outgoing]:
+    ev = record.event
+    quiz = lesson.quizzes[vars(ev)["quiz_id"] - 1]
+    tally = Outgoing(TEACHERS, "quiz_tally", quiz_tally(quiz))
+    if isinstance(ev, e.QuizStarted):
+        return [Outgoing(ALL, "quiz_started", quiz_view(quiz, "")), tally]
+    if isinstance(ev, e.QuizTimeExtended):
+        position = ev.position or 1
+        extended = {"participant_id": ev.participant_id, "quiz_id": quiz.id,
+                    "position": ev.position, "extra_ms": ev.extra_ms,
+                    "deadline": quiz.deadline(ev.participant_id, position)}  # fmt: skip
+        return [Outgoing(ev.participant_id, "quiz_extended", extended)]
+    if isinstance(ev, e.QuizClosed):
+        return [Outgoing(ALL, "quiz_closed", {"quiz_id": quiz.id}), tally]
+    if isinstance(ev, e.QuizPublished):
+        return [Outgoing(ALL, "quiz_published", {"quiz_id": quiz.id})]
+    return [tally]
+
+
+_POLL_EVENTS: tuple[type[e.Event], ...] = (
+    e.PollOpened,
+    e.PollAnswered,
+    e.PollBallotCast,
+    e.PollClosed,
+    e.PollPublished,
+)
+_QUIZ_EVENTS: tuple[type[e.Event], ...] = (
+    e.QuizStarted,
+    e.QuizQuestionShown,
+    e.QuizAnswered,
+    e.QuizTimeExtended,
+    e.QuizClosed,
+    e.QuizPublished,
+)
+_FANOUT.update({kind: _poll for kind in _POLL_EVENTS})
+_FANOUT.update({kind: _quiz for kind in _QUIZ_EVENTS})
