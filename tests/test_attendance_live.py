@@ -7,6 +7,7 @@ import csv
 import io
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,7 +34,7 @@ async def joined(server: Running, link: str, lesson_id: str, **kw: bool) -> Saba
     return client
 
 
-async def report(server: Running, lesson_id: str) -> dict[str, dict]:
+async def report(server: Running, lesson_id: str) -> dict[str, dict[str, Any]]:
     async with server.rest() as rest:
         data = await rest.report(f"/api/lessons/{lesson_id}/report")
     return {r["id"]: r for r in data["learners"]}

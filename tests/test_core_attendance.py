@@ -41,7 +41,7 @@ class Run:
         return lesson_report(self.log, ROSTER, rules or Thresholds(), T + int(at_min * MIN))
 
     def row(self, pid: str, at_min: float = 60) -> dict[str, Any]:
-        rows = {r["id"]: r for r in self.report(at_min)["learners"]}
+        rows: dict[str, dict[str, Any]] = {r["id"]: r for r in self.report(at_min)["learners"]}
         return rows[pid]
 
 
@@ -65,7 +65,7 @@ def test_rejoin_after_the_grace_window_still_one_learner_but_off_the_roster_mean
     run.tick(6)
     assert run.lesson.participants["s0"].presence == "away" and run.lesson.hands == ["s0"]
     run.tick(7)
-    assert run.lesson.participants["s0"].presence == "left" and run.lesson.hands == []
+    assert run.lesson.participants["s0"].view()["presence"] == "left" and run.lesson.hands == []
     run.do(KIDS[0], c.Join(), 20)
     row = run.row("s0", 30)
     assert row["gaps"]["network"] == {"count": 1, "minutes": 15.0}
