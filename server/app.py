@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -9,9 +10,14 @@ from typing import Any
 import redis.asyncio as aioredis
 import socketio
 from aiohttp import web
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from config import Settings
 from server import appkeys as k
+from server.audit import Audit
 from server.classroom.rules import Rules
 from server.directory import Directory
 from server.eventlog import EventLog
@@ -20,11 +26,17 @@ from server.openapi import openapi_route
 from server.redis_launcher import EmbeddedRedis, ensure_redis
 from server.report_routes import report_routes
 from server.routes import refusals, routes
+from server.throttle import FailureThrottle
 from server.tokens import Signer, load_or_create_secret
+from signaling import engineio_compat
 from signaling.fanout import Fanout
 from signaling.namespace import LessonNamespace
 
 log = logging.getLogger(__name__)
+
+# A client that stopped reading is cut off past this many packets waiting for it (about a
+# minute of a busy lesson); it reconnects and resumes as the same participant.
+MAX_QUEUED_PACKETS = 2000
 
 
 def rules_from(settings: Settings) -> Rules:
@@ -56,6 +68,7 @@ def origin_check(settings: Settings) -> Any:
 
 
 def create_app(settings: Settings) -> web.Application:
+    engineio_compat.check_internals()
     app = web.Application(
         middlewares=[refusals], client_max_size=settings.server.max_http_body_bytes
     )
@@ -95,12 +108,23 @@ async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
         log.info("embedded Redis (pid %s) at %s", embedded.pid, url)
     else:
         await ensure_redis(url, settings.redis.start_timeout_s)
-    client = aioredis.Redis.from_url(url, decode_responses=True)
+    client = aioredis.Redis.from_url(
+        url,
+        decode_responses=True,
+        # A Redis that restarts (or a pooled connection it dropped) is retried, not an error.
+        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=4),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        health_check_interval=15,
+    )
     app[k.REDIS] = client
+    supervisor = asyncio.create_task(embedded.supervise()) if embedded else None
     try:
         yield
     finally:
         await client.aclose()
+        if supervisor is not None:
+            supervisor.cancel()
+            await asyncio.gather(supervisor, return_exceptions=True)
         if embedded is not None:
             await embedded.stop()
 
@@ -126,6 +150,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         retention_days=settings.attendance.retention_days,
     )
     fanout = Fanout(app[k.SIO])
+    app[k.AUDIT] = audit = Audit(client, prefix)
     live.publishers.append(fanout)
     namespace = LessonNamespace(
         live,
@@ -134,16 +159,22 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         fanout,
         settings.auth.resume_grace_s,
         settings.attendance.heartbeat_s,
+        audit,
+        FailureThrottle(settings.auth.guest_code_attempts_per_minute),
     )
     app[k.SIO].register_namespace(namespace)
     app[k.NAMESPACE] = namespace
     eventlog.start()
     live.start()
+    audit.start()
+    watcher = asyncio.create_task(engineio_compat.watch_slow(app[k.SIO], MAX_QUEUED_PACKETS))
     try:
         yield
     finally:
+        watcher.cancel()
         await live.close()
         await eventlog.close()
+        await audit.close()
 
 
 async def _closing(app: web.Application) -> None:
@@ -153,8 +184,4 @@ async def _closing(app: web.Application) -> None:
     await app[k.SIO].shutdown()
     # Drop the transports without a socket.io goodbye: clients then reconnect by themselves
     # (to this server's successor), as they would after a crash.
-    # (engine.io has no public call for that; a None in a socket's queue ends its writer,
-    # which closes the WebSocket: covered by the restart test.)
-    for sock in list(app[k.SIO].eio.sockets.values()):
-        await sock.close(wait=False, abort=True)
-        sock.queue.put_nowait(None)
+    await engineio_compat.drop_all(app[k.SIO])

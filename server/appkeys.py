@@ -9,6 +9,7 @@ import socketio
 from aiohttp import web
 
 from config import Settings
+from server.audit import Audit
 from server.directory import Directory
 from server.eventlog import EventLog
 from server.live import LiveLessons
@@ -22,6 +23,7 @@ SIGNER = web.AppKey("signer", Signer)
 ADMIN_KEY = web.AppKey("admin_key", bytes)
 SIO = web.AppKey("sio", socketio.AsyncServer)
 REDIS = web.AppKey("redis", aioredis.Redis)
+AUDIT = web.AppKey("audit", Audit)
 if TYPE_CHECKING:
     from signaling.namespace import LessonNamespace
 NAMESPACE: web.AppKey[LessonNamespace] = web.AppKey("namespace")

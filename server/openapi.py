@@ -113,6 +113,14 @@ OPERATIONS: list[tuple[str, str, str, str | None, str]] = [
         None,
         "organizer, teacher",
     ),
+    (
+        "/api/audit",
+        "get",
+        "The newest audit entries (refused attempts: wrong role, bad tokens, code guessing); "
+        "query count=1..1000",
+        None,
+        "organizer",
+    ),
     ("/healthz", "get", "Liveness and how many events wait for Redis", None, "anyone"),
 ]
 

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import logging
 import os
 import shutil
 import signal
@@ -22,6 +23,9 @@ _POLL_S = 0.05
 _PROBE_TIMEOUT_S = 1.0
 _LOG_TAIL_BYTES = 4096
 _LOG_TAIL_LINES = 6
+
+
+log = logging.getLogger(__name__)
 
 
 class RedisLaunchError(RuntimeError):
@@ -215,6 +219,29 @@ class EmbeddedRedis:
         async with self._lock:
             await self._stop()
             return await self._start()
+
+    async def supervise(self) -> None:
+        """Restart redis-server from its AOF whenever it dies without being asked to stop.
+
+        Run it as a task; cancel it before `stop()`.
+        """
+        delay = 0.2
+        while True:
+            process = self._process
+            if process is None:
+                return
+            await process.wait()
+            if self._process is not process:
+                continue  # restarted meanwhile (a concurrent restart())
+            log.error("the embedded Redis (pid %s) died with %s; restarting it from its AOF",
+                      process.pid, process.returncode)  # fmt: skip
+            await asyncio.sleep(delay)
+            try:
+                await self.start()
+                delay = 0.2
+            except RedisLaunchError as exc:
+                log.error("restarting the embedded Redis failed: %s", exc)
+                delay = min(delay * 2, 5.0)
 
     async def _start(self) -> str:
         if self.pid is not None:

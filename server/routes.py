@@ -11,9 +11,10 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from server.access import Caller, caller
-from server.appkeys import DIRECTORY, EVENTLOG, LIVE, SETTINGS, SIGNER
+from server.appkeys import AUDIT, DIRECTORY, EVENTLOG, LIVE, SETTINGS, SIGNER
 from server.classroom import commands as c
 from server.classroom.errors import Refused
 from server.classroom.lesson import SYSTEM, Actor
@@ -43,7 +44,7 @@ def now_ms() -> int:
 async def body(request: web.Request, name: str) -> dict[str, Any]:
     try:
         data = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         raise Refused("invalid-json", "The request body must be JSON.") from None
     return BODIES[name].parse(data)
 
@@ -258,6 +259,14 @@ async def lesson_events(request: web.Request) -> web.Response:
     return ok([r.as_dict() for r in records])
 
 
+@routes.get("/api/audit")
+async def audit_entries(request: web.Request) -> web.Response:
+    (await caller(request)).require_organizer()
+    given = request.query.get("count", "100")
+    count = min(max(int(given), 1), 1000) if given.isdigit() else 100
+    return ok(await request.app[AUDIT].entries(count))
+
+
 @routes.get("/healthz")
 async def health(request: web.Request) -> web.Response:
     eventlog = request.app[EVENTLOG]
@@ -305,6 +314,13 @@ async def refusals(request: web.Request, handler: Handler) -> web.StreamResponse
         )
     except web.HTTPException:
         raise
+    except (RedisError, OSError):
+        log.exception("%s %s: storage unavailable", request.method, request.path)
+        unavailable = {
+            "code": "storage-unavailable",
+            "message": "The server cannot reach its storage right now; try again soon.",
+        }
+        return ok({"error": unavailable}, 503)
     except Exception:
         log.exception("%s %s failed", request.method, request.path)
         return ok({"error": INTERNAL}, 500)

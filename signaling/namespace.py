@@ -10,12 +10,14 @@ from typing import Any
 
 import socketio
 
+from server.audit import Audit
 from server.classroom import commands as c
 from server.classroom.errors import Refused
 from server.classroom.lesson import Actor, Lesson
 from server.classroom.views import quiz_results, snapshot
 from server.directory import Directory, LessonInfo, Student
 from server.live import LiveLessons
+from server.throttle import FailureThrottle
 from server.tokens import Claims, Signer
 from signaling.fanout import Fanout
 from signaling.identity import Session, check_lesson_access, from_token, identify
@@ -37,18 +39,30 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         fanout: Fanout,
         resume_ttl_s: float,
         heartbeat_s: float,
+        audit: Audit,
+        guesses: FailureThrottle,
     ) -> None:
         super().__init__("/")
         self.live, self.directory, self.signer, self.fanout = live, directory, signer, fanout
         self.resume_ttl_s, self.heartbeat_s = resume_ttl_s, heartbeat_s
+        self.audit, self.guesses = audit, guesses
         self.sessions: dict[str, Session] = {}
         self.closing = False
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        address = _address(environ)
+        guessing = isinstance(auth, dict) and "guest_code" in auth
         try:
+            if guessing:
+                self.guesses.check(address, time.monotonic())
             session = await identify(auth, self.directory, self.signer)
         except Refused as refused:
-            raise socketio.exceptions.ConnectionRefusedError(refused.as_dict()) from None
+            if refused.code == "unknown-code":
+                self.guesses.failed(address, time.monotonic())
+            self.audit.record(refused.code, event="connect", address=address)
+            raise socketio.exceptions.ConnectionRefusedError(
+                refused.message, refused.as_dict()
+            ) from None
         session.last_heard_ms = self.live.clock()
         self.sessions[sid] = session
 
@@ -81,10 +95,21 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             result = await self._handle(event, sid, payload[0] if payload else None)
             return {"ok": True, **result}
         except Refused as refused:
+            self._audit(refused.code, event, sid)
             return {"ok": False, "error": refused.as_dict()}
         except Exception:
             log.exception("event %r from %s failed", str(event)[:40], sid)
             return {"ok": False, "error": INTERNAL}
+
+    def _audit(self, code: str, event: str, sid: str) -> None:
+        session = self.sessions.get(sid)
+        actor = session.actor if session else None
+        self.audit.record(
+            code, event=str(event)[:40], sid=sid,
+            actor=actor.participant_id if actor else None,
+            role=actor.role if actor else None,
+            lesson=session.lesson_id if session else None,
+        )  # fmt: skip
 
     async def _handle(self, event: str, sid: str, payload: Any) -> dict[str, Any]:
         spec = spec_for(event)
@@ -150,7 +175,10 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     async def _on_join(
         self, sid: str, session: Session, data: dict[str, Any], learner: Any = None
     ) -> dict[str, Any]:
-        lesson_id = session.lesson_id or data.get("lesson_id")
+        asked = data.get("lesson_id")
+        if session.lesson_id is not None and asked not in (None, session.lesson_id):
+            raise Refused("wrong-lesson", "Your link is for another lesson.")
+        lesson_id = session.lesson_id or asked
         if lesson_id is None:
             raise Refused("invalid-payload", "'lesson_id' is required.")
         if session.joined:
@@ -259,3 +287,9 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         await self.fanout.detach_participant(sid, session.lesson_id, pid)
         if not session.learners:
             await self.fanout.detach(sid, session.lesson_id)
+
+
+def _address(environ: dict[str, Any]) -> str:
+    """The peer's address (engine.io's aiohttp driver fills REMOTE_ADDR with a constant)."""
+    request = environ.get("aiohttp.request")
+    return str(getattr(request, "remote", None) or environ.get("REMOTE_ADDR", "?"))

@@ -93,8 +93,9 @@ async def test_unreachable_redis_is_one_clear_line_and_exit_1(tmp_path: Path) ->
     )
     _out, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 1
-    lines = err.decode().strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("sabak: Redis is not available")
+    text = err.decode()
+    assert "Traceback" not in text
+    assert text.strip().splitlines()[-1].startswith("sabak: Redis is not available: cannot reach")
 
 
 async def test_bad_configuration_names_the_key(tmp_path: Path) -> None:
