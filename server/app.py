@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 # A client that stopped reading is cut off past this many packets waiting for it (about a
 # minute of a busy lesson); it reconnects and resumes as the same participant.
 MAX_QUEUED_PACKETS = 2000
+REDIS_CONNECTIONS = 64
 
 
 def rules_from(settings: Settings) -> Rules:
@@ -108,14 +109,19 @@ async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
         log.info("embedded Redis (pid %s) at %s", embedded.pid, url)
     else:
         await ensure_redis(url, settings.redis.start_timeout_s)
-    client = aioredis.Redis.from_url(
+    pool = aioredis.BlockingConnectionPool.from_url(
         url,
         decode_responses=True,
+        # A join storm must wait for a connection, not fail: redis-py's default pool raises
+        # "Too many connections" past 100 (measured with 200 simultaneous joins).
+        max_connections=REDIS_CONNECTIONS,
+        timeout=settings.redis.start_timeout_s,
         # A Redis that restarts (or a pooled connection it dropped) is retried, not an error.
         retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=4),
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
         health_check_interval=15,
     )
+    client = aioredis.Redis(connection_pool=pool)
     app[k.REDIS] = client
     supervisor = asyncio.create_task(embedded.supervise()) if embedded else None
     try:

@@ -21,6 +21,10 @@ from server.app import create_app
 from server.redis_launcher import RedisLaunchError
 
 
+class CannotListen(Exception):
+    """The HTTP port could not be opened (in use, or not allowed)."""
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     try:
@@ -81,8 +85,8 @@ def _serve(settings: Settings) -> None:
         asyncio.run(_run(settings))
     except RedisLaunchError as exc:
         _fail(f"Redis is not available: {exc}")
-    except OSError as exc:
-        _fail(f"cannot listen on {settings.server.host}:{settings.server.port}: {exc.strerror}")
+    except CannotListen as exc:
+        _fail(f"cannot listen on {settings.server.host}:{settings.server.port}: {exc}")
 
 
 async def _run(settings: Settings) -> None:
@@ -94,7 +98,10 @@ async def _run(settings: Settings) -> None:
     try:
         await runner.setup()
         site = web.TCPSite(runner, settings.server.host, settings.server.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            raise CannotListen(exc.strerror or str(exc)) from exc
         print(f"Sabak is running at {settings.public_base_url} (Ctrl-C stops it)", flush=True)
         await stop.wait()
         print("Sabak is stopping.", flush=True)

@@ -63,6 +63,11 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             raise socketio.exceptions.ConnectionRefusedError(
                 refused.message, refused.as_dict()
             ) from None
+        except Exception:
+            log.exception("connect from %s failed", address)
+            raise socketio.exceptions.ConnectionRefusedError(
+                INTERNAL["message"], INTERNAL
+            ) from None
         session.last_heard_ms = self.live.clock()
         self.sessions[sid] = session
 

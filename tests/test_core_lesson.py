@@ -234,3 +234,12 @@ def test_unknown_event_type_in_log_is_an_error() -> None:
         e.event_from_dict("Nope", {})
     with pytest.raises(ValueError, match="bad fields"):
         e.event_from_dict("ChatLocked", {"locked": True, "extra": 1})
+
+
+def test_the_teacher_has_ten_times_the_chat_allowance() -> None:
+    lesson = live()  # 3 messages per second for students
+    for i in range(30):
+        lesson.execute(TEACHER, c.SendChat(f"t{i}", "go on"), T0 + 100 + i)
+    with pytest.raises(Refused) as info:
+        lesson.execute(TEACHER, c.SendChat("t30", "one more"), T0 + 200)
+    assert info.value.code == "rate-limited"

@@ -54,9 +54,9 @@ class ChatMixin(LessonState):
             if p.chat_muted:
                 raise Refused("chat-muted", "The teacher has muted your chat.")
         rules = self.rules
-        if sliding_window_full(
-            p.chat_times, now, rules.chat_rate_messages, rules.chat_rate_window_ms
-        ):
+        # The teacher leads the lesson: ten times the students' allowance, still bounded.
+        allowance = rules.chat_rate_messages * (10 if p.role == "teacher" else 1)
+        if sliding_window_full(p.chat_times, now, allowance, rules.chat_rate_window_ms):
             raise Refused("rate-limited", "You are sending messages too fast; wait a moment.")
         message_id = len(self.chat) + 1
         text = rules.normalize_text(cmd.text)
@@ -97,7 +97,7 @@ class ChatMixin(LessonState):
         self.chat.append(msg)
         self.chat_by_client[(ev.author_id, ev.client_id)] = msg
         author.chat_times.append(ts)
-        del author.chat_times[: -self.rules.chat_rate_messages]
+        del author.chat_times[: -self.rules.chat_rate_messages * 10]
 
     def _apply_chat_deleted(self, ev: e.ChatDeleted, ts: int) -> None:
         self.chat[ev.message_id - 1].deleted = True
