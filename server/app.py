@@ -28,6 +28,7 @@ from server.report_routes import report_routes
 from server.routes import refusals, routes
 from server.throttle import FailureThrottle
 from server.tokens import Signer, load_or_create_secret
+from server.web import add_web, security_headers
 from signaling import engineio_compat
 from signaling.fanout import Fanout
 from signaling.namespace import LessonNamespace
@@ -71,7 +72,8 @@ def origin_check(settings: Settings) -> Any:
 def create_app(settings: Settings) -> web.Application:
     engineio_compat.check_internals()
     app = web.Application(
-        middlewares=[refusals], client_max_size=settings.server.max_http_body_bytes
+        middlewares=[security_headers, refusals],
+        client_max_size=settings.server.max_http_body_bytes,
     )
     app[k.SETTINGS] = settings
     sio = socketio.AsyncServer(
@@ -91,6 +93,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(routes)
     app.router.add_routes(report_routes)
     app.router.add_get("/api/openapi.json", openapi_route)
+    add_web(app, settings)
     return app
 
 

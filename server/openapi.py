@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from server.routes import BODIES
+from server.web_api import WEB_OPERATIONS
 
 ERROR = {
     "type": "object",
@@ -151,7 +152,7 @@ def _operation(path: str, summary: str, body: str | None, who: str) -> dict[str,
 
 def document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
-    for path, method, summary, body, who in OPERATIONS:
+    for path, method, summary, body, who in [*OPERATIONS, *WEB_OPERATIONS]:
         paths.setdefault(path, {})[method] = _operation(path, summary, body, who)
     return {
         "openapi": "3.1.0",

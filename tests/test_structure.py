@@ -12,6 +12,7 @@ from server.classroom import events
 from server.openapi import OPERATIONS, document
 from server.report_routes import report_routes
 from server.routes import routes
+from server.web_api import WEB_OPERATIONS, web_api_routes
 from signaling.wire import EVENTS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,12 +41,13 @@ def test_openapi_describes_every_rest_route() -> None:
     app = web.Application()
     app.router.add_routes(routes)
     app.router.add_routes(report_routes)
+    app.router.add_routes(web_api_routes)
     served = {
         (r.resource.canonical, r.method.lower())
         for r in app.router.routes()
         if r.resource is not None and r.method != "HEAD"
     }
-    documented = {(path, method) for path, method, *_ in OPERATIONS}
+    documented = {(path, method) for path, method, *_ in [*OPERATIONS, *WEB_OPERATIONS]}
     assert served == documented
     assert set(document()["paths"]) == {p for p, _ in documented}
 

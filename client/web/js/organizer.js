@@ -1,0 +1,239 @@
+/**
+ * The organizer pages (/organize): the admin key (kept in this tab's sessionStorage), then
+ * courses, rosters (CSV import), teachers, lessons, attendance reports with the presence
+ * timeline, the course matrix and CSV downloads, all over the REST API. Page logic only.
+ */
+import { Rest } from './rest.js';
+import { byId, showBlob, saveBlob } from './dom.js';
+import {
+  t,
+  errorText,
+  setLanguage,
+  preferredLanguage,
+  bindLanguageSelect,
+  onLanguage,
+} from './i18n.js';
+import * as view from './organizer_view.js';
+
+const KEY = 'sabak.adminKey';
+const state = {
+  courses: [],
+  course: null,
+  students: [],
+  lessons: [],
+  teachers: [],
+  report: null,
+  matrix: null,
+  tab: 'courses',
+  sub: 'roster',
+};
+/** @type {Rest|null} */
+let rest = null;
+let noticeTimer = 0;
+
+async function main() {
+  await setLanguage(preferredLanguage());
+  bindLanguageSelect(byId('lang'));
+  onLanguage(renderAll);
+  bindControls();
+  const key = sessionGet();
+  if (key) await signIn(key);
+  else byId('login').hidden = false;
+}
+
+async function signIn(key) {
+  rest = new Rest(key);
+  try {
+    state.courses = await rest.get('/api/courses');
+    state.teachers = await rest.get('/api/teachers');
+  } catch (err) {
+    rest = null;
+    sessionSet(null);
+    byId('login').hidden = false;
+    return notice(errorText(err));
+  }
+  sessionSet(key);
+  byId('login').hidden = true;
+  byId('org').hidden = false;
+  renderAll();
+}
+
+/** Run a REST action; a refusal becomes a notice. */
+async function attempt(fn) {
+  try {
+    return await fn();
+  } catch (err) {
+    notice(errorText(err) + (err.code === 'invalid-payload' ? ` ${err.message}` : ''));
+    return undefined;
+  }
+}
+
+async function act(action, data) {
+  if (action === 'course') return openCourse(data);
+  if (action === 'student-qr') {
+    const blob = await attempt(() => rest.get(`/api/students/${data.id}/qr.svg`, 'blob'));
+    if (!blob) return;
+    showBlob(byId('student-qr'), blob);
+    byId('student-qr-name').textContent = data.name;
+    byId('student-qr-box').hidden = false;
+  }
+  if (action === 'report') return openReport(data);
+}
+
+async function openCourse(course) {
+  state.course = course;
+  state.report = null;
+  const [students, lessons, matrix] = await Promise.all([
+    attempt(() => rest.get(`/api/courses/${course.id}/students`)),
+    attempt(() => rest.get(`/api/courses/${course.id}/lessons`)),
+    attempt(() => rest.get(`/api/courses/${course.id}/report`)),
+  ]);
+  Object.assign(state, { students: students || [], lessons: lessons || [], matrix });
+  byId('student-qr-box').hidden = true;
+  renderAll();
+}
+
+async function openReport(lesson) {
+  const report = await attempt(() => rest.get(`/api/lessons/${lesson.id}/report`));
+  if (!report) return;
+  state.report = report;
+  renderAll();
+  const svg = await attempt(() => rest.get(`/api/lessons/${lesson.id}/timeline.svg`, 'blob'));
+  if (svg) showBlob(byId('timeline'), svg);
+  byId('report').scrollIntoView({ block: 'start' });
+}
+
+// -- rendering ----------------------------------------------------------------------------
+
+function renderAll() {
+  if (!rest) return;
+  for (const el of document.querySelectorAll('[data-panel]'))
+    el.hidden = el.dataset.panel !== state.tab;
+  for (const el of document.querySelectorAll('[data-tab]'))
+    el.setAttribute('aria-current', el.dataset.tab === state.tab ? 'page' : 'false');
+  for (const el of document.querySelectorAll('[data-subpanel]'))
+    el.hidden = el.dataset.subpanel !== state.sub;
+  for (const el of document.querySelectorAll('[data-sub]'))
+    el.setAttribute('aria-current', el.dataset.sub === state.sub ? 'page' : 'false');
+  view.renderCourses(state.courses, state.course && state.course.id, act);
+  view.renderTeachers(state.teachers, state.courses);
+  byId('course').hidden = !state.course;
+  if (!state.course) return;
+  byId('course-heading').textContent = state.course.title;
+  view.renderRoster(state.students, act);
+  view.renderLessons(state.lessons, act);
+  byId('report').hidden = !state.report;
+  if (state.report) view.renderReport(state.report);
+  if (state.matrix) view.renderMatrix(state.matrix);
+}
+
+function notice(text) {
+  const el = byId('notice');
+  el.textContent = text;
+  el.hidden = false;
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => (el.hidden = true), 8000);
+}
+
+// -- controls -----------------------------------------------------------------------------
+
+function onSubmit(id, fn) {
+  byId(id).addEventListener('submit', async (event) => {
+    event.preventDefault();
+    await fn();
+    renderAll();
+  });
+}
+
+function bindControls() {
+  onSubmit('login', () => signIn(byId('admin-key').value.trim()));
+  byId('sign-out').addEventListener('click', () => {
+    sessionSet(null);
+    location.reload();
+  });
+  for (const el of document.querySelectorAll('[data-tab]')) {
+    el.addEventListener('click', () => {
+      state.tab = el.dataset.tab;
+      renderAll();
+    });
+  }
+  for (const el of document.querySelectorAll('[data-sub]')) {
+    el.addEventListener('click', () => {
+      state.sub = el.dataset.sub;
+      renderAll();
+    });
+  }
+  onSubmit('course-form', async () => {
+    const course = await attempt(() =>
+      rest.post('/api/courses', { title: byId('course-title').value.trim() }),
+    );
+    if (!course) return;
+    byId('course-title').value = '';
+    state.courses = [...state.courses, course];
+    await openCourse(course);
+  });
+  onSubmit('roster-form', importRoster);
+  onSubmit('lesson-form', async () => {
+    const body = {
+      title: byId('lesson-title').value.trim(),
+      allow_guests: byId('lesson-guests').checked,
+    };
+    const made = await attempt(() => rest.post(`/api/courses/${state.course.id}/lessons`, body));
+    if (!made) return;
+    byId('lesson-title').value = '';
+    state.lessons = [...state.lessons, made];
+  });
+  onSubmit('teacher-form', async () => {
+    const ids = [...byId('teacher-courses').querySelectorAll('input:checked')].map((i) => i.value);
+    const body = { name: byId('teacher-name').value.trim(), course_ids: ids };
+    const made = await attempt(() => rest.post('/api/teachers', body));
+    if (!made) return;
+    byId('teacher-name').value = '';
+    state.teachers = (await attempt(() => rest.get('/api/teachers'))) || state.teachers;
+  });
+  byId('report-csv').addEventListener('click', () =>
+    download(`/api/lessons/${state.report.lesson.id}/report.csv`, `${state.report.lesson.id}.csv`),
+  );
+  byId('matrix-csv').addEventListener('click', () =>
+    download(`/api/courses/${state.course.id}/report.csv`, `${state.course.id}.csv`),
+  );
+}
+
+async function importRoster() {
+  const file = byId('roster-file').files[0];
+  const csv = file ? await file.text() : byId('roster-csv').value;
+  if (!csv.trim()) return;
+  const added = await attempt(() =>
+    rest.request('POST', `/api/courses/${state.course.id}/students`, { csv }),
+  );
+  if (!added) return;
+  byId('roster-csv').value = '';
+  byId('roster-file').value = '';
+  state.students =
+    (await attempt(() => rest.get(`/api/courses/${state.course.id}/students`))) || state.students;
+  notice(t('org.imported', { n: added.length }));
+}
+
+async function download(path, filename) {
+  const blob = await attempt(() => rest.get(path, 'blob'));
+  if (blob) saveBlob(blob, filename);
+}
+
+function sessionGet() {
+  try {
+    return sessionStorage.getItem(KEY);
+  } catch {
+    return null;
+  }
+}
+
+function sessionSet(value) {
+  try {
+    if (value) sessionStorage.setItem(KEY, value);
+    else sessionStorage.removeItem(KEY);
+  } catch {
+    /* storage blocked: the key lasts until the page is closed */
+  }
+}
+
+main();

@@ -1,0 +1,180 @@
+/**
+ * What the organizer pages show: courses, roster with links, teachers, lessons, a lesson's
+ * attendance report and the course matrix. Rendering only; actions go out through `act`.
+ */
+import { h, fill, byId } from './dom.js';
+import { t, formatNumber, formatDateTime, formatTime } from './i18n.js';
+
+/** @typedef {(action: string, data?: any) => void} Act */
+
+function table(id, headKeys, rows) {
+  const head = h('tr', {}, ...headKeys.map((k) => h('th', { text: t(k) })));
+  const body = rows.length
+    ? rows
+    : [h('tr', {}, h('td', { class: 'muted', colspan: headKeys.length, text: t('org.empty') }))];
+  fill(byId(id), h('thead', {}, head), h('tbody', {}, ...body));
+}
+
+/** A personal link in a read-only box, selected on tap so that it is easy to copy. */
+function linkBox(link) {
+  return h('input', {
+    class: 'linkbox',
+    readonly: true,
+    value: link,
+    onfocus: (e) => e.target.select(),
+  });
+}
+
+export function renderCourses(courses, selected, act) {
+  const items = courses.map((c) =>
+    h(
+      'li',
+      {},
+      h('button', {
+        type: 'button',
+        class: c.id === selected ? 'current' : '',
+        'aria-current': c.id === selected ? 'page' : null,
+        text: c.title,
+        onclick: () => act('course', c),
+      }),
+    ),
+  );
+  if (!items.length) items.push(h('li', { class: 'muted', text: t('org.no_courses') }));
+  fill(byId('course-list'), ...items);
+  fill(
+    byId('teacher-courses'),
+    h('legend', { text: t('org.courses') }),
+    ...courses.map((c) =>
+      h(
+        'label',
+        { class: 'row' },
+        h('input', { type: 'checkbox', value: c.id }),
+        h('span', { text: c.title }),
+      ),
+    ),
+  );
+}
+
+export function renderRoster(students, act) {
+  const rows = students.map((s) =>
+    h(
+      'tr',
+      { 'data-student': s.id },
+      h('td', { text: s.name }),
+      h('td', { text: s.external_id }),
+      h('td', {}, linkBox(s.link)),
+      h(
+        'td',
+        {},
+        h('button', { type: 'button', text: t('org.qr'), onclick: () => act('student-qr', s) }),
+      ),
+    ),
+  );
+  table('roster-table', ['org.col_name', 'org.col_external', 'org.col_link', 'org.col_qr'], rows);
+}
+
+export function renderLessons(lessons, act) {
+  const rows = lessons.map((l) =>
+    h(
+      'tr',
+      { 'data-lesson': l.id },
+      h('td', { text: l.title }),
+      h('td', { text: t(`status.${l.status}`) }),
+      h('td', { class: 'linkbox', text: l.allow_guests ? l.code : '—' }),
+      h('td', { text: formatDateTime(l.started_ms) }),
+      h(
+        'td',
+        {},
+        l.started_ms
+          ? h('button', { type: 'button', text: t('org.report'), onclick: () => act('report', l) })
+          : null,
+      ),
+    ),
+  );
+  table(
+    'lesson-table',
+    ['org.col_lesson', 'org.col_status', 'org.col_code', 'org.col_started', 'org.col_report'],
+    rows,
+  );
+}
+
+export function renderTeachers(teachers, courses) {
+  const titles = new Map(courses.map((c) => [c.id, c.title]));
+  const rows = teachers.map((x) =>
+    h(
+      'tr',
+      { 'data-teacher': x.id },
+      h('td', { text: x.name }),
+      h('td', { text: x.course_ids.map((id) => titles.get(id) || id).join(', ') }),
+      h('td', {}, linkBox(x.link)),
+    ),
+  );
+  table('teacher-table', ['org.col_name', 'org.courses', 'org.col_link'], rows);
+}
+
+const minutes = (m) => formatNumber(m, 1);
+const clock = (ms) => (ms ? formatTime(ms) : '—');
+
+/** One lesson's attendance report: a row per learner. */
+export function renderReport(report) {
+  const length = t('org.minutes', { n: minutes(report.lesson_minutes) });
+  const when = formatDateTime(report.started_at);
+  byId('report-heading').textContent = `${report.lesson.title} · ${when} · ${length}`;
+  const rows = report.learners.map((r) => {
+    const network = (r.gaps && r.gaps.network) || { count: 0, minutes: 0 };
+    return h(
+      'tr',
+      { 'data-learner': r.id },
+      h('td', {}, r.name, r.guest ? h('span', { class: 'tag', text: t('role.guest') }) : null),
+      h('td', { class: `status-${r.status}`, text: t(`report.${r.status}`) }),
+      h('td', { text: r.first_join ? `${clock(r.first_join)}–${clock(r.last_leave)}` : '—' }),
+      h('td', { text: minutes(r.minutes_present) }),
+      h('td', { text: minutes(r.minutes_background) }),
+      h('td', {
+        'data-network-gaps': network.count,
+        text: `${formatNumber(network.count)} (${minutes(network.minutes)})`,
+      }),
+      h('td', { text: `${formatNumber(r.checks_answered)}/${formatNumber(r.checks_issued)}` }),
+      h('td', { text: `${formatNumber(r.chat_messages)} / ${formatNumber(r.hands_raised)}` }),
+    );
+  });
+  table(
+    'report-table',
+    [
+      'org.col_name',
+      'org.col_status',
+      'org.col_span',
+      'org.col_present',
+      'org.col_background',
+      'org.col_network',
+      'org.col_checks',
+      'org.col_activity',
+    ],
+    rows,
+  );
+}
+
+/** The course matrix: a row per learner, a column per lesson. */
+export function renderMatrix(matrix) {
+  const head = h(
+    'tr',
+    {},
+    h('th', { text: t('org.col_name') }),
+    ...matrix.lessons.map((l) => h('th', { text: l.title })),
+  );
+  const rows = matrix.learners.map((r) =>
+    h(
+      'tr',
+      {},
+      h('td', { text: r.name }),
+      ...matrix.lessons.map((l) => {
+        const cell = r.lessons[l.id];
+        return h('td', {
+          class: cell ? `status-${cell.status}` : '',
+          text: cell ? t(`report.${cell.status}`) : '—',
+        });
+      }),
+    ),
+  );
+  fill(byId('matrix-table'), h('thead', {}, head), h('tbody', {}, ...rows));
+}

@@ -1,0 +1,328 @@
+/**
+ * The lesson protocol (docs/protocol.md) over socket.io: connect, join, come back with the
+ * resume token, heartbeats, and a queue for what a learner does while offline.
+ * No DOM code here: pages call the methods and listen with `on`.
+ */
+import { io } from '../vendor/socket.io.esm.min.js';
+
+/** Events the server sends; each is passed on to listeners under the same name. */
+export const SERVER_EVENTS = [
+  'participant',
+  'count',
+  'chat',
+  'chat_deleted',
+  'chat_locked',
+  'chat_muted',
+  'hands',
+  'hand',
+  'admitted',
+  'removed',
+  'lesson_ended',
+  'replaced',
+  'check_started',
+  'check_closed',
+  'check_tally',
+  'learner_added',
+];
+const ACK_TIMEOUT_MS = 8000;
+const RETRY_MS = 3000;
+/** Refusals of a resume token after which the personal link (or guest code) is used again. */
+const STALE_RESUME = ['token-expired', 'bad-token', 'link-revoked', 'wrong-lesson'];
+
+/**
+ * @typedef {{ok: boolean, error?: {code: string, message: string}, [k: string]: any}} Ack
+ * @typedef {{kind: 'chat'|'hand', client_id?: string, text?: string, to?: string,
+ *            learner: string|null, status: 'queued'|'sent'|'failed', ack?: Ack}} QueueItem
+ * @typedef {'connecting'|'online'|'reconnecting'|'closed'} ConnState
+ */
+
+/** A random id for a chat message; crypto.randomUUID needs a secure context, this does not. */
+export function clientId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** One device's connection to one lesson (possibly speaking for several learners). */
+export class LessonConnection {
+  /**
+   * @param {{auth: object, lessonId?: string|null, url?: string}} options
+   *   auth: {token} (a personal link) or {guest_code, name}
+   */
+  constructor({ auth, lessonId = null, url = '/' }) {
+    this.original = auth;
+    this.auth = auth;
+    this.lessonId = lessonId;
+    this.url = url;
+    /** @type {ConnState} */
+    this.state = 'connecting';
+    this.joined = false;
+    this.visible = true;
+    /** @type {QueueItem[]} */
+    this.queue = [];
+    /** participant id -> personal token of learners added on this device */
+    this.addedLearners = new Map();
+    /** @type {Set<string>} */
+    this.learners = new Set();
+    this.primary = null;
+    this.heartbeatMs = 5000;
+    this.finished = false;
+    /** @type {Map<string, Set<Function>>} */
+    this.listeners = new Map();
+    this.socket = null;
+    this.beating = 0;
+    this.flushing = false;
+    this.retryTimer = 0;
+  }
+
+  /** @param {string} name @param {(data: any) => void} fn */
+  on(name, fn) {
+    if (!this.listeners.has(name)) this.listeners.set(name, new Set());
+    this.listeners.get(name).add(fn);
+    return this;
+  }
+
+  /** @param {string} name @param {any} [data] */
+  tell(name, data) {
+    for (const fn of this.listeners.get(name) || []) fn(data);
+  }
+
+  start() {
+    const socket = io(this.url, {
+      auth: (cb) => cb(this.auth),
+      transports: ['websocket', 'polling'],
+      tryAllTransports: true,
+      reconnectionDelay: 500,
+      reconnectionDelayMax: 3000,
+      timeout: 10000,
+    });
+    this.socket = socket;
+    socket.on('connect', () => this.joinAgain());
+    socket.on('disconnect', (reason) => this.dropped(reason));
+    socket.on('connect_error', (err) => this.refused(err));
+    socket.io.on('reconnect_attempt', () => this.setState('reconnecting'));
+    for (const name of SERVER_EVENTS) socket.on(name, (data) => this.received(name, data));
+    return this;
+  }
+
+  /** @param {ConnState} state */
+  setState(state) {
+    if (this.state === state || (this.finished && state !== 'closed')) return;
+    this.state = state;
+    this.tell('state', state);
+  }
+
+  /** Send one event and wait for its ack; never buffered by socket.io while offline. */
+  call(event, payload) {
+    if (!this.socket || !this.socket.connected) {
+      return Promise.resolve(refusal('offline'));
+    }
+    const args = payload === undefined ? [] : [payload];
+    return new Promise((resolve) => {
+      this.socket.timeout(ACK_TIMEOUT_MS).emit(event, ...args, (err, ack) => {
+        resolve(err ? refusal('timeout') : ack);
+      });
+    });
+  }
+
+  async joinAgain() {
+    const resuming = this.auth !== this.original;
+    const payload = !resuming && this.lessonId ? { lesson_id: this.lessonId } : {};
+    const ack = await this.call('join', payload);
+    if (!ack.ok) {
+      if (ack.error.code === 'timeout') {
+        // The server is slow (or the ack got lost): ask again while still connected.
+        setTimeout(() => {
+          if (this.socket.connected && !this.joined && !this.finished) this.joinAgain();
+        }, RETRY_MS);
+      } else if (ack.error.code === 'already-joined') {
+        this.networkLost(); // an earlier join went through unseen: start over on a new socket
+      } else if (ack.error.code !== 'offline') {
+        this.finish('refused', ack.error);
+      }
+      return;
+    }
+    this.auth = { token: ack.resume };
+    this.heartbeatMs = (ack.heartbeat_s || 5) * 1000;
+    this.joined = true;
+    this.learners = new Set();
+    this.welcomed(ack, true);
+    for (const token of this.addedLearners.values()) {
+      const again = await this.call('learner_add', { token });
+      if (again.ok) this.welcomed(again, false);
+    }
+    this.startBeats();
+    this.setState('online');
+    if (!this.visible) this.sendVisibility();
+    this.flush();
+  }
+
+  /** A join (or learner) ack: remember the learner, hand the snapshot to the page. */
+  welcomed(ack, primary) {
+    const you = ack.waiting ? ack.you : ack.snapshot.you;
+    if (primary) this.primary = you.id;
+    this.learners.add(you.id);
+    this.tell('welcome', { ...ack, primary });
+  }
+
+  startBeats() {
+    clearInterval(this.beating);
+    this.beating = setInterval(() => {
+      if (this.socket.connected) this.socket.volatile.emit('beat');
+    }, this.heartbeatMs);
+  }
+
+  dropped(reason) {
+    this.joined = false;
+    clearInterval(this.beating);
+    if (reason === 'io server disconnect' || reason === 'io client disconnect') {
+      this.finish(this.finished ? this.finishReason : 'disconnected');
+    } else {
+      this.setState('reconnecting');
+    }
+  }
+
+  refused(err) {
+    if (this.socket.active) {
+      this.setState('reconnecting'); // a network failure: socket.io tries again by itself
+      return;
+    }
+    const error = (err && err.data) || { code: 'refused', message: String(err && err.message) };
+    if (this.auth !== this.original && STALE_RESUME.includes(error.code)) {
+      this.auth = this.original; // the grace window is over: come in with the link again
+      this.socket.connect();
+      return;
+    }
+    this.finish('refused', error);
+  }
+
+  received(name, data) {
+    if (name === 'lesson_ended') this.finishReason = 'lesson_ended';
+    if (name === 'removed' || name === 'replaced') {
+      this.learners.delete(data.participant_id);
+      this.addedLearners.delete(data.participant_id);
+      if (!this.learners.size) this.finishReason = name;
+    }
+    if (name === 'learner_added') this.welcomed(data, false);
+    if (this.finishReason) this.finished = true;
+    if (name === 'chat' || name === 'check_started')
+      this.tell('server_time', data.ts || data.started_at);
+    this.tell(name, data);
+  }
+
+  /** The connection is over for good (ended, removed, refused, replaced, or closed). */
+  finish(reason, error) {
+    this.finished = true;
+    this.finishReason = reason;
+    clearInterval(this.beating);
+    clearTimeout(this.retryTimer);
+    if (this.socket && (this.socket.connected || this.socket.active)) this.socket.disconnect();
+    this.setState('closed');
+    this.tell('finished', { reason, error });
+  }
+
+  // -- what learners do: kept while offline, sent once when back ------------------------
+
+  /** @returns {QueueItem} */
+  sendChat(text, to = 'all', learner = null) {
+    const item = { kind: 'chat', client_id: clientId(), text, to, learner, status: 'queued' };
+    this.enqueue(item);
+    return item;
+  }
+
+  raiseHand(learner = null) {
+    const already = this.queue.find((i) => i.kind === 'hand' && i.learner === learner);
+    if (!already) this.enqueue({ kind: 'hand', learner, status: 'queued' });
+  }
+
+  enqueue(item) {
+    this.queue.push(item);
+    this.tell('queue', this.queue);
+    this.flush();
+  }
+
+  async flush() {
+    if (this.flushing || !this.joined) return;
+    this.flushing = true;
+    try {
+      while (this.queue.length && this.joined) {
+        const item = this.queue[0];
+        const ack = await this.call(...wireOf(item));
+        if (!ack.ok && ['timeout', 'offline'].includes(ack.error.code)) {
+          clearTimeout(this.retryTimer);
+          this.retryTimer = setTimeout(() => this.flush(), RETRY_MS);
+          break; // kept: sent again (with the same client id) once the server answers
+        }
+        this.queue.shift();
+        item.status = ack.ok ? 'sent' : 'failed';
+        item.ack = ack;
+        this.tell('sent', item);
+      }
+    } finally {
+      this.flushing = false;
+      this.tell('queue', this.queue);
+    }
+  }
+
+  // -- other actions, sent only when online ---------------------------------------------
+
+  lowerHand(learner = null) {
+    return this.call('hand_lower', withLearner({}, learner));
+  }
+
+  answerCheck(checkId, learner = null) {
+    return this.call('check_answer', withLearner({ check_id: checkId }, learner));
+  }
+
+  /** Put another learner (their personal link token) on this device. */
+  async addLearner(token) {
+    const ack = await this.call('learner_add', { token });
+    if (ack.ok) {
+      const you = ack.snapshot ? ack.snapshot.you : ack.you;
+      this.addedLearners.set(you.id, token);
+      this.welcomed(ack, false);
+    }
+    return ack;
+  }
+
+  /** The page went to the background (false) or came back (true). */
+  setVisible(visible) {
+    if (this.visible === visible) return;
+    this.visible = visible;
+    if (this.joined) this.sendVisibility();
+  }
+
+  sendVisibility() {
+    for (const learner of this.learners) {
+      this.call('visibility', withLearner({ visible: this.visible }, learner));
+    }
+  }
+
+  /** A deliberate goodbye (the page is closing): leave first, so no network gap is recorded. */
+  leave() {
+    if (this.socket && this.socket.connected && this.joined) this.socket.emit('leave');
+    this.finish('left');
+  }
+
+  /** The browser says the network is gone: stop trusting the socket, reconnect when back. */
+  networkLost() {
+    if (this.socket && this.socket.connected) this.socket.io.engine.close();
+  }
+}
+
+/** @param {QueueItem} item @returns {[string, object]} */
+function wireOf(item) {
+  if (item.kind === 'chat') {
+    const body = { client_id: item.client_id, text: item.text, to: item.to };
+    return ['chat_send', withLearner(body, item.learner)];
+  }
+  return ['hand_raise', withLearner({}, item.learner)];
+}
+
+function withLearner(payload, learner) {
+  return learner ? { ...payload, learner } : payload;
+}
+
+/** @returns {Ack} */
+function refusal(code) {
+  return { ok: false, error: { code, message: '' } };
+}

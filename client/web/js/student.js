@@ -1,0 +1,355 @@
+/**
+ * The student page (/join): find the lesson from the personal link (or join as a guest with
+ * the lesson code), then run the lesson on a LessonConnection. Page logic only: the socket
+ * lives in protocol.js, the rendering in student_view.js and chat_view.js.
+ */
+import { LessonConnection } from './protocol.js';
+import { byId, tokenOf } from './dom.js';
+import {
+  t,
+  errorText,
+  setLanguage,
+  preferredLanguage,
+  bindLanguageSelect,
+  onLanguage,
+} from './i18n.js';
+import { renderChat } from './chat_view.js';
+import { renderBanner } from './banner.js';
+import { bindLifecycle } from './lifecycle.js';
+import { receiveMode, setReceiveMode, onReceiveMode } from './receive_mode.js';
+import * as view from './student_view.js';
+
+const POLL_MS = 10000;
+const NAME_KEY = 'sabak.name';
+
+/** @type {import('./student_view.js').StudentState & {chat: Map<number, any>, failed: any[],
+ *   skew: number, waiting: boolean, over: boolean}} */
+const state = {
+  lesson: null,
+  count: 0,
+  chatLocked: false,
+  chat: new Map(),
+  learners: new Map(),
+  primary: null,
+  as: null,
+  openCheck: null,
+  localDeadline: 0,
+  windowMs: 0,
+  answering: new Set(),
+  failed: [],
+  skew: 0,
+  waiting: false,
+  over: false,
+};
+/** @type {LessonConnection|null} */
+let conn = null;
+let ticker = 0;
+let noticeTimer = 0;
+const wake = bindLifecycle(() => conn);
+
+async function main() {
+  await setLanguage(preferredLanguage());
+  bindLanguageSelect(byId('lang'));
+  onLanguage(renderAll);
+  bindControls();
+  view.renderMedia(receiveMode());
+  onReceiveMode(view.renderMedia);
+  const fragment = decodeURIComponent(location.hash.slice(1));
+  if (!fragment || fragment.startsWith('code=')) askGuest(fragment.slice(5));
+  else findLesson(fragment);
+}
+
+// -- finding the lesson ----------------------------------------------------------------
+
+function askGuest(code) {
+  byId('guest-code').value = code;
+  byId('guest-name').value = stored(NAME_KEY) || '';
+  view.showEntry('', true);
+}
+
+/** Ask the server which live lesson this personal link is for; wait if none has started. */
+async function findLesson(token) {
+  let response;
+  try {
+    response = await fetch('/api/me', { headers: { Authorization: `Bearer ${token}` } });
+  } catch {
+    view.showEntry(t('conn.offline'));
+    setTimeout(() => findLesson(token), POLL_MS);
+    return;
+  }
+  const data = await response.json();
+  if (!response.ok) return view.showEntry(errorText(data.error));
+  if (data.role === 'teacher') return location.replace(`/teach#${token}`);
+  if (!data.lessons.length) {
+    view.showEntry(t('lesson.not_started', { name: data.name }));
+    setTimeout(() => findLesson(token), POLL_MS);
+    return;
+  }
+  connect({ token }, data.lessons[0].id);
+}
+
+function connect(auth, lessonId) {
+  view.showEntry(t('conn.connecting'));
+  conn = new LessonConnection({ auth, lessonId });
+  conn.on('state', () => renderBanner(byId('banner'), conn.state, conn.queue.length));
+  conn.on('welcome', welcome);
+  conn.on('admitted', (snapshot) => welcome({ waiting: false, snapshot, primary: true }));
+  conn.on('learner_added', () => {}); // the connection turns it into a 'welcome'
+  conn.on('server_time', (ms) => {
+    if (ms) state.skew = Date.now() - ms;
+  });
+  for (const [name, fn] of Object.entries(HANDLERS)) conn.on(name, fn);
+  conn.start();
+  wake.take();
+  renderBanner(byId('banner'), conn.state);
+}
+
+// -- what the server says ---------------------------------------------------------------
+
+function welcome(ack) {
+  if (ack.waiting) {
+    state.waiting = true;
+    view.showLesson(true);
+    return;
+  }
+  state.waiting = false;
+  const snap = ack.snapshot;
+  const you = snap.you;
+  if (ack.primary) {
+    state.primary = you.id;
+    state.lesson = snap.lesson;
+    state.count = snap.present_count;
+    state.chatLocked = snap.lesson.chat_locked;
+    state.chat = new Map(snap.chat.map((m) => [m.id, m]));
+    state.learners = new Map();
+    setOpenCheck(snap.open_check, null);
+  } else {
+    for (const m of snap.chat) state.chat.set(m.id, m);
+  }
+  state.learners.set(you.id, {
+    id: you.id,
+    name: you.name,
+    checks: snap.checks.slice(),
+    hand: you.hand_position,
+    muted: you.chat_muted,
+  });
+  if (!state.learners.has(state.as)) state.as = you.id;
+  view.showLesson(false);
+  renderAll();
+}
+
+const HANDLERS = {
+  count: (d) => {
+    state.count = d.present;
+    view.renderHeader(state);
+  },
+  chat: (m) => {
+    state.chat.set(m.id, m);
+    renderMessages();
+  },
+  chat_deleted: (d) => {
+    state.chat.delete(d.id);
+    renderMessages();
+  },
+  chat_locked: (d) => {
+    state.chatLocked = d.locked;
+    renderDock();
+  },
+  chat_muted: (d) => learner(d.participant_id, (l) => (l.muted = d.muted)),
+  hand: (d) => learner(d.participant_id, (l) => (l.hand = d.raised ? d.position : null)),
+  check_started: (d) => {
+    for (const l of state.learners.values()) {
+      if (!l.checks.some((c) => c.check_id === d.check_id)) {
+        l.checks.push({ check_id: d.check_id, result: 'open', response_ms: null });
+      }
+    }
+    setOpenCheck(d, d.started_at);
+    if (navigator.vibrate) navigator.vibrate(200);
+    renderAll();
+  },
+  check_closed: (d) => {
+    for (const l of state.learners.values()) {
+      for (const c of l.checks)
+        if (c.check_id === d.check_id && c.result === 'open') c.result = 'missed';
+    }
+    if (state.openCheck && state.openCheck.check_id === d.check_id) setOpenCheck(null, null);
+    renderAll();
+  },
+  removed: (d) => gone(d.participant_id, d.reason),
+  replaced: (d) => gone(d.participant_id, 'replaced'),
+  lesson_ended: () => over(t('end.lesson_ended')),
+  queue: () => {
+    renderMessages();
+    renderDock();
+    renderBanner(byId('banner'), conn.state, conn.queue.length);
+  },
+  sent: (item) => {
+    if (item.status !== 'failed') return;
+    if (item.kind === 'chat') state.failed = [...state.failed.slice(-4), item];
+    else notice(errorText(item.ack.error));
+  },
+  finished: ({ reason, error }) => {
+    if (reason === 'refused') over(errorText(error));
+    else if (reason === 'disconnected') over(t('end.disconnected'));
+  },
+};
+
+function learner(pid, change) {
+  const l = state.learners.get(pid);
+  if (!l) return;
+  change(l);
+  renderDock();
+}
+
+function gone(pid, reason) {
+  const l = state.learners.get(pid);
+  state.learners.delete(pid);
+  if (!state.learners.size) over(t(`end.${reason}`));
+  else {
+    if (state.as === pid) state.as = state.primary;
+    if (l) notice(t(`end.${reason}_named`, { name: l.name }));
+    renderAll();
+  }
+}
+
+function over(message) {
+  if (state.over) return;
+  state.over = true;
+  wake.release();
+  setOpenCheck(null, null);
+  view.showEntry(message);
+}
+
+// -- attendance checks ------------------------------------------------------------------
+
+function setOpenCheck(check, startedAt) {
+  clearInterval(ticker);
+  state.openCheck = check;
+  if (!check) return;
+  state.localDeadline = check.deadline + state.skew;
+  state.windowMs = startedAt ? check.deadline - startedAt : state.localDeadline - Date.now();
+  ticker = setInterval(() => view.tickCheck(state), 250);
+}
+
+async function answer(pid) {
+  const check = state.openCheck;
+  if (!check) return;
+  state.answering.add(pid);
+  view.renderCheck(state, answer);
+  const ack = await conn.answerCheck(check.check_id, pid);
+  state.answering.delete(pid);
+  const l = state.learners.get(pid);
+  const mine = l && l.checks.find((c) => c.check_id === check.check_id);
+  if (ack.ok && mine) Object.assign(mine, { result: 'answered', response_ms: ack.response_ms });
+  else if (!ack.ok) notice(errorText(ack.error));
+  renderAll();
+}
+
+// -- rendering ----------------------------------------------------------------------------
+
+function renderAll() {
+  if (state.over) return;
+  view.renderHeader(state);
+  view.renderCheck(state, answer);
+  view.renderRecord(state);
+  view.renderLearners(state);
+  view.renderMedia(receiveMode());
+  renderMessages();
+  renderDock();
+}
+
+function renderMessages() {
+  const own = conn ? conn.queue.filter((i) => i.kind === 'chat') : [];
+  const mine = new Set(state.learners.keys());
+  renderChat(byId('chat-list'), [...state.chat.values()], [...own, ...state.failed], { mine });
+}
+
+function renderDock() {
+  const queued = conn ? conn.queue.some((i) => i.kind === 'hand' && i.learner === state.as) : false;
+  view.renderDock(state, queued);
+}
+
+function notice(text) {
+  const el = byId('notice');
+  el.textContent = text;
+  el.hidden = false;
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => (el.hidden = true), 6000);
+}
+
+// -- controls -----------------------------------------------------------------------------
+
+function bindControls() {
+  byId('guest-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const name = byId('guest-name').value.trim();
+    const code = byId('guest-code').value.trim().toUpperCase();
+    if (!name || !code) return;
+    store(NAME_KEY, name);
+    connect({ guest_code: code, name }, null);
+  });
+  byId('dock').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const input = byId('chat-text');
+    const text = input.value.trim();
+    if (!text || !conn) return;
+    conn.sendChat(text, byId('chat-to').value, state.as);
+    input.value = '';
+  });
+  byId('hand').addEventListener('click', async () => {
+    const me = state.learners.get(state.as);
+    if (!me || !conn) return;
+    if (me.hand === null) return conn.raiseHand(state.as);
+    const ack = await conn.lowerHand(state.as);
+    if (!ack.ok) notice(errorText(ack.error));
+  });
+  byId('as').addEventListener('change', (event) => {
+    state.as = event.target.value;
+    renderDock();
+  });
+  byId('receive').addEventListener('change', (event) => setReceiveMode(event.target.value));
+  byId('add-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    addLearner(byId('add-link').value);
+  });
+  if ('BarcodeDetector' in window) {
+    const scan = byId('scan');
+    scan.hidden = false;
+    scan.addEventListener('click', scanLink);
+  }
+}
+
+async function addLearner(link) {
+  const token = tokenOf(link);
+  if (!token || !conn) return;
+  const ack = await conn.addLearner(token);
+  byId('add-error').textContent = ack.ok ? '' : errorText(ack.error);
+  if (ack.ok) byId('add-link').value = '';
+}
+
+async function scanLink() {
+  const { scanOnce } = await import('./scan.js');
+  const text = await scanOnce(byId('scanner'));
+  if (text) {
+    byId('add-link').value = text;
+    addLearner(text);
+  }
+}
+
+function stored(key) {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
+function store(key, value) {
+  try {
+    localStorage.setItem(key, value);
+  } catch {
+    /* private mode */
+  }
+}
+
+main();

@@ -1,0 +1,310 @@
+/**
+ * The teacher page (/teach#<teacher token>): the teacher's lessons over REST (create, start,
+ * end), then the live lesson on a LessonConnection: roster, hands, waiting room, chat
+ * moderation, attendance checks, the join QR. Page logic only.
+ */
+import { LessonConnection } from './protocol.js';
+import { Rest } from './rest.js';
+import { byId, showBlob } from './dom.js';
+import {
+  t,
+  errorText,
+  setLanguage,
+  preferredLanguage,
+  bindLanguageSelect,
+  onLanguage,
+  formatNumber,
+} from './i18n.js';
+import { renderChat } from './chat_view.js';
+import { renderBanner } from './banner.js';
+import { bindLifecycle } from './lifecycle.js';
+import * as view from './teacher_view.js';
+
+const token = decodeURIComponent(location.hash.slice(1));
+const rest = new Rest(token);
+const state = {
+  me: null,
+  courses: [],
+  lessons: new Map(),
+  info: null,
+  participants: new Map(),
+  hands: [],
+  chat: new Map(),
+  chatLocked: false,
+  tallies: new Map(),
+  roster: [],
+  attachTo: null,
+  count: 0,
+  skew: 0,
+};
+/** @type {LessonConnection|null} */
+let conn = null;
+let ticker = 0;
+let noticeTimer = 0;
+const wake = bindLifecycle(() => conn);
+
+async function main() {
+  await setLanguage(preferredLanguage());
+  bindLanguageSelect(byId('lang'));
+  onLanguage(renderAll);
+  bindControls();
+  if (!token) return entry(t('error.auth-required'));
+  try {
+    state.me = await rest.get('/api/me');
+  } catch (err) {
+    return entry(errorText(err));
+  }
+  if (state.me.role !== 'teacher') return location.replace(`/join#${token}`);
+  await showHome();
+}
+
+function entry(message) {
+  for (const id of ['home', 'live']) byId(id).hidden = true;
+  byId('entry').hidden = false;
+  byId('entry-message').textContent = message;
+}
+
+// -- the lesson list ----------------------------------------------------------------------
+
+async function showHome() {
+  state.info = null;
+  byId('live').hidden = true;
+  byId('count').hidden = true;
+  byId('title').textContent = t('page.title');
+  await loadLessons();
+  byId('home').hidden = false;
+  renderAll();
+}
+
+async function loadLessons() {
+  try {
+    state.courses = await rest.get('/api/courses');
+    const lists = await Promise.all(
+      state.courses.map((c) => rest.get(`/api/courses/${c.id}/lessons`)),
+    );
+    state.lessons = new Map(state.courses.map((c, i) => [c.id, lists[i]]));
+  } catch (err) {
+    notice(errorText(err));
+  }
+}
+
+async function createLesson(event) {
+  event.preventDefault();
+  const body = { title: byId('new-title').value.trim(), allow_guests: byId('new-guests').checked };
+  if (!body.title) return;
+  try {
+    await rest.post(`/api/courses/${byId('new-course').value}/lessons`, body);
+    byId('new-title').value = '';
+    await loadLessons();
+    renderAll();
+  } catch (err) {
+    notice(errorText(err));
+  }
+}
+
+// -- the live lesson ----------------------------------------------------------------------
+
+async function openLesson(lesson, startFirst) {
+  try {
+    if (startFirst) await rest.post(`/api/lessons/${lesson.id}/start`);
+    state.info = await rest.get(`/api/lessons/${lesson.id}`);
+  } catch (err) {
+    return notice(errorText(err));
+  }
+  byId('home').hidden = true;
+  byId('live').hidden = false;
+  rest.get(`/api/courses/${state.info.course_id}/students`).then(
+    (roster) => (state.roster = roster),
+    () => {},
+  );
+  if (state.info.allow_guests) {
+    rest.get(`/api/lessons/${lesson.id}/qr.svg`, 'blob').then(
+      (b) => showBlob(byId('qr'), b),
+      () => {},
+    );
+  }
+  conn = new LessonConnection({ auth: { token }, lessonId: lesson.id });
+  conn.on('state', () => renderBanner(byId('banner'), conn.state, conn.queue.length));
+  conn.on('welcome', welcome);
+  conn.on('server_time', (ms) => {
+    if (ms) state.skew = Date.now() - ms;
+  });
+  for (const [name, fn] of Object.entries(HANDLERS)) conn.on(name, fn);
+  conn.start();
+  wake.take();
+  clearInterval(ticker);
+  ticker = setInterval(() => view.renderChecks(tallies(), state.skew), 500);
+  renderAll();
+}
+
+function welcome(ack) {
+  const snap = ack.snapshot;
+  state.participants = new Map(snap.participants.map((p) => [p.id, p]));
+  state.hands = snap.hands;
+  state.chat = new Map(snap.chat.map((m) => [m.id, m]));
+  state.chatLocked = snap.lesson.chat_locked;
+  state.tallies = new Map(snap.check_tallies.map((x) => [x.check_id, x]));
+  state.count = snap.present_count;
+  renderAll();
+}
+
+const HANDLERS = {
+  participant: (p) => {
+    state.participants.set(p.id, p);
+    renderPeople();
+  },
+  hands: (d) => {
+    state.hands = d.queue;
+    renderPeople();
+  },
+  count: (d) => {
+    state.count = d.present;
+    renderCount();
+  },
+  chat: (m) => {
+    state.chat.set(m.id, m);
+    renderMessages();
+  },
+  chat_deleted: (d) => {
+    state.chat.delete(d.id);
+    renderMessages();
+  },
+  chat_locked: (d) => {
+    state.chatLocked = d.locked;
+    byId('chat-lock').checked = d.locked;
+  },
+  check_tally: (x) => {
+    state.tallies.set(x.check_id, x);
+    view.renderChecks(tallies(), state.skew);
+  },
+  queue: () => renderMessages(),
+  sent: (item) => {
+    if (item.status === 'failed') notice(errorText(item.ack.error));
+  },
+  lesson_ended: () => closeLesson(t('end.lesson_ended')),
+  finished: ({ reason, error }) => {
+    if (reason === 'refused') closeLesson(errorText(error));
+    else if (reason === 'replaced') closeLesson(t('end.replaced'));
+  },
+};
+
+async function closeLesson(message) {
+  clearInterval(ticker);
+  wake.release();
+  if (conn && !conn.finished) conn.leave();
+  conn = null;
+  if (message) notice(message);
+  await showHome();
+}
+
+/** What the teacher's buttons do. */
+async function act(action, data) {
+  if (action === 'start') return openLesson(data, true);
+  if (action === 'open') return openLesson(data, false);
+  if (action === 'attach-to') {
+    state.attachTo = data;
+    return renderPeople();
+  }
+  if (action === 'remove' && !confirm(t('teach.confirm_remove', { name: data.name }))) return;
+  const calls = {
+    mute: () => ['chat_mute', data],
+    remove: () => ['participant_remove', { participant_id: data.id }],
+    lower: () => ['hand_lower', { participant_id: data.id }],
+    admit: () => ['guest_admit', { participant_id: data.id }],
+    deny: () => ['guest_deny', { participant_id: data.id }],
+    delete: () => ['chat_delete', { message_id: data }],
+  };
+  const ack = await conn.call(...calls[action]());
+  if (!ack.ok) notice(errorText(ack.error));
+}
+
+// -- rendering ------------------------------------------------------------------------------
+
+function tallies() {
+  return [...state.tallies.values()].sort((a, b) => a.check_id - b.check_id);
+}
+
+function renderAll() {
+  byId('hello').textContent = state.me ? t('teach.hello', { name: state.me.name }) : '';
+  view.renderLessons(state.courses, state.lessons, act);
+  if (!state.info) return;
+  view.renderLessonInfo(state.info, conn && conn.state);
+  byId('chat-lock').checked = state.chatLocked;
+  renderCount();
+  renderPeople();
+  renderMessages();
+  view.renderChecks(tallies(), state.skew);
+}
+
+function renderCount() {
+  byId('count').textContent = t('lesson.present', { n: formatNumber(state.count) });
+}
+
+function renderPeople() {
+  view.renderRoster(state.participants, state.hands, act);
+  view.renderHands(state.hands, act);
+  view.renderWaiting(state.participants, act);
+  view.renderAttach(state.attachTo, state.roster, state.participants, act);
+}
+
+function renderMessages() {
+  const own = conn ? conn.queue.filter((i) => i.kind === 'chat') : [];
+  const mine = new Set(state.me ? [state.me.id] : []);
+  const onDelete = (id) => act('delete', id);
+  renderChat(byId('chat-list'), [...state.chat.values()], own, { mine, onDelete });
+}
+
+function notice(text) {
+  const el = byId('notice');
+  el.textContent = text;
+  el.hidden = false;
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => (el.hidden = true), 6000);
+}
+
+// -- controls -------------------------------------------------------------------------------
+
+function bindControls() {
+  byId('attach').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const payload = { participant_id: state.attachTo.id, student_id: byId('attach-student').value };
+    const ack = await conn.call('learner_attach', payload);
+    if (!ack.ok) notice(errorText(ack.error));
+    state.attachTo = null;
+    renderPeople();
+  });
+  byId('attach-cancel').addEventListener('click', () => {
+    state.attachTo = null;
+    renderPeople();
+  });
+  byId('new-lesson').addEventListener('submit', createLesson);
+  byId('back').addEventListener('click', () => closeLesson(''));
+  byId('end').addEventListener('click', async () => {
+    if (!state.info || !confirm(t('teach.confirm_end'))) return;
+    try {
+      await rest.post(`/api/lessons/${state.info.id}/end`);
+    } catch (err) {
+      notice(errorText(err));
+    }
+  });
+  byId('check-start').addEventListener('click', async () => {
+    const ack = await conn.call('check_start', { window_s: Number(byId('check-window').value) });
+    if (!ack.ok) notice(errorText(ack.error));
+  });
+  byId('check-close').addEventListener('click', async () => {
+    const open = tallies().find((x) => !x.closed);
+    if (open) await conn.call('check_close', { check_id: open.check_id });
+  });
+  byId('chat-lock').addEventListener('change', async (event) => {
+    const ack = await conn.call('chat_lock', { locked: event.target.checked });
+    if (!ack.ok) notice(errorText(ack.error));
+  });
+  byId('chat-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const input = byId('chat-text');
+    if (input.value.trim() && conn) conn.sendChat(input.value.trim(), 'all');
+    input.value = '';
+  });
+}
+
+main();

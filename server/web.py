@@ -1,0 +1,183 @@
+"""The web client: its pages, versioned static files (gzip, long caching), security headers."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+
+from config import Settings
+from server.routes import Handler
+from server.web_api import web_api_routes
+
+log = logging.getLogger(__name__)
+
+CLIENT_DIR = Path(__file__).resolve().parent.parent / "client"
+WEB_DIR = CLIENT_DIR / "web"
+# Served from npm's install (`npm ci` in client/), never copied into the tree.
+VENDOR = {
+    "vendor/socket.io.esm.min.js": CLIENT_DIR
+    / "node_modules/socket.io-client/dist/socket.io.esm.min.js",
+}
+PAGES = {"/join": "student.html", "/teach": "teacher.html", "/organize": "organizer.html"}
+STATIC_DIRS = ("css", "js", "i18n")
+TYPES = {
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".json": "application/json; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".svg": "image/svg+xml",
+}
+VERSION_MARK = "{{static}}"
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
+CSP = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "connect-src 'self'",
+        "img-src 'self' blob: data:",
+        "media-src 'self' blob:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+@dataclass(frozen=True)
+class Asset:
+    """One file as served: its bytes, its gzip form when that is smaller, and its ETag."""
+
+    body: bytes
+    gzipped: bytes | None
+    content_type: str
+    etag: str
+
+    @classmethod
+    def of(cls, body: bytes, content_type: str) -> Asset:
+        packed = gzip.compress(body, compresslevel=9, mtime=0)
+        etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
+        return cls(body, packed if len(packed) < len(body) else None, content_type, etag)
+
+
+@dataclass(frozen=True)
+class Assets:
+    """Every file the pages may load, read once at start; the version names them all."""
+
+    version: str
+    files: Mapping[str, Asset]
+    pages: Mapping[str, Asset]
+
+    @property
+    def prefix(self) -> str:
+        return f"/static/{self.version}"
+
+
+def read_files(web_dir: Path, vendor: Mapping[str, Path]) -> dict[str, bytes]:
+    """The servable files by URL path: only known folders and types, plus the vendor files."""
+    found: dict[str, bytes] = {}
+    for folder in STATIC_DIRS:
+        for path in sorted((web_dir / folder).rglob("*")):
+            if path.is_file() and path.suffix in TYPES:
+                found[path.relative_to(web_dir).as_posix()] = path.read_bytes()
+    for name, path in vendor.items():
+        if path.is_file():
+            found[name] = path.read_bytes()
+        else:
+            log.error("%s is missing: run 'npm ci' in client/ (./dev does it)", path)
+    return found
+
+
+def load_assets(web_dir: Path = WEB_DIR, vendor: Mapping[str, Path] = VENDOR) -> Assets:
+    raw = read_files(web_dir, vendor)
+    digest = hashlib.sha256()
+    for name in sorted(raw):
+        digest.update(name.encode() + b"\0" + raw[name] + b"\0")
+    version = digest.hexdigest()[:12]
+    files = {name: Asset.of(body, TYPES[Path(name).suffix]) for name, body in raw.items()}
+    pages = {}
+    for route, filename in PAGES.items():
+        html = (web_dir / filename).read_text(encoding="utf-8")
+        html = html.replace(VERSION_MARK, f"/static/{version}")
+        pages[route] = Asset.of(html.encode(), TYPES[".html"])
+    return Assets(version, files, pages)
+
+
+def accepts_gzip(request: web.Request) -> bool:
+    for part in request.headers.get("Accept-Encoding", "").split(","):
+        name, _, params = part.strip().partition(";")
+        if name.strip().lower() in ("gzip", "*"):
+            return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
+
+
+def respond(request: web.Request, asset: Asset, cache: str) -> web.Response:
+    headers = {"Cache-Control": cache, "ETag": asset.etag, "Vary": "Accept-Encoding"}
+    if request.headers.get("If-None-Match") == asset.etag:
+        return web.Response(status=304, headers=headers)
+    body = asset.body
+    if asset.gzipped is not None and accepts_gzip(request):
+        body, headers["Content-Encoding"] = asset.gzipped, "gzip"
+    headers["Content-Type"] = asset.content_type
+    return web.Response(body=body, headers=headers)
+
+
+class WebClient:
+    """The handlers of the pages and the static files, over one loaded `Assets`."""
+
+    def __init__(self, assets: Assets) -> None:
+        self.assets = assets
+
+    async def page(self, request: web.Request) -> web.Response:
+        return respond(request, self.assets.pages[request.path], REVALIDATE)
+
+    async def static(self, request: web.Request) -> web.Response:
+        # A dictionary lookup, never a filesystem path: nothing outside the list is served.
+        asset = self.assets.files.get(request.match_info["path"])
+        if asset is None:
+            raise web.HTTPNotFound()
+        current = request.match_info["version"] == self.assets.version
+        # A page from before a restart may ask for an older version: give today's file,
+        # but do not let it be cached under the old name for a year.
+        return respond(request, asset, IMMUTABLE if current else REVALIDATE)
+
+    async def home(self, request: web.Request) -> web.Response:
+        raise web.HTTPFound("/join")
+
+
+def add_web(app: web.Application, settings: Settings) -> None:
+    """Serve the pages (/join, /teach, /organize), their static files and the web's API."""
+    client = WebClient(load_assets())
+    for route in PAGES:
+        app.router.add_get(route, client.page)
+    app.router.add_get("/", client.home)
+    app.router.add_get("/static/{version}/{path:.+}", client.static)
+    app.router.add_routes(web_api_routes)
+    base = settings.public_base_url
+    log.info("web pages: %s/organize, /teach, /join (client %s)", base, client.assets.version)
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A strict Content-Security-Policy and no sniffing or referrers, on every response."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        exc.headers.update(SECURITY_HEADERS)
+        raise
+    if not response.prepared:  # a WebSocket has sent its headers already
+        response.headers.update(SECURITY_HEADERS)
+    return response

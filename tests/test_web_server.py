@@ -1,0 +1,221 @@
+"""Serving the web client: pages, versioned files, compression, caching, headers, web API."""
+
+from __future__ import annotations
+
+import gzip
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
+
+from client.rest import token_from_link
+from server.web import CSP, Asset, accepts_gzip, load_assets
+from server.web_api import WEB_OPERATIONS, web_api_routes
+from tests.conftest import Classroom, Running, make_classroom
+
+VENDOR = "vendor/socket.io.esm.min.js"
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(auto_decompress=False) as session:
+        yield session
+
+
+async def static_prefix(server: Running, http: aiohttp.ClientSession) -> str:
+    async with http.get(f"{server.url}/join", headers={"Accept-Encoding": "identity"}) as resp:
+        html = (await resp.read()).decode()
+    match = re.search(r'src="(/static/[0-9a-f]{12})/js/student\.js"', html)
+    assert match, html
+    return match.group(1)
+
+
+@pytest.mark.parametrize("path", ["/join", "/teach", "/organize"])
+async def test_pages_are_compressed_revalidated_and_locked_down(
+    server: Running, http: aiohttp.ClientSession, path: str
+) -> None:
+    async with http.get(server.url + path, headers={"Accept-Encoding": "gzip"}) as resp:
+        assert resp.status == 200
+        assert resp.headers["Content-Type"].startswith("text/html")
+        assert resp.headers["Content-Encoding"] == "gzip"
+        assert resp.headers["Cache-Control"] == "no-cache"
+        assert resp.headers["Content-Security-Policy"] == CSP
+        assert resp.headers["X-Content-Type-Options"] == "nosniff"
+        assert resp.headers["Referrer-Policy"] == "no-referrer"
+        html = gzip.decompress(await resp.read()).decode()
+    assert "{{static}}" not in html
+    assert "'unsafe-inline'" not in CSP and "frame-ancestors 'none'" in CSP
+
+
+async def test_versioned_files_are_cached_for_a_year_and_revalidate_by_etag(
+    server: Running, http: aiohttp.ClientSession
+) -> None:
+    prefix = await static_prefix(server, http)
+    url = f"{server.url}{prefix}/js/protocol.js"
+    async with http.get(url, headers={"Accept-Encoding": "gzip, br"}) as resp:
+        assert resp.status == 200
+        assert resp.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        assert resp.headers["Content-Encoding"] == "gzip"
+        assert resp.headers["Content-Type"].startswith("text/javascript")
+        assert resp.headers["Content-Security-Policy"] == CSP
+        etag = resp.headers["ETag"]
+        assert b"LessonConnection" in gzip.decompress(await resp.read())
+    async with http.get(url, headers={"If-None-Match": etag}) as resp:
+        assert resp.status == 304
+    async with http.get(url, headers={"Accept-Encoding": "identity"}) as resp:
+        assert "Content-Encoding" not in resp.headers
+        assert b"LessonConnection" in await resp.read()
+
+
+async def test_socket_io_client_comes_from_npm_and_an_old_version_is_not_cached(
+    server: Running, http: aiohttp.ClientSession
+) -> None:
+    prefix = await static_prefix(server, http)
+    identity = {"Accept-Encoding": "identity"}
+    async with http.get(f"{server.url}{prefix}/{VENDOR}", headers=identity) as resp:
+        assert resp.status == 200, "run 'npm ci' in client/"
+        assert b"export{" in await resp.read()
+    async with http.get(f"{server.url}/static/000000000000/js/dom.js") as resp:
+        assert resp.status == 200
+        assert resp.headers["Cache-Control"] == "no-cache"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "js/../../student.html",
+        "../web/student.html",
+        "%2e%2e/%2e%2e/server/app.py",
+        "..%2F..%2Fserver%2Fapp.py",
+        "js/%2e%2e/%2e%2e/%2e%2e/pyproject.toml",
+        "student.html",
+        "js/",
+        "node_modules/socket.io-client/package.json",
+        "js/protocol.js.map",
+    ],
+)
+async def test_static_routes_serve_nothing_outside_their_list(
+    server: Running, http: aiohttp.ClientSession, path: str
+) -> None:
+    prefix = await static_prefix(server, http)
+    async with http.get(f"{server.url}{prefix}/{path}") as resp:
+        assert resp.status == 404
+        assert resp.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_asset_list_has_only_the_client_files(tmp_path: Path) -> None:
+    web_dir = Path(__file__).resolve().parent.parent / "client" / "web"
+    assets = load_assets(web_dir, {VENDOR: tmp_path / "missing.js"})
+    assert "js/student.js" in assets.files and "i18n/ky.json" in assets.files
+    assert VENDOR not in assets.files  # a missing npm install is logged, not served
+    assert all(name.split("/")[0] in ("js", "css", "i18n") for name in assets.files)
+    assert re.fullmatch(r"[0-9a-f]{12}", assets.version)
+    assert load_assets(web_dir, {}).version == load_assets(web_dir, {}).version
+
+
+def test_gzip_is_offered_only_when_it_helps_and_is_asked_for() -> None:
+    assert Asset.of(b"x", "text/plain").gzipped is None
+    assert Asset.of(b"abc" * 1000, "text/plain").gzipped is not None
+
+    def accepts(header: str) -> bool:
+        return accepts_gzip(make_mocked_request("GET", "/", headers={"Accept-Encoding": header}))
+
+    assert accepts("gzip, deflate, br")
+    assert accepts("br;q=1.0, gzip;q=0.8")
+    assert not accepts("gzip;q=0")
+    assert not accepts("br")
+    assert not accepts("")
+
+
+async def test_home_goes_to_the_join_page(server: Running, http: aiohttp.ClientSession) -> None:
+    async with http.get(server.url + "/", allow_redirects=False) as resp:
+        assert resp.status == 302
+        assert resp.headers["Location"] == "/join"
+
+
+async def test_api_responses_carry_the_security_headers_too(
+    server: Running, http: aiohttp.ClientSession
+) -> None:
+    async with http.get(server.url + "/api/courses") as resp:
+        assert resp.status == 401
+        assert resp.headers["Content-Security-Policy"] == CSP
+        assert resp.headers["Referrer-Policy"] == "no-referrer"
+
+
+async def test_socket_io_refuses_a_foreign_origin(
+    server: Running, http: aiohttp.ClientSession
+) -> None:
+    url = f"{server.url}/socket.io/?EIO=4&transport=polling"
+    async with http.get(url, headers={"Origin": "http://evil.example"}) as resp:
+        assert resp.status == 400
+    async with http.get(url, headers={"Origin": server.url}) as resp:
+        assert resp.status == 200
+
+
+# -- the web's API ---------------------------------------------------------------------------
+
+
+async def get(http: aiohttp.ClientSession, url: str, key: str | None) -> aiohttp.ClientResponse:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    resp = await http.get(url, headers=headers)
+    await resp.read()
+    return resp
+
+
+async def test_me_tells_a_student_the_live_lessons_of_their_course(
+    server: Running, http: aiohttp.ClientSession, classroom: Classroom
+) -> None:
+    student = token_from_link(classroom.students[0]["link"])
+    resp = await get(http, f"{server.url}/api/me", student)
+    me = await resp.json()
+    assert me["role"] == "student" and me["name"] == "Student 0"
+    assert [x["id"] for x in me["lessons"]] == [classroom.lesson["id"]]
+    teacher = token_from_link(classroom.teacher["link"])
+    assert (await (await get(http, f"{server.url}/api/me", teacher)).json())["role"] == "teacher"
+    for key, status in ((None, 401), ("nonsense", 401), (server.admin_key, 401)):
+        assert (await get(http, f"{server.url}/api/me", key)).status == status
+
+
+async def test_me_lists_no_lesson_before_it_starts(
+    server: Running, http: aiohttp.ClientSession
+) -> None:
+    room = await make_classroom(server, n_students=1, start=False)
+    student = token_from_link(room.students[0]["link"])
+    assert (await (await get(http, f"{server.url}/api/me", student)).json())["lessons"] == []
+
+
+async def test_qr_codes_of_join_links_are_svg_for_the_course_teacher_only(
+    server: Running, http: aiohttp.ClientSession, classroom: Classroom
+) -> None:
+    teacher = token_from_link(classroom.teacher["link"])
+    lesson_qr = f"{server.url}/api/lessons/{classroom.lesson['id']}/qr.svg"
+    student_qr = f"{server.url}/api/students/{classroom.students[0]['id']}/qr.svg"
+    for url in (lesson_qr, student_qr):
+        resp = await get(http, url, teacher)
+        assert resp.status == 200
+        assert resp.headers["Content-Type"] == "image/svg+xml"
+        assert resp.headers["Cache-Control"] == "private, no-store"
+        assert (await resp.read()).startswith(b"<svg")
+        assert (await get(http, url, None)).status == 401
+        assert (await get(http, url, server.admin_key)).status == 200
+    other = await make_classroom(server, n_students=1)
+    stranger = token_from_link(other.teacher["link"])
+    assert (await get(http, lesson_qr, stranger)).status == 403
+    assert (await get(http, student_qr, stranger)).status == 403
+    missing = f"{server.url}/api/students/nobody/qr.svg"
+    assert (await get(http, missing, server.admin_key)).status == 404
+
+
+def test_every_web_api_route_is_described_for_openapi() -> None:
+    app = web.Application()
+    app.router.add_routes(web_api_routes)
+    served = {
+        (r.resource.canonical, r.method.lower())
+        for r in app.router.routes()
+        if r.resource is not None and r.method != "HEAD"
+    }
+    assert served == {(path, method) for path, method, *_ in WEB_OPERATIONS}
