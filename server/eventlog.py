@@ -141,11 +141,11 @@ class EventLog:
             if not p.done.done():
                 p.done.set_result(None)
 
-    async def read(self, lesson_id: str) -> list[Record]:
-        """The whole log of a lesson, oldest first."""
+    async def read(self, lesson_id: str, after_seq: int = 0) -> list[Record]:
+        """The log of a lesson after `after_seq` (all of it by default), oldest first."""
         key = lesson_key(self.prefix, lesson_id)
         records: list[Record] = []
-        start = "-"
+        start = f"({after_seq}-1" if after_seq else "-"
         while True:
             rows: Any = await self.redis.xrange(key, min=start, count=2000)
             records += [decode(fields) for _, fields in rows]

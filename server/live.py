@@ -71,7 +71,7 @@ class LiveLessons:
         finally:
             self._loading.pop(lesson_id, None)
 
-    async def _load(self, lesson_id: str) -> Lesson:
+    async def _load(self, lesson_id: str, note_restart: bool = True) -> Lesson:
         info = await self.directory.get(LessonInfo, lesson_id)
         if info is None:
             raise Refused("unknown-lesson", "There is no such lesson.")
@@ -80,7 +80,7 @@ class LiveLessons:
         for record in records:
             lesson.apply(record)
         self._lessons[lesson_id] = lesson
-        if records:
+        if records and note_restart:
             log.info("lesson %s rebuilt from %d events", lesson_id, len(records))
             await self._note_restart(lesson, records[-1].ts_ms)
         return lesson
@@ -99,8 +99,15 @@ class LiveLessons:
     def loaded(self) -> list[Lesson]:
         return list(self._lessons.values())
 
+    def driven(self) -> list[Lesson]:
+        """The lessons whose timers and alive marks this process keeps (all, alone)."""
+        return self.loaded()
+
     async def run(self, lesson_id: str, actor: Actor, command: c.Command) -> Outcome:
         """Execute a command; returns once its events are stored and published."""
+        return await self._run_here(lesson_id, actor, command)
+
+    async def _run_here(self, lesson_id: str, actor: Actor, command: c.Command) -> Outcome:
         lesson = await self.get(lesson_id)
         try:
             self.eventlog.check_room()
@@ -147,7 +154,7 @@ class LiveLessons:
 
     async def tick(self) -> None:
         """Run whatever the lessons say is due by now (as the server, not as a person)."""
-        for lesson in self.loaded():
+        for lesson in self.driven():
             for command in lesson.due(self.clock()):
                 try:
                     await self.run(lesson.id, SYSTEM, command)
@@ -155,16 +162,20 @@ class LiveLessons:
                     log.warning("due %s in %s refused: %s", command, lesson.id, refused.code)
 
     async def _mark_alive(self) -> None:
-        live = [lesson.id for lesson in self.loaded() if lesson.status == "live"]
+        live = [lesson.id for lesson in self.driven() if lesson.status == "live"]
         if not live:
             return
         try:
+            await self.renew(live)
             pipe = self.directory.redis.pipeline(transaction=False)
             for lesson_id in live:
                 pipe.set(self._alive_key(lesson_id), self.clock(), ex=7 * 86400)
             await pipe.execute()
         except (RedisError, OSError) as exc:
             log.warning("could not mark lessons alive: %s", exc)
+
+    async def renew(self, lesson_ids: list[str]) -> None:
+        """Keep holding these lessons (several processes: renew the ownership leases)."""
 
 
 def _with_status(info: LessonInfo, lesson: Lesson) -> LessonInfo:

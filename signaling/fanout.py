@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import socketio
@@ -34,6 +34,7 @@ class Fanout:
         self._due: dict[tuple[str, str], asyncio.TimerHandle] = {}
         self._latest: dict[tuple[str, str], Outgoing] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self.rejoin: Callable[[str], Coroutine[Any, Any, None]] | None = None
 
     def connections(self, lesson_id: str, pid: str) -> list[str]:
         return sorted(self._sockets.get((lesson_id, pid), ()))
@@ -77,6 +78,11 @@ class Fanout:
                 await self._send(lesson.id, message)
             await self._follow_up(lesson, record.event)
 
+    async def follow_up(self, lesson: Lesson, records: tuple[e.Record, ...]) -> None:
+        """A mirrored lesson: only our own sockets' rooms change; its owner sends messages."""
+        for record in records:
+            await self._follow_up(lesson, record.event)
+
     async def _send(self, lesson_id: str, message: Outgoing) -> None:
         delay = COALESCE_S.get(message.name)
         if delay is None:
@@ -108,6 +114,8 @@ class Fanout:
                 await self._admit(sid, lesson, event.participant_id)
         elif isinstance(event, e.ParticipantLeft) and event.reason in ("removed", "denied"):
             await self._disconnect(self.connections(lesson.id, event.participant_id))
+        elif isinstance(event, e.ServerRestarted) and self.rejoin is not None:
+            self._spawn(self.rejoin(lesson.id))  # those still connected here come back at once
         elif isinstance(event, e.LessonEnded):
             everyone = [
                 s for (lid, _), sids in self._sockets.items() if lid == lesson.id for s in sids

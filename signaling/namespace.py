@@ -156,6 +156,17 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             await self._drop_learner(sid, session, actor.participant_id)
         return {}
 
+    async def rejoin_connected(self, lesson_id: str) -> None:
+        """After a restart or a takeover, everyone still connected here is present again."""
+        for session in list(self.sessions.values()):
+            if session.lesson_id != lesson_id:
+                continue
+            for actor in list(session.learners.values()):
+                try:
+                    await self.live.run(lesson_id, actor, c.Join())
+                except Refused as refused:
+                    log.warning("could not rejoin %s: %s", actor, refused.code)
+
     # -- events handled apart from the core's commands --------------------------------------
 
     async def _on_quiz_result(

@@ -204,3 +204,30 @@ class CloseQuiz(Command):
 @dataclass(frozen=True)
 class PublishQuiz(Command):
     quiz_id: int
+
+
+def command_to_dict(command: Command) -> dict[str, Any]:
+    """A command as JSON-friendly data (to forward it to the process that owns its lesson)."""
+    import dataclasses
+
+    return {"type": type(command).__name__, "data": dataclasses.asdict(command)}
+
+
+def command_from_dict(data: dict[str, Any]) -> Command:
+    kinds = {cls.__name__: cls for cls in _all_commands()}
+    cls = kinds.get(str(data.get("type")))
+    if cls is None:
+        raise ValueError(f"unknown command {data.get('type')!r}")
+    fields = dict(data.get("data") or {})
+    if cls is StartQuiz:
+        fields["questions"] = tuple(QuestionSpec(**q) for q in fields.get("questions", ()))
+    return cls(**fields)
+
+
+def _all_commands() -> list[type[Command]]:
+    found, todo = [], list(Command.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        found.append(cls)
+        todo += cls.__subclasses__()
+    return found
