@@ -71,6 +71,7 @@ class ServerSettings:
     log_level: str = setting("info", choices=("debug", "info", "warning", "error"))
     max_http_body_bytes: int = setting(1_000_000, minimum=1024, maximum=100_000_000)
     allowed_origins: tuple[str, ...] = setting((), prefixes=_HTTP)
+    cluster: bool = False
 
 
 @dataclass(frozen=True)
@@ -394,7 +395,13 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
     for section, values in _from_env(env, keys).items():
         overrides.setdefault(section, {}).update(values)
     sections = {name: cls(**overrides.get(name, {})) for name, cls in section_classes().items()}
-    return Settings(**sections)
+    settings = Settings(**sections)
+    if settings.server.cluster and settings.redis.url is None:
+        raise ConfigError(
+            "server.cluster: several server processes need one shared Redis: set redis.url "
+            "(SABAK_REDIS_URL)"
+        )
+    return settings
 
 
 def _config_path(path: Path | None, env: Mapping[str, str]) -> Path:

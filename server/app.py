@@ -19,6 +19,8 @@ from config import Settings
 from server import appkeys as k
 from server.audit import Audit
 from server.classroom.rules import Rules
+from server.cluster import Cluster
+from server.clustered import ClusteredLessons
 from server.directory import Directory
 from server.eventlog import EventLog
 from server.live import LiveLessons
@@ -78,6 +80,7 @@ def create_app(settings: Settings) -> web.Application:
     app[k.SETTINGS] = settings
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
+        client_manager=_manager(settings),
         cors_allowed_origins=origin_check(settings),
         max_http_buffer_size=64_000,
         ping_interval=10,
@@ -95,6 +98,26 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/api/openapi.json", openapi_route)
     add_web(app, settings)
     return app
+
+
+def _manager(settings: Settings) -> socketio.AsyncManager | None:
+    """Several processes: broadcasts go through Redis to the sockets of every process."""
+    if not settings.server.cluster or settings.redis.url is None:
+        return None
+    channel = f"{settings.redis.key_prefix}-socketio"
+    return socketio.AsyncRedisManager(settings.redis.url, channel=channel)
+
+
+def _lessons(app: web.Application, directory: Directory, eventlog: EventLog) -> LiveLessons:
+    settings = app[k.SETTINGS]
+    args = (directory, eventlog, rules_from(settings))
+    retention = settings.attendance.retention_days
+    if not settings.server.cluster:
+        return LiveLessons(*args, retention_days=retention)
+    assert settings.redis.url is not None
+    listener = aioredis.Redis.from_url(settings.redis.url, decode_responses=True)
+    cluster = Cluster(app[k.REDIS], settings.redis.key_prefix, listener)
+    return ClusteredLessons(*args, retention_days=retention, cluster=cluster, tail=listener)
 
 
 async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -152,13 +175,10 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     app[k.SIGNER], app[k.ADMIN_KEY] = Signer(secret), admin_key
     app[k.DIRECTORY] = directory = Directory(client, prefix)
     app[k.EVENTLOG] = eventlog = EventLog(client, prefix, settings.redis.outbox_max_events)
-    app[k.LIVE] = live = LiveLessons(
-        directory,
-        eventlog,
-        rules_from(settings),
-        retention_days=settings.attendance.retention_days,
-    )
+    app[k.LIVE] = live = _lessons(app, directory, eventlog)
     fanout = Fanout(app[k.SIO])
+    if isinstance(live, ClusteredLessons):
+        live.mirror_hooks.append(fanout.follow_up)
     app[k.AUDIT] = audit = Audit(client, prefix)
     live.publishers.append(fanout)
     namespace = LessonNamespace(
@@ -173,6 +193,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     app[k.SIO].register_namespace(namespace)
     app[k.NAMESPACE] = namespace
+    fanout.rejoin = namespace.rejoin_connected
     eventlog.start()
     live.start()
     audit.start()

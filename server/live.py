@@ -162,11 +162,11 @@ class LiveLessons:
                     log.warning("due %s in %s refused: %s", command, lesson.id, refused.code)
 
     async def _mark_alive(self) -> None:
+        await self.renew([lesson.id for lesson in self.driven()])
         live = [lesson.id for lesson in self.driven() if lesson.status == "live"]
         if not live:
             return
         try:
-            await self.renew(live)
             pipe = self.directory.redis.pipeline(transaction=False)
             for lesson_id in live:
                 pipe.set(self._alive_key(lesson_id), self.clock(), ex=7 * 86400)
