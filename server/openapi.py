@@ -96,7 +96,7 @@ OPERATIONS: list[tuple[str, str, str, str | None, str]] = [
     (
         "/api/lessons/{lesson_id}/timeline.svg",
         "get",
-        "The presence timeline picture (SVG)",
+        "The presence timeline picture (SVG); ?lang=ky|ru|en for its labels",
         None,
         "organizer, teacher",
     ),

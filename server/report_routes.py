@@ -19,10 +19,24 @@ from server.timeline_svg import timeline_svg
 
 report_routes = web.RouteTableDef()
 
-LABELS_EN = {
-    "present": "present", "late": "late", "left-early": "left early", "absent": "absent",
-    "background": "in background", "network": "network drop", "server": "server outage",
-    "left": "left", "removed": "removed", "check": "attendance check",
+LABELS = {
+    "en": {
+        "present": "present", "late": "late", "left-early": "left early", "absent": "absent",
+        "background": "in background", "network": "network drop", "server": "server outage",
+        "left": "left", "removed": "removed", "check": "attendance check",
+    },
+    "ru": {
+        "present": "присутствовал", "late": "опоздал", "left-early": "ушёл раньше",
+        "absent": "отсутствовал", "background": "в фоне", "network": "обрыв сети",
+        "server": "сбой сервера", "left": "вышел", "removed": "удалён",
+        "check": "проверка присутствия",
+    },
+    "ky": {
+        "present": "катышты", "late": "кечикти", "left-early": "эрте кетти",
+        "absent": "келген жок", "background": "фондо", "network": "тармак үзүлдү",
+        "server": "сервер токтоду", "left": "чыгып кетти", "removed": "чыгарылды",
+        "check": "катышууну текшерүү",
+    },
 }  # fmt: skip
 
 
@@ -67,7 +81,8 @@ async def lesson_report_csv(request: web.Request) -> web.Response:
 async def lesson_timeline(request: web.Request) -> web.Response:
     info = await lesson_for(request, await caller(request))
     report = await report_of(request, info)
-    svg = timeline_svg(info.title, report, LABELS_EN)
+    labels = LABELS.get(request.query.get("lang", "en"), LABELS["en"])
+    svg = timeline_svg(info.title, report, labels)
     return web.Response(text=svg, content_type="image/svg+xml")
 
 

@@ -212,6 +212,8 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if session.lesson_id is None or not session.joined:
             raise Refused("not-joined", "Join the lesson first.")
         claims = self.signer.verify(data["token"], time.time())
+        if claims.kind == "resume" and claims.role == "student":
+            claims = replace(claims, kind="student", scope="")  # a learner coming back
         if claims.kind != "student":
             raise Refused("not-a-student", "Only a student's personal link adds a learner.")
         other = await from_token(claims, self.directory)

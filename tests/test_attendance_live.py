@@ -156,3 +156,23 @@ async def test_reports_need_the_organizer_or_the_course_teacher(
             await rest.report(path)
     async with server.rest(token_from_link(classroom.teacher["link"])) as rest:
         assert (await rest.report(path))["lesson"]["id"] == classroom.lesson["id"]
+
+
+async def test_a_learner_put_on_a_phone_by_the_teacher_comes_back_after_a_reconnect(
+    server: Running,
+) -> None:
+    room = await make_classroom(server, n_students=2)
+    lesson_id = room.lesson["id"]
+    teacher = await joined(server, room.teacher["link"], lesson_id)
+    phone = await joined(server, room.students[0]["link"], lesson_id)
+    await teacher.call(
+        "learner_attach",
+        {"participant_id": room.students[0]["id"], "student_id": room.students[1]["id"]},
+    )
+    added = await phone.next("learner_added")
+    await phone.close(goodbye=False)
+    again = await joined(server, room.students[0]["link"], lesson_id)
+    back = await again.add_learner(added["resume"])
+    assert back["snapshot"]["you"]["id"] == room.students[1]["id"]
+    await again.close()
+    await teacher.close()
