@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import socket
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +19,26 @@ from client.sabak_client import SabakClient
 from config import Settings, load_settings
 from server.app import create_app
 from tests.redis_fixture import running_redis
+
+SABAK = str(Path(sys.executable).with_name("sabak"))
+
+
+def clean_env(**sabak: str) -> dict[str, str]:
+    """This environment without any SABAK_* setting, plus the given ones."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SABAK_")}
+    return env | sabak
+
+
+async def sabak_serve(env: dict[str, str], timeout: float = 30) -> asyncio.subprocess.Process:
+    """`sabak serve` as a user runs it; returns once it says it is running."""
+    proc = await asyncio.create_subprocess_exec(
+        SABAK, "serve", env=env, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    while b"Sabak is running" not in await asyncio.wait_for(proc.stdout.readline(), timeout):
+        pass
+    return proc
 
 
 def free_port() -> int:

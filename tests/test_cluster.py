@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,26 +13,16 @@ import socketio
 
 from client.rest import RestClient, token_from_link
 from client.sabak_client import CallFailed, SabakClient
-from tests.conftest import free_port
-
-SABAK = str(Path(sys.executable).with_name("sabak"))
+from tests.conftest import clean_env, free_port, sabak_serve
 
 
 async def serve(tmp_path: Path, redis_url: str, port: int) -> asyncio.subprocess.Process:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SABAK_")}
-    env |= {
-        "SABAK_SERVER_PORT": str(port),
-        "SABAK_SERVER_DATA_DIR": str(tmp_path / "var"),  # shared: the same keys
-        "SABAK_REDIS_URL": redis_url,
-        "SABAK_SERVER_CLUSTER": "true",
-    }
-    proc = await asyncio.create_subprocess_exec(
-        SABAK, "serve", env=env, stdout=asyncio.subprocess.PIPE
-    )
-    assert proc.stdout is not None
-    while b"Sabak is running" not in await asyncio.wait_for(proc.stdout.readline(), 30):
-        pass
-    return proc
+    return await sabak_serve(clean_env(
+        SABAK_SERVER_PORT=str(port),
+        SABAK_SERVER_DATA_DIR=str(tmp_path / "var"),  # shared: the same keys
+        SABAK_REDIS_URL=redis_url,
+        SABAK_SERVER_CLUSTER="true",
+    ))  # fmt: skip
 
 
 @pytest.fixture

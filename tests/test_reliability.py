@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import socket
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,9 +17,15 @@ import pytest
 from client.rest import RestClient, token_from_link
 from client.sabak_client import CallFailed, SabakClient
 from server.redis_launcher import EmbeddedRedis
-from tests.conftest import Running, free_port, make_classroom, settings_for, start_server
-
-SABAK = str(Path(sys.executable).with_name("sabak"))
+from tests.conftest import (
+    Running,
+    clean_env,
+    free_port,
+    make_classroom,
+    sabak_serve,
+    settings_for,
+    start_server,
+)
 
 
 @pytest.fixture
@@ -108,15 +113,9 @@ async def test_the_embedded_redis_killed_by_the_os_comes_back_from_its_aof(
     tmp_path: Path,
 ) -> None:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SABAK_")}
-    env |= {"SABAK_SERVER_PORT": str(port), "SABAK_SERVER_DATA_DIR": str(tmp_path / "var")}
-    proc = await asyncio.create_subprocess_exec(
-        SABAK, "serve", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
-    )
+    env = clean_env(SABAK_SERVER_PORT=str(port), SABAK_SERVER_DATA_DIR=str(tmp_path / "var"))
+    proc = await sabak_serve(env)
     try:
-        assert proc.stdout is not None
-        while b"Sabak is running" not in await asyncio.wait_for(proc.stdout.readline(), 30):
-            pass
         url = f"http://127.0.0.1:{port}"
         async with RestClient(url, (tmp_path / "var" / "admin.key").read_text().strip()) as rest:
             course = await rest.create_course("Before the kill")
@@ -140,19 +139,9 @@ async def test_a_server_restart_mid_lesson_is_survived(
     tmp_path: Path, own_redis: EmbeddedRedis, how: signal.Signals
 ) -> None:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SABAK_")}
-    env |= {"SABAK_SERVER_PORT": str(port), "SABAK_SERVER_DATA_DIR": str(tmp_path / "var"),
-            "SABAK_REDIS_URL": own_redis.url}  # fmt: skip
-
-    async def serve() -> asyncio.subprocess.Process:
-        proc = await asyncio.create_subprocess_exec(SABAK, "serve", env=env,
-                                                    stdout=asyncio.subprocess.PIPE)  # fmt: skip
-        assert proc.stdout is not None
-        while b"Sabak is running" not in await asyncio.wait_for(proc.stdout.readline(), 30):
-            pass
-        return proc
-
-    proc = await serve()
+    env = clean_env(SABAK_SERVER_PORT=str(port), SABAK_SERVER_DATA_DIR=str(tmp_path / "var"),
+                    SABAK_REDIS_URL=own_redis.url)  # fmt: skip
+    proc = await sabak_serve(env)
     url = f"http://127.0.0.1:{port}"
     key = (tmp_path / "var" / "admin.key").read_text().strip()
     async with RestClient(url, key) as rest:
@@ -176,7 +165,7 @@ async def test_a_server_restart_mid_lesson_is_survived(
     proc.send_signal(how)
     await proc.wait()
     await asyncio.sleep(1)
-    proc = await serve()
+    proc = await sabak_serve(env)
     try:
         after = [await p.rejoined(n, timeout=30) for p, n in zip(people, joins, strict=True)]
         snap = after[1]["snapshot"]
