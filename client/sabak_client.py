@@ -49,6 +49,7 @@ class SabakClient:
         "quiz_published",
         "quiz_tally",
         "quiz_extended",
+        "floor",
     )
 
     def __init__(

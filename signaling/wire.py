@@ -92,6 +92,10 @@ EVENTS: dict[str, Spec] = {
     "quiz_close": Spec((QUIZ,), c.CloseQuiz, teacher_only=True),
     "quiz_publish": Spec((QUIZ,), c.PublishQuiz, teacher_only=True),
     "quiz_result": Spec((QUIZ,), None),
+    "floor_give": Spec(
+        (PID, Field("camera", bool, required=False)), c.GiveFloor, teacher_only=True
+    ),
+    "floor_take": Spec((PID,), c.TakeFloor, teacher_only=True),
     "learner_attach": Spec((PID, Field("student_id", str)), None, teacher_only=True),
 }
 

@@ -206,6 +206,17 @@ class PublishQuiz(Command):
     quiz_id: int
 
 
+@dataclass(frozen=True)
+class GiveFloor(Command):
+    participant_id: str
+    camera: bool = False
+
+
+@dataclass(frozen=True)
+class TakeFloor(Command):
+    participant_id: str
+
+
 def command_to_dict(command: Command) -> dict[str, Any]:
     """A command as JSON-friendly data (to forward it to the process that owns its lesson)."""
     import dataclasses

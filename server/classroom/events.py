@@ -258,6 +258,19 @@ class QuizPublished(Event):
     quiz_id: int
 
 
+@_event
+@dataclass(frozen=True)
+class FloorGiven(Event):
+    participant_id: str
+    camera: bool
+
+
+@_event
+@dataclass(frozen=True)
+class FloorTaken(Event):
+    participant_id: str
+
+
 @dataclass(frozen=True)
 class Record:
     """An event as logged: its place in the lesson, the server time and who caused it."""

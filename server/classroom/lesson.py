@@ -11,6 +11,7 @@ from server.classroom import events as e
 from server.classroom.chat import ChatMessage, ChatMixin
 from server.classroom.checks import ChecksMixin
 from server.classroom.errors import Refused
+from server.classroom.floor import FloorMixin
 from server.classroom.hands import HandsMixin
 from server.classroom.polls import PollsMixin
 from server.classroom.quizzes import QuizzesMixin
@@ -33,7 +34,7 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-class Lesson(ChatMixin, HandsMixin, ChecksMixin, PollsMixin, QuizzesMixin, LessonState):
+class Lesson(ChatMixin, HandsMixin, ChecksMixin, PollsMixin, QuizzesMixin, FloorMixin, LessonState):
     """One lesson's state, rebuilt from its log by `apply`, changed only by events."""
 
     def execute(self, actor: Actor, command: c.Command, now_ms: int) -> Outcome:

@@ -59,6 +59,7 @@ def snapshot(lesson: Lesson, viewer_id: str) -> dict[str, Any]:
         "open_check": _open_check(lesson),
         "polls": [_poll_for(lesson, p) for p in lesson.polls if not p.closed or p.published],
         "quizzes": [quiz_view(q, viewer_id) for q in lesson.quizzes],
+        "floor": [{"participant_id": pid, "camera": cam} for pid, cam in lesson.floor.items()],
         "chat": chat[-lesson.rules.chat_history_replay :]
         if lesson.rules.chat_history_replay
         else [],
@@ -280,6 +281,12 @@ _QUIZ_EVENTS: tuple[type[e.Event], ...] = (
     e.QuizTimeExtended,
     e.QuizClosed,
     e.QuizPublished,
+)
+_FANOUT[e.FloorGiven] = _simple(
+    "floor", lambda ev: {"participant_id": ev.participant_id, "camera": ev.camera, "given": True}
+)
+_FANOUT[e.FloorTaken] = _simple(
+    "floor", lambda ev: {"participant_id": ev.participant_id, "camera": False, "given": False}
 )
 _FANOUT.update({kind: _poll for kind in _POLL_EVENTS})
 _FANOUT.update({kind: _quiz for kind in _QUIZ_EVENTS})
