@@ -8,7 +8,7 @@ from typing import Any, Literal
 from server.classroom import commands as c
 from server.classroom import events as e
 from server.classroom.errors import Refused
-from server.classroom.shuffle import permutation
+from server.classroom.shuffle import inverse, permutation
 from server.classroom.state import Actor, LessonState, Participant
 
 Mode = Literal["whole", "per_question"]
@@ -99,7 +99,18 @@ class Quiz:
         order = self.options_for(pid, question)
         return {"position": position, "kind": question.kind, "text": question.text,
                 "options": [question.options[i] for i in order], "points": question.points,
-                "deadline": self.deadline(pid, position, shown_ms)}  # fmt: skip
+                "deadline": self.deadline(pid, position, shown_ms),
+                "my_answer": self._in_my_order(pid, question, order)}  # fmt: skip
+
+    def _in_my_order(self, pid: str, question: Question, order: list[int]) -> Any:
+        """The learner's stored answer, said back in their own option order."""
+        answer = self.learner(pid).answers.get(question.id)
+        if answer is None or question.kind == "number":
+            return answer
+        shown_at = inverse(order)
+        return (
+            shown_at[answer] if question.kind == "single" else sorted(shown_at[a] for a in answer)
+        )
 
     def to_canonical(self, pid: str, question: Question, answer: Any) -> Any:
         order = self.options_for(pid, question)

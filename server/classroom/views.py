@@ -57,7 +57,11 @@ def snapshot(lesson: Lesson, viewer_id: str) -> dict[str, Any]:
         "present_count": present_count(lesson),
         "checks": lesson.my_checks(viewer_id),
         "open_check": _open_check(lesson),
-        "polls": [_poll_for(lesson, p) for p in lesson.polls if not p.closed or p.published],
+        "polls": [
+            _poll_for(lesson, p, viewer_id)
+            for p in lesson.polls
+            if not p.closed or p.published or me.role == "teacher"
+        ],
         "quizzes": [quiz_view(q, viewer_id) for q in lesson.quizzes],
         "floor": [{"participant_id": pid, "camera": cam} for pid, cam in lesson.floor.items()],
         "chat": chat[-lesson.rules.chat_history_replay :]
@@ -74,8 +78,10 @@ def snapshot(lesson: Lesson, viewer_id: str) -> dict[str, Any]:
     return view
 
 
-def _poll_for(lesson: Lesson, poll: Poll) -> dict[str, Any]:
+def _poll_for(lesson: Lesson, poll: Poll, viewer_id: str) -> dict[str, Any]:
     view = poll.view()
+    if not poll.anonymous:  # an anonymous ballot cannot be found again, by design
+        view["my_answer"] = poll.answers.get(viewer_id)
     if poll.published:
         view["results"] = lesson.poll_results(poll)
     return view

@@ -22,6 +22,15 @@ export const SERVER_EVENTS = [
   'check_started',
   'check_closed',
   'check_tally',
+  'poll_opened',
+  'poll_tally',
+  'poll_closed',
+  'poll_results',
+  'quiz_started',
+  'quiz_tally',
+  'quiz_extended',
+  'quiz_closed',
+  'quiz_published',
   'learner_added',
 ];
 const ACK_TIMEOUT_MS = 8000;
@@ -204,7 +213,7 @@ export class LessonConnection {
     }
     if (name === 'learner_added') this.welcomed(data, false);
     if (this.finishReason) this.finished = true;
-    if (name === 'chat' || name === 'check_started')
+    if (name === 'chat' || name === 'check_started' || name === 'quiz_started')
       this.tell('server_time', data.ts || data.started_at);
     this.tell(name, data);
   }

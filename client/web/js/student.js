@@ -18,6 +18,8 @@ import { renderBanner } from './banner.js';
 import { bindLifecycle } from './lifecycle.js';
 import { receiveMode, setReceiveMode, onReceiveMode } from './receive_mode.js';
 import * as view from './student_view.js';
+import { bindPolls } from './polls.js';
+import { bindQuiz } from './quiz.js';
 
 const POLL_MS = 10000;
 const NAME_KEY = 'sabak.name';
@@ -78,6 +80,8 @@ async function findLesson(token) {
     return;
   }
   const data = await response.json();
+  const serverDate = Date.parse(response.headers.get('Date') || '');
+  if (serverDate) state.skew = Date.now() - serverDate - 500; // whole seconds: take the middle
   if (!response.ok) return view.showEntry(errorText(data.error));
   if (data.role === 'teacher') return location.replace(`/teach#${token}`);
   if (!data.lessons.length) {
@@ -99,6 +103,9 @@ function connect(auth, lessonId) {
     if (ms) state.skew = Date.now() - ms;
   });
   for (const [name, fn] of Object.entries(HANDLERS)) conn.on(name, fn);
+  const page = { learners: () => state.learners, skew: () => state.skew, notice };
+  bindPolls(conn, page);
+  bindQuiz(conn, page);
   conn.start();
   wake.take();
   renderBanner(byId('banner'), conn.state);

@@ -19,6 +19,7 @@ import { renderChat } from './chat_view.js';
 import { renderBanner } from './banner.js';
 import { bindLifecycle } from './lifecycle.js';
 import * as view from './teacher_view.js';
+import { bindTeacherPolls } from './teacher_polls.js';
 
 const token = decodeURIComponent(location.hash.slice(1));
 const rest = new Rest(token);
@@ -130,6 +131,7 @@ async function openLesson(lesson, startFirst) {
     if (ms) state.skew = Date.now() - ms;
   });
   for (const [name, fn] of Object.entries(HANDLERS)) conn.on(name, fn);
+  bindTeacherPolls(conn, { notice });
   conn.start();
   wake.take();
   clearInterval(ticker);
