@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -84,6 +85,7 @@ async def redis_outage(students: int, outage_s: float) -> dict[str, Any]:
     finally:
         await server.runner.cleanup()
         await redis.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 async def wait_drained(url: str, key: str) -> float:
@@ -148,6 +150,7 @@ async def server_restart(students: int, how: signal.Signals) -> dict[str, Any]:
         proc.send_signal(signal.SIGTERM)
         await asyncio.wait_for(proc.wait(), 30)
         await redis.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 async def serve(env: dict[str, str]) -> asyncio.subprocess.Process:

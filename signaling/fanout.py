@@ -87,7 +87,7 @@ class Fanout:
         delay = COALESCE_S.get(message.name)
         if delay is None:
             await self.sio.emit(
-                message.name, message.payload, room=room(lesson_id, message.audience)
+                message.name, message.body(), room=room(lesson_id, message.audience)
             )
             return
         key = (lesson_id, message.name)
@@ -100,7 +100,7 @@ class Fanout:
         self._due.pop(key, None)
         message = self._latest.pop(key, None)
         if message is not None:
-            await self.sio.emit(message.name, message.payload, room=room(key[0], message.audience))
+            await self.sio.emit(message.name, message.body(), room=room(key[0], message.audience))
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -30,6 +31,7 @@ __all__ = ["SYSTEM", "Actor", "ChatMessage", "Lesson", "Outcome", "Participant"]
 _GONE: dict[str, Presence] = {"network": "away", "removed": "removed", "denied": "denied"}
 
 
+@functools.cache
 def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 

@@ -17,11 +17,18 @@ TEACHERS = "teachers"
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One server-to-client message: audience is ALL, TEACHERS or a participant id."""
+    """One server-to-client message: audience is ALL, TEACHERS or a participant id.
+
+    A payload may be a function: it is then computed only when the message is really sent,
+    so coalesced counts and tallies cost nothing for the events that are not sent.
+    """
 
     audience: str
     name: str
-    payload: dict[str, Any]
+    payload: dict[str, Any] | Callable[[], dict[str, Any]]
+
+    def body(self) -> dict[str, Any]:
+        return self.payload() if callable(self.payload) else self.payload
 
 
 def present_count(lesson: Lesson) -> int:
@@ -106,7 +113,7 @@ def _participant_changed(lesson: Lesson, record: e.Record) -> list[Outgoing]:
     pid = _pid(record.event)
     out = [
         Outgoing(TEACHERS, "participant", lesson.participants[pid].view()),
-        Outgoing(ALL, "count", {"present": present_count(lesson)}),
+        Outgoing(ALL, "count", lambda: {"present": present_count(lesson)}),
     ]
     ev = record.event
     if isinstance(ev, e.ParticipantLeft) and ev.reason in ("removed", "denied"):
@@ -145,7 +152,7 @@ def _chat_posted(lesson: Lesson, record: e.Record) -> list[Outgoing]:
 
 def _everyone_changed(lesson: Lesson, record: e.Record) -> list[Outgoing]:
     roster = [Outgoing(TEACHERS, "participant", p.view()) for p in lesson.participants.values()]
-    return [*roster, Outgoing(ALL, "count", {"present": present_count(lesson)})]
+    return [*roster, Outgoing(ALL, "count", lambda: {"present": present_count(lesson)})]
 
 
 def _visibility(lesson: Lesson, record: e.Record) -> list[Outgoing]:
@@ -162,7 +169,7 @@ def _check_started(lesson: Lesson, record: e.Record) -> list[Outgoing]:
 
 def _check_changed(lesson: Lesson, record: e.Record) -> list[Outgoing]:
     check = lesson.checks[vars(record.event)["check_id"] - 1]
-    out = [Outgoing(TEACHERS, "check_tally", check.view())]
+    out = [Outgoing(TEACHERS, "check_tally", check.view)]
     if check.closed:
         out.append(Outgoing(ALL, "check_closed", {"check_id": check.id}))
     return out
@@ -208,7 +215,7 @@ _FANOUT: dict[type[e.Event], Callable[[Lesson, e.Record], list[Outgoing]]] = {
 
 def _poll(lesson: Lesson, record: e.Record) -> list[Outgoing]:
     poll = lesson.polls[vars(record.event)["poll_id"] - 1]
-    tally = Outgoing(TEACHERS, "poll_tally", poll.tally())
+    tally = Outgoing(TEACHERS, "poll_tally", poll.tally)
     ev = record.event
     if isinstance(ev, e.PollOpened):
         return [Outgoing(ALL, "poll_opened", poll.view()), tally]
@@ -257,7 +264,7 @@ def quiz_results(lesson: Lesson, quiz: Quiz) -> dict[str, Any]:
 def _quiz(lesson: Lesson, record: e.Record) -> list[Outgoing]:
     ev = record.event
     quiz = lesson.quizzes[vars(ev)["quiz_id"] - 1]
-    tally = Outgoing(TEACHERS, "quiz_tally", quiz_tally(quiz))
+    tally = Outgoing(TEACHERS, "quiz_tally", lambda: quiz_tally(quiz))
     if isinstance(ev, e.QuizStarted):
         return [Outgoing(ALL, "quiz_started", quiz_view(quiz, "")), tally]
     if isinstance(ev, e.QuizTimeExtended):
