@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import socket
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -261,3 +262,38 @@ async def test_a_client_that_stops_reading_is_cut_off_and_others_are_not_held_up
             await c.close()
     finally:
         await server.runner.cleanup()
+
+
+async def test_a_chat_flood_is_rate_limited_and_others_still_get_through(
+    server: Running,
+) -> None:
+    room = await make_classroom(server, n_students=2)
+    lesson_id = room.lesson["id"]
+    flooder = await joined(server, room.students[0]["link"], lesson_id)
+    calm = await joined(server, room.students[1]["link"], lesson_id)
+    codes: list[str] = []
+
+    async def flood() -> None:
+        for i in range(200):  # 100 a second for 2 s
+            ack = await flooder.sio.call("chat_send", {"client_id": f"f{i}", "text": "spam"})
+            codes.append("ok" if ack["ok"] else ack["error"]["code"])
+            await asyncio.sleep(0.01)
+
+    started = time.monotonic()
+    flooding = asyncio.ensure_future(flood())
+    for i in range(3):
+        await calm.chat(f"calm {i}")
+        await asyncio.sleep(0.5)
+    await flooding
+    windows = 1 + int((time.monotonic() - started) // 5)  # 5 messages per 5 s window
+    assert 5 <= codes.count("ok") <= 5 * windows
+    assert codes.count("ok") + codes.count("rate-limited") == 200
+    texts = [m["text"] for m in calm.inbox["chat"]]
+    assert [t for t in texts if t.startswith("calm")] == ["calm 0", "calm 1", "calm 2"]
+    await flooder.close()
+    flooder = await joined(server, room.students[0]["link"], lesson_id)  # reconnecting...
+    refused = await flooder.sio.call("chat_send", {"client_id": "again", "text": "spam"})
+    if time.monotonic() - started < 5:
+        assert refused["error"]["code"] == "rate-limited"  # ...does not reset the limit
+    for c in (flooder, calm):
+        await c.close()
