@@ -31,8 +31,9 @@ from server.routes import refusals, routes
 from server.throttle import FailureThrottle
 from server.tokens import Signer, load_or_create_secret
 from server.web import add_web, security_headers
-from signaling import engineio_compat
+from signaling import aiortc_compat, engineio_compat
 from signaling.fanout import Fanout
+from signaling.media import MediaRooms
 from signaling.namespace import LessonNamespace
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ def origin_check(settings: Settings) -> Any:
 
 def create_app(settings: Settings) -> web.Application:
     engineio_compat.check_internals()
+    aiortc_compat.check_internals()  # media forwarding relies on them: refuse to start if moved
     app = web.Application(
         middlewares=[security_headers, refusals],
         client_max_size=settings.server.max_http_body_bytes,
@@ -194,6 +196,10 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     app[k.SIO].register_namespace(namespace)
     app[k.NAMESPACE] = namespace
     fanout.rejoin = namespace.rejoin_connected
+    namespace.media = media = MediaRooms(settings.media)
+    live.publishers.append(media)
+    if isinstance(live, ClusteredLessons):
+        live.media_handler = media.handle
     eventlog.start()
     live.start()
     audit.start()
@@ -202,6 +208,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         watcher.cancel()
+        await media.close()
         await live.close()
         await eventlog.close()
         await audit.close()

@@ -19,6 +19,8 @@ from client.rest import RestClient, RestError
 from config import ConfigError, Settings, load_settings
 from server.app import create_app
 from server.redis_launcher import RedisLaunchError
+from signaling.aiortc_compat import AiortcInternalsChanged
+from signaling.engineio_compat import EngineioInternalsChanged
 
 
 class CannotListen(Exception):
@@ -85,6 +87,8 @@ def _serve(settings: Settings) -> None:
         asyncio.run(_run(settings))
     except RedisLaunchError as exc:
         _fail(f"Redis is not available: {exc}")
+    except (AiortcInternalsChanged, EngineioInternalsChanged) as exc:
+        _fail(f"this version of a dependency is not the one Sabak was tested with: {exc}")
     except CannotListen as exc:
         _fail(f"cannot listen on {settings.server.host}:{settings.server.port}: {exc}")
 

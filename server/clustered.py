@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -35,6 +36,9 @@ class ClusteredLessons(LiveLessons):
         super().__init__(*args, **kw)
         self.cluster, self.tail = cluster, tail
         self.mirror_hooks: list[Publisher] = []
+        # Set by the media glue: runs a media request here, on the lesson's owner.
+        self.media_handler: Callable[[Lesson, Actor, str, dict[str, Any]], Awaitable[Any]] | None
+        self.media_handler = None
         self._owned: set[str] = set()
         self._tailer: asyncio.Task[None] | None = None
 
@@ -84,11 +88,26 @@ class ClusteredLessons(LiveLessons):
         await self._catch_up(await self.get(lesson_id))  # our mirror shows what it did
         return Outcome((), result)
 
-    async def _forwarded(self, request: dict[str, Any]) -> dict[str, Any]:
+    async def media(self, lesson_id: str, actor: Actor, event: str, data: dict[str, Any]) -> Any:
+        """Media lives with the lesson's owner: run the request there, here or forwarded."""
+        owner = await self.cluster.claim(lesson_id)
+        if owner != self.cluster.id:
+            request = {"lesson": lesson_id, "actor": asdict(actor),
+                       "media": event, "data": data}  # fmt: skip
+            return await self.cluster.call(owner, request)
+        await self._take(lesson_id)
+        assert self.media_handler is not None
+        return await self.media_handler(self._lessons[lesson_id], actor, event, data)
+
+    async def _forwarded(self, request: dict[str, Any]) -> Any:
         lesson_id = str(request["lesson"])
         if await self.cluster.claim(lesson_id) != self.cluster.id:
             raise Refused("lesson-unavailable", "The lesson moved to another server; retry.")
         await self._take(lesson_id)
+        if "media" in request and self.media_handler is not None:
+            actor = Actor(**request["actor"])
+            lesson = self._lessons[lesson_id]
+            return await self.media_handler(lesson, actor, request["media"], request["data"])
         command = c.command_from_dict(request["command"])
         outcome = await self._run_here(lesson_id, Actor(**request["actor"]), command)
         return outcome.result

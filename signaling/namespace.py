@@ -15,12 +15,14 @@ from server.classroom import commands as c
 from server.classroom.errors import Refused
 from server.classroom.lesson import Actor, Lesson
 from server.classroom.views import quiz_results, snapshot
+from server.clustered import ClusteredLessons
 from server.directory import Directory, LessonInfo, Student
 from server.live import LiveLessons
 from server.throttle import FailureThrottle
 from server.tokens import Claims, Signer
 from signaling.fanout import Fanout
 from signaling.identity import Session, check_lesson_access, from_token, identify
+from signaling.media import MediaRooms
 from signaling.wire import spec_for
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,7 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self.live, self.directory, self.signer, self.fanout = live, directory, signer, fanout
         self.resume_ttl_s, self.heartbeat_s = resume_ttl_s, heartbeat_s
         self.audit, self.guesses = audit, guesses
+        self.media: MediaRooms | None = None
         self.sessions: dict[str, Session] = {}
         self.closing = False
 
@@ -98,7 +101,7 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             if len(payload) > 1:
                 raise Refused("invalid-payload", "Send one JSON object per event.")
             result = await self._handle(event, sid, payload[0] if payload else None)
-            return {"ok": True, **result}
+            return {"ok": True, **result, "server_time": self.live.clock()}
         except Refused as refused:
             self._audit(refused.code, event, sid)
             return {"ok": False, "error": refused.as_dict()}
@@ -125,6 +128,8 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         learner = payload.pop("learner", None) if isinstance(payload, dict) else None
         if spec.teacher_only and session.actor.role != "teacher":
             raise Refused("forbidden", "Only the teacher can do this.")
+        if event.startswith("media_"):
+            return await self._media(event, session, learner, spec.parse(payload))
         if spec.build is None:
             special = getattr(self, f"_on_{event}")
             return await special(sid, session, spec.parse(payload), learner)  # type: ignore[no-any-return]
@@ -168,6 +173,18 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                     log.warning("could not rejoin %s: %s", actor, refused.code)
 
     # -- events handled apart from the core's commands --------------------------------------
+
+    async def _media(
+        self, event: str, session: Session, learner: Any, data: dict[str, Any]
+    ) -> dict[str, Any]:
+        if self.media is None:
+            raise Refused("media-unavailable", "This server does not forward media.")
+        if session.lesson_id is None or not session.joined:
+            raise Refused("not-joined", "Join the lesson first.")
+        actor = session.acting(learner)
+        if isinstance(self.live, ClusteredLessons):  # the lesson's owner holds its media
+            return await self.live.media(session.lesson_id, actor, event, data)  # type: ignore[no-any-return]
+        return await self.media.handle(await self.live.get(session.lesson_id), actor, event, data)
 
     async def _on_quiz_result(
         self, sid: str, session: Session, data: dict[str, Any], learner: Any = None
@@ -293,7 +310,11 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         me = lesson.participants[pid]
         expires = int(time.time() + self.resume_ttl_s)
         claims = Claims("resume", pid, lesson.id, link_version, expires, me.name, me.role)
-        common = {"resume": self.signer.sign(claims), "heartbeat_s": self.heartbeat_s}
+        common = {
+            "resume": self.signer.sign(claims),
+            "heartbeat_s": self.heartbeat_s,
+            "ice_servers": self.media.ice_servers if self.media else [],
+        }
         if me.presence == "waiting":
             return {"waiting": True, "you": me.view(), **common}
         return {"waiting": False, "snapshot": snapshot(lesson, pid), **common}

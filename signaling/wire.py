@@ -12,6 +12,8 @@ MAX_TEXT = 20_000  # a bound on the wire; the lesson's own limit is enforced by 
 PID = Field("participant_id", str)
 POLL = Field("poll_id", int, maximum=10_000)
 QUIZ = Field("quiz_id", int, maximum=10_000)
+SDP = Field("sdp", str, max_len=30_000)
+MODE = Field("mode", str, choices=("none", "audio", "video"))
 QUESTION = Spec(
     (
         Field("kind", str, choices=("single", "multiple", "number")),
@@ -96,6 +98,19 @@ EVENTS: dict[str, Spec] = {
         (PID, Field("camera", bool, required=False)), c.GiveFloor, teacher_only=True
     ),
     "floor_take": Spec((PID,), c.TakeFloor, teacher_only=True),
+    "media_publish": Spec((SDP, Field("track_kinds", object, required=False)), None),
+    "media_unpublish": Spec((), None),
+    "media_subscribe": Spec((MODE,), None),
+    "media_mode": Spec((MODE,), None),
+    "media_answer": Spec((SDP,), None),
+    "media_ice": Spec(
+        (
+            Field("direction", str, choices=("publish", "subscribe")),
+            Field("candidate", object, required=False),
+        ),
+        None,
+    ),
+    "media_receiving": Spec((), None),
     "learner_attach": Spec((PID, Field("student_id", str)), None, teacher_only=True),
 }
 

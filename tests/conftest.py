@@ -52,6 +52,9 @@ def settings_for(data_dir: Path, redis_url: str, port: int, **extra: str) -> Set
         "SABAK_REDIS_URL": redis_url,
         "SABAK_SERVER_PORT": str(port),
         "SABAK_SERVER_DATA_DIR": str(data_dir),
+        # WebRTC stays on loopback in tests (DESIGN.md §5)
+        "SABAK_MEDIA_ICE_HOST_ADDRESSES": "127.0.0.1",
+        "SABAK_MEDIA_ICE_ACCEPT_REMOTE_IPS": "127.0.0.1",
         **extra,
     }
     return load_settings(env=env)

@@ -32,6 +32,7 @@ export const SERVER_EVENTS = [
   'quiz_closed',
   'quiz_published',
   'learner_added',
+  'floor',
 ];
 const ACK_TIMEOUT_MS = 8000;
 const RETRY_MS = 3000;

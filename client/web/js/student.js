@@ -47,6 +47,7 @@ const state = {
 let conn = null;
 let ticker = 0;
 let noticeTimer = 0;
+let mediaFor = null;
 const wake = bindLifecycle(() => conn);
 
 async function main() {
@@ -143,6 +144,15 @@ function welcome(ack) {
   if (!state.learners.has(state.as)) state.as = you.id;
   view.showLesson(false);
   renderAll();
+  if (ack.primary) startMedia(ack);
+}
+
+/** Video and sound: their code loads once the student is in (not part of the first load). */
+function startMedia(ack) {
+  if (mediaFor === conn) return;
+  const bound = (mediaFor = conn);
+  const page = { learners: () => state.learners, primary: () => state.primary, notice };
+  import('./student_media.js').then((m) => m.bindStudentMedia(bound, page, ack));
 }
 
 const HANDLERS = {

@@ -20,6 +20,7 @@ import { renderBanner } from './banner.js';
 import { bindLifecycle } from './lifecycle.js';
 import * as view from './teacher_view.js';
 import { bindTeacherPolls } from './teacher_polls.js';
+import { bindTeacherMedia, decorateRoster } from './teacher_media.js';
 
 const token = decodeURIComponent(location.hash.slice(1));
 const rest = new Rest(token);
@@ -132,6 +133,7 @@ async function openLesson(lesson, startFirst) {
   });
   for (const [name, fn] of Object.entries(HANDLERS)) conn.on(name, fn);
   bindTeacherPolls(conn, { notice });
+  bindTeacherMedia(conn, { notice, participants: () => state.participants });
   conn.start();
   wake.take();
   clearInterval(ticker);
@@ -244,6 +246,7 @@ function renderCount() {
 
 function renderPeople() {
   view.renderRoster(state.participants, state.hands, act);
+  decorateRoster();
   view.renderHands(state.hands, act);
   view.renderWaiting(state.participants, act);
   view.renderAttach(state.attachTo, state.roster, state.participants, act);

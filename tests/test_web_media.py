@@ -1,0 +1,415 @@
+"""Live media in real headless Chromium: a browser teacher publishes, a browser phone and an
+aiortc student receive; a student given the floor is heard; radio mode stops the video.
+
+ICE is pinned to 127.0.0.1 on the server (DESIGN.md §5); Chromium uses the fake camera and
+microphone. The pages' RTCPeerConnections are collected by an init script (test only), so
+that the test reads their getStats per m-line id (mids 0-4: teacher mic, teacher camera,
+teacher screen, floor mic, floor camera).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import av
+import pytest
+from aiortc import (
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpReceiver,
+    RTCSessionDescription,
+)
+from playwright.async_api import BrowserContext, Page, expect
+
+from signaling import aiortc_compat as compat
+from signaling.sfu import is_vp8_keyframe
+from tests.browser import ARTIFACTS, CONTEXT_PERMISSIONS, chromium, needs_chromium
+from tests.conftest import (
+    Classroom,
+    Running,
+    free_port,
+    make_classroom,
+    settings_for,
+    start_server,
+)
+
+pytestmark = [pytest.mark.browser, needs_chromium(), pytest.mark.timeout(120)]
+
+LOOPBACK = "127.0.0.1"
+TEACHER_MIC, TEACHER_CAMERA, TEACHER_SCREEN, FLOOR_MIC, FLOOR_CAMERA = "0", "1", "2", "3", "4"
+WAIT_S = 15.0
+
+# Collect every RTCPeerConnection a page makes (the page itself keeps them private).
+SPY_ON_CONNECTIONS = """
+(() => {
+  const Native = window.RTCPeerConnection;
+  window.__pcs = [];
+  window.RTCPeerConnection = class extends Native {
+    constructor(...args) { super(...args); window.__pcs.push(this); }
+  };
+})();
+"""
+# Chrome on a phone refuses to start sound before the person has touched the page; headless
+# Chromium here does not (and counts the page as activated already), so the phone's context
+# plays that rule: unmuted play() is refused until a real tap (test only).
+PHONE_AUTOPLAY_RULE = """
+(() => {
+  let tapped = false;
+  addEventListener('pointerdown', (e) => { if (e.isTrusted) tapped = true; }, true);
+  const play = HTMLMediaElement.prototype.play;
+  HTMLMediaElement.prototype.play = function () {
+    if (this.muted || tapped) return play.call(this);
+    return Promise.reject(new DOMException('a tap is needed first', 'NotAllowedError'));
+  };
+})();
+"""
+# Per mid, summed over the page's open connections: packets received, video frames decoded.
+INBOUND = """
+async () => {
+  const out = {};
+  for (const pc of window.__pcs) {
+    if (pc.connectionState === 'closed') continue;
+    (await pc.getStats()).forEach((s) => {
+      if (s.type !== 'inbound-rtp' || s.mid == null) return;
+      const o = (out[s.mid] = out[s.mid] || { packets: 0, frames: 0 });
+      o.packets += s.packetsReceived || 0;
+      o.frames += s.framesDecoded || 0;
+    });
+  }
+  return out;
+}
+"""
+# The outbound camera's encoding parameters as the page set them.
+CAMERA_SENDER = """
+() => {
+  for (const pc of window.__pcs) {
+    if (pc.connectionState === 'closed') continue;
+    for (const s of pc.getSenders()) {
+      if (s.track && s.track.kind === 'video') {
+        const settings = s.track.getSettings();
+        return { ...s.getParameters().encodings[0], width: settings.width,
+                 height: settings.height };
+      }
+    }
+  }
+  return null;
+}
+"""
+
+
+@pytest.fixture
+async def media_server(tmp_path: Path, redis_url: str) -> AsyncIterator[Running]:
+    """A server whose media uses only 127.0.0.1 (both its own candidates and the remote's)."""
+    settings = settings_for(
+        tmp_path / "var",
+        redis_url,
+        free_port(),
+        SABAK_MEDIA_ICE_HOST_ADDRESSES=LOOPBACK,
+        SABAK_MEDIA_ICE_ACCEPT_REMOTE_IPS=LOOPBACK,
+    )
+    running = await start_server(settings)
+    try:
+        yield running
+    finally:
+        await running.runner.cleanup()
+
+
+class AiortcStudent:
+    """A Python student: signaling with SabakClient, media with aiortc, decoding with PyAV.
+
+    Frames are taken before aiortc's decoder (as the server does) and decoded here, so that
+    a decode error counts instead of vanishing inside aiortc.
+    """
+
+    def __init__(self, server: Running, link: str) -> None:
+        self.client = server.client(link)
+        self.pc = RTCPeerConnection(
+            RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+        )
+        self.frames: Counter[str] = Counter()
+        self.decoded: Counter[str] = Counter()
+        self.errors: Counter[str] = Counter()
+        self.keyframes: Counter[str] = Counter()
+        self._decoders: dict[str, Any] = {}
+
+    async def join(self, lesson_id: str, mode: str = "video") -> None:
+        compat.pin_host_addresses((LOOPBACK,))  # aioice never offers 127.0.0.1 by itself
+        await self.client.connect()
+        await self.client.join(lesson_id)
+        offer = (await self.client.call("media_subscribe", {"mode": mode}))["sdp"]
+        await self.pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
+        for t in self.pc.getTransceivers():
+            self._tap(str(t.mid), t.kind, t.receiver)
+        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        await self.client.call("media_answer", {"sdp": self.pc.localDescription.sdp})
+
+    def _tap(self, mid: str, kind: str, receiver: RTCRtpReceiver) -> None:
+        if kind == "video":
+            self._decoders[mid] = av.CodecContext.create("libvpx", "r")
+        else:
+            codec: Any = av.CodecContext.create("libopus", "r")
+            codec.sample_rate, codec.layout, codec.format = 48000, "stereo", "s16"
+            self._decoders[mid] = codec
+
+        def sink(data: bytes, timestamp: int) -> None:
+            self.frames[mid] += 1
+            self.keyframes[mid] += kind == "video" and is_vp8_keyframe(data)
+            try:
+                self.decoded[mid] += len(self._decoders[mid].decode(av.Packet(data)))
+            except av.FFmpegError:
+                self.errors[mid] += 1
+
+        compat.tap_encoded_frames(receiver, sink, per_packet=kind == "audio")
+
+    async def close(self) -> None:
+        await self.pc.close()
+        await self.client.close()
+
+
+async def page_for(context: BrowserContext) -> Page:
+    """A page that records script errors and CSP violations, with its connections spied on."""
+    await context.add_init_script(SPY_ON_CONNECTIONS)
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on(
+        "console",
+        lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
+    page.errors = errors  # type: ignore[attr-defined]
+    return page
+
+
+async def inbound(page: Page) -> dict[str, dict[str, int]]:
+    return await page.evaluate(INBOUND)  # type: ignore[no-any-return]
+
+
+def count_of(stats: dict[str, dict[str, int]], mid: str, what: str) -> int:
+    return stats.get(mid, {}).get(what, 0)
+
+
+async def until(check: Callable[[], Any], what: str, timeout: float = WAIT_S) -> None:
+    deadline = time.monotonic() + timeout
+    while not await check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.2)
+
+
+async def advances(page: Page, mid: str, what: str, by: int, label: str) -> None:
+    """The page's count for mid goes up by at least `by` (a new connection starts at 0)."""
+    last = count_of(await inbound(page), mid, what)
+    gained = 0
+
+    async def check() -> bool:
+        nonlocal last, gained
+        now = count_of(await inbound(page), mid, what)
+        gained += now - last if now >= last else now
+        last = now
+        return gained >= by
+
+    await until(check, f"{label}: {what} on mid {mid} to advance by {by}")
+
+
+async def stays(page: Page, mid: str, what: str, label: str, settle: float = 1.5) -> None:
+    """After what was in flight has arrived, the page's count for mid no longer moves."""
+    await asyncio.sleep(settle)
+    before = count_of(await inbound(page), mid, what)
+    await asyncio.sleep(2.0)
+    after = count_of(await inbound(page), mid, what)
+    assert after == before, f"{label}: {what} on mid {mid} still advancing ({before} -> {after})"
+
+
+async def snap(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.evaluate("window.scrollTo(0, 0)")
+    await page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+async def video_plays(page: Page, selector: str) -> None:
+    """A <video> has a picture and its clock moves."""
+    await page.wait_for_function(
+        "s => { const v = document.querySelector(s); return v && v.videoWidth > 0 }",
+        arg=selector,
+        timeout=WAIT_S * 1000,
+    )
+    first = await page.eval_on_selector(selector, "v => v.currentTime")
+    await page.wait_for_function(
+        "([s, t]) => document.querySelector(s).currentTime > t + 0.5",
+        arg=[selector, first],
+        timeout=WAIT_S * 1000,
+    )
+
+
+async def test_live_media_between_browsers_and_aiortc(media_server: Running) -> None:
+    room = await make_classroom(media_server, n_students=2)
+    async with chromium() as (browser, pixel):
+        desk = await browser.new_context(
+            viewport={"width": 1200, "height": 900}, locale="en-US",
+            permissions=CONTEXT_PERMISSIONS,
+        )  # fmt: skip
+        teacher = await page_for(desk)
+        await teacher_publishes(teacher, room)
+        phone_ctx = await browser.new_context(
+            **pixel, locale="en-US", permissions=CONTEXT_PERMISSIONS
+        )
+        await phone_ctx.add_init_script(PHONE_AUTOPLAY_RULE)
+        phone = await page_for(phone_ctx)
+        py_student = AiortcStudent(media_server, room.students[1]["link"])
+        try:
+            await asyncio.gather(
+                open_student(phone, room.students[0]["link"]),
+                py_student.join(room.lesson["id"]),
+            )
+            await both_students_decode_the_teacher(teacher, phone, py_student)
+            await sound_starts_from_a_tap(phone)
+            await screen_share(teacher, phone, py_student)
+            await floor_both_ways(teacher, phone, py_student, room.students[0]["id"])
+            await radio_mode_stops_video_keeps_sound(teacher, phone, room.students[0]["id"])
+            await media_comes_back_after_reconnects(desk, teacher, phone_ctx, phone)
+            assert not py_student.errors, py_student.errors
+        finally:
+            await py_student.close()
+        for page in (teacher, phone):
+            assert page.errors == []  # type: ignore[attr-defined]
+
+
+async def teacher_publishes(teacher: Page, room: Classroom) -> None:
+    await teacher.goto(room.teacher["link"])
+    await teacher.locator(f"[data-lesson='{room.lesson['id']}'] button").click()
+    await expect(teacher.locator("body")).to_have_attribute("data-conn", "online")
+    await teacher.click("[data-publish=mic]")
+    await teacher.click("[data-publish=camera]")
+    state = teacher.locator("[data-publish-state]")
+    await expect(state).to_have_attribute("data-publish-state", "connected", timeout=WAIT_S * 1000)
+    await expect(teacher.locator("[data-publish=camera]")).to_have_attribute("aria-pressed", "true")
+    await video_plays(teacher, "[data-preview]")
+    # The browser caps the camera: at most 640x360 and 500 kbit/s.
+    sender = await teacher.evaluate(CAMERA_SENDER)
+    assert sender["maxBitrate"] == 500_000, sender
+    assert sender["width"] <= 640 and sender["height"] <= 360, sender
+
+
+async def open_student(page: Page, link: str) -> None:
+    await page.goto(link)
+    await expect(page.locator("#lesson")).to_be_visible(timeout=15_000)
+    await expect(page.locator("body")).to_have_attribute("data-conn", "online")
+
+
+async def both_students_decode_the_teacher(
+    teacher: Page, phone: Page, py_student: AiortcStudent
+) -> None:
+    camera = "[data-media=teacher-video] video[data-mid='1']"
+    await video_plays(phone, camera)
+    await advances(phone, TEACHER_CAMERA, "frames", 10, "phone, teacher camera")
+    await advances(phone, TEACHER_MIC, "packets", 25, "phone, teacher mic")
+    await expect(phone.locator("[data-media=teacher-video]")).to_have_attribute(
+        "data-state", "playing"
+    )
+    await expect(phone.locator("#media-note")).to_be_hidden()
+
+    async def py_decoded() -> bool:
+        return py_student.decoded[TEACHER_CAMERA] >= 10 and py_student.decoded[TEACHER_MIC] >= 25
+
+    await until(py_decoded, "the aiortc student to decode the teacher's camera and mic")
+    assert py_student.keyframes[TEACHER_CAMERA] >= 1
+    assert not py_student.errors, py_student.errors
+    await snap(teacher, "media-teacher.png")
+
+
+async def sound_starts_from_a_tap(phone: Page) -> None:
+    """Sound refused before any tap: the page offers "tap to hear", and the tap starts it."""
+    tap = phone.locator("[data-media-tap]")
+    await expect(tap).to_be_visible()
+    await expect(tap).to_have_text("Tap to hear the lesson")
+    await snap(phone, "media-student-tap.png")
+    assert await phone.eval_on_selector("audio[data-mid='0']", "a => a.paused")
+    await tap.click()
+    await expect(tap).to_be_hidden()
+    await phone.wait_for_function("!document.querySelector(\"audio[data-mid='0']\").paused")
+
+
+async def screen_share(teacher: Page, phone: Page, py_student: AiortcStudent) -> None:
+    await teacher.click("[data-publish=screen]")
+    await expect(teacher.locator("[data-publish=screen]")).to_have_attribute("aria-pressed", "true")
+    await video_plays(phone, "[data-media=teacher-screen] video")
+    await expect(phone.locator("[data-media=teacher-screen]")).to_be_visible()
+    before = py_student.decoded[TEACHER_SCREEN]
+
+    async def py_sees_screen() -> bool:
+        return py_student.decoded[TEACHER_SCREEN] >= before + 3
+
+    await until(py_sees_screen, "the aiortc student to decode the screen")
+    await snap(phone, "media-student.png")
+    await teacher.click("[data-publish=screen]")
+    await expect(phone.locator("[data-media=teacher-screen]")).to_be_hidden(timeout=WAIT_S * 1000)
+
+
+async def floor_both_ways(
+    teacher: Page, phone: Page, py_student: AiortcStudent, student_id: str
+) -> None:
+    row = teacher.locator(f"#roster [data-participant='{student_id}']")
+    await teacher.check("#floor-camera")
+    await row.locator("[data-floor=give]").click()
+    await expect(phone.locator("#floor-bar")).to_be_visible()
+    await expect(row.locator("[data-floor=take]")).to_be_visible()
+    # The student's microphone and camera reach the teacher's page and the aiortc student.
+    await advances(teacher, FLOOR_MIC, "packets", 25, "teacher, floor mic")
+    await advances(teacher, FLOOR_CAMERA, "frames", 10, "teacher, floor camera")
+    await expect(teacher.locator("[data-floor-box]")).to_be_visible()
+    mic_before = py_student.decoded[FLOOR_MIC]
+
+    async def py_hears_floor() -> bool:
+        return py_student.decoded[FLOOR_MIC] >= mic_before + 25
+
+    await until(py_hears_floor, "the aiortc student to decode the floor's microphone")
+    # Meanwhile the student with the floor still gets the teacher.
+    await advances(phone, TEACHER_CAMERA, "frames", 5, "phone with the floor, teacher camera")
+    await snap(teacher, "media-teacher-floor.png")
+    await snap(phone, "media-student-floor.png")
+
+    await row.locator("[data-floor=take]").click()
+    await expect(phone.locator("#floor-bar")).to_have_count(0)
+    await stays(teacher, FLOOR_MIC, "packets", "teacher after the floor was taken back")
+    await expect(teacher.locator("[data-floor-box]")).to_be_hidden()
+    assert not py_student.errors, py_student.errors
+
+
+async def radio_mode_stops_video_keeps_sound(teacher: Page, phone: Page, student_id: str) -> None:
+    connections = await phone.evaluate("window.__pcs.length")
+    await phone.locator("label", has_text="Sound only").click()
+    await expect(phone.locator("body")).to_have_attribute("data-receive", "audio")
+    await stays(phone, TEACHER_CAMERA, "frames", "phone in radio mode")
+    await advances(phone, TEACHER_MIC, "packets", 25, "phone in radio mode, teacher mic")
+    await expect(phone.locator("#media-note")).to_be_visible()
+    # The teacher sees what each participant receives (polled every few seconds).
+    tag = teacher.locator(f"#roster [data-participant='{student_id}'] [data-receiving]")
+    await expect(tag).to_have_attribute("data-receiving", "audio", timeout=WAIT_S * 1000)
+    await snap(phone, "media-student-radio.png")
+    # Back to video: the picture comes back without a new connection.
+    await phone.locator("label", has_text="Video").click()
+    await advances(phone, TEACHER_CAMERA, "frames", 10, "phone back to video")
+    assert await phone.evaluate("window.__pcs.length") == connections
+
+
+async def media_comes_back_after_reconnects(
+    desk: BrowserContext, teacher: Page, phone_ctx: BrowserContext, phone: Page
+) -> None:
+    """The server drops a participant's media with its socket; the pages set it up again."""
+    for who, context, page in (("teacher", desk, teacher), ("phone", phone_ctx, phone)):
+        await context.set_offline(True)
+        await expect(page.locator("body")).to_have_attribute("data-conn", "reconnecting")
+        await asyncio.sleep(1)
+        await context.set_offline(False)
+        await expect(page.locator("body")).to_have_attribute(
+            "data-conn", "online", timeout=WAIT_S * 1000
+        )
+        await advances(phone, TEACHER_CAMERA, "frames", 10, f"phone after the {who} came back")
+    await expect(teacher.locator("[data-publish-state]")).to_have_attribute(
+        "data-publish-state", "connected"
+    )
