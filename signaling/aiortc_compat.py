@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 import queue
@@ -384,8 +383,8 @@ def accept_datagrams_from(pc: RTCPeerConnection, ips: frozenset[str]) -> None:
 def set_reading(pc: RTCPeerConnection, reading: bool) -> None:
     """Stop (or resume) reading a connection's sockets, as a phone that stalls (for tests)."""
     for protocol in _protocols(pc):
-        transport = protocol.transport
-        if isinstance(transport, asyncio.ReadTransport) or hasattr(transport, "pause_reading"):
+        transport: Any = protocol.transport  # asyncio's UDP transports can pause; TURN's not
+        if hasattr(transport, "pause_reading"):
             transport.resume_reading() if reading else transport.pause_reading()
 
 

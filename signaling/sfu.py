@@ -359,6 +359,8 @@ class Peer:
 
 @dataclass(eq=False)
 class Subscriber:
+    """A participant's reception: its mode, its connection and one feed per slot."""
+
     pid: str
     mode: str
     peer: Peer | None = None
@@ -367,6 +369,8 @@ class Subscriber:
 
 @dataclass(eq=False)
 class Publisher:
+    """A participant's published connection, its seat and the slots its tracks feed."""
+
     pid: str
     seat: Seat
     peer: Peer
