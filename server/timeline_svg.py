@@ -8,7 +8,7 @@ from xml.sax.saxutils import escape, quoteattr
 from server.exports import iso
 
 WIDTH, LEFT, RIGHT = 360, 8, 352
-ROW, BAR, TOP = 34, 12, 40
+ROW, BAR, TOP = 38, 12, 40
 COLOURS = {
     "present": "#2e7d32",
     "background": "#f9a825",
@@ -26,7 +26,7 @@ def timeline_svg(title: str, report: dict[str, Any], labels: dict[str, str]) -> 
     """SVG of a lesson report; `labels` names statuses and states in the reader's language."""
     start, learners = report["started_at"], report["learners"]
     end = start + int(report["lesson_minutes"] * 60_000) if start else 0
-    height = TOP + ROW * len(learners) + 56
+    height = TOP + ROW * len(learners) + 72
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
         f'font-family="sans-serif" role="img" aria-label={quoteattr(title)}>',
@@ -38,7 +38,7 @@ def timeline_svg(title: str, report: dict[str, Any], labels: dict[str, str]) -> 
     ]
     for i, learner in enumerate(learners):
         parts += _row(TOP + i * ROW, learner, report["checks"], start, end, labels)
-    parts += _legend(height - 44, labels)
+    parts += _legend(height - 60, labels)
     parts.append("</svg>")
     return "".join(parts)
 
@@ -70,7 +70,7 @@ def _row(
             "</rect>"
         )
     for check, result in zip(checks, learner["checks"], strict=False):
-        out.append(_check_mark(_x(check["started_at"], start, end), y + 14, result["result"]))
+        out.append(_check_mark(_x(check["started_at"], start, end), y + 14 + BAR, result["result"]))
     return out
 
 
@@ -78,25 +78,24 @@ def _check_mark(x: float, y: int, result: str) -> str:
     fill = {"answered": "#000", "missed": "#fff"}.get(result, "none")
     stroke = "#000" if result != "not-present" else "#888"
     return (
-        f'<path d="M{x:.1f} {y - 1} l-4 -5 h8 z" fill="{fill}" stroke="{stroke}" '
+        f'<path d="M{x:.1f} {y + 1} l-4 5 h8 z" fill="{fill}" stroke="{stroke}" '
         f'stroke-width="1"><title>{escape(result)}</title></path>'
     )
 
 
 def _legend(y: int, labels: dict[str, str]) -> list[str]:
+    """Swatches and names, wrapped to the width (names are estimated at 6.5 px a letter)."""
     out, x, line = [], LEFT, y
-    for state in (*LEGEND, "absent"):
+    for state in (*LEGEND, "absent", "check"):
         label = labels.get(state, state)
-        width = 18 + 6 * len(label)
-        if x + width > RIGHT:
+        width = 22 + int(6.5 * len(label))
+        if x + width > RIGHT and x > LEFT:
             x, line = LEFT, line + 16
-        colour = COLOURS.get(state, ABSENT)
-        out.append(f'<rect x="{x}" y="{line}" width="10" height="10" fill="{colour}"/>')
+        if state == "check":
+            out.append(_check_mark(x + 5, line + 2, "answered"))
+        else:
+            colour = COLOURS.get(state, ABSENT)
+            out.append(f'<rect x="{x}" y="{line}" width="10" height="10" fill="{colour}"/>')
         out.append(f'<text x="{x + 13}" y="{line + 9}" font-size="10">{escape(label)}</text>')
         x += width
-    out.append(_check_mark(x + 6, line + 10, "answered"))
-    out.append(
-        f'<text x="{x + 14}" y="{line + 9}" font-size="10">'
-        f"{escape(labels.get('check', 'check'))}</text>"
-    )
     return out

@@ -12,6 +12,7 @@ import {
   preferredLanguage,
   bindLanguageSelect,
   onLanguage,
+  language,
 } from './i18n.js';
 import * as view from './organizer_view.js';
 
@@ -98,7 +99,7 @@ async function openReport(lesson) {
   if (!report) return;
   state.report = report;
   renderAll();
-  const svg = await attempt(() => rest.get(`/api/lessons/${lesson.id}/timeline.svg`, 'blob'));
+  const svg = await attempt(() => rest.get(`/api/lessons/${lesson.id}/timeline.svg?lang=${language()}`, 'blob'));
   if (svg) showBlob(byId('timeline'), svg);
   byId('report').scrollIntoView({ block: 'start' });
 }
