@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 from redis.exceptions import RedisError
 
+from config import AttendanceSettings
 from server.access import Caller, caller
 from server.appkeys import AUDIT, DIRECTORY, EVENTLOG, LIVE, SETTINGS, SIGNER
 from server.classroom import commands as c
@@ -238,9 +239,25 @@ async def start_lesson(request: web.Request) -> web.Response:
     info = await lesson_for(request, who)
     actor = Actor(who.teacher.id, "teacher", who.teacher.name) if who.teacher else SYSTEM
     teacher_id = who.teacher.id if who.teacher else info.teacher_id
-    command = c.StartLesson(info.title, teacher_id, info.allow_guests)
+    checks = random_check_times(request.app[SETTINGS].attendance, now_ms())
+    command = c.StartLesson(info.title, teacher_id, info.allow_guests, checks)
     await request.app[LIVE].run(info.id, actor, command)
     return ok(asdict(await lesson_for(request, who)))
+
+
+def random_check_times(attendance: AttendanceSettings, start_ms: int) -> tuple[int, ...]:
+    """`random_checks` moments, unknown to anyone in advance, inside the planned lesson.
+
+    They avoid the first and last five minutes (a quarter of a short lesson each), so that a
+    check does not merely measure who was late or who left early.
+    """
+    span_ms = int(attendance.planned_lesson_min * 60_000)
+    margin = min(5 * 60_000, span_ms // 4)
+    draw = secrets.SystemRandom()
+    times = (
+        start_ms + draw.randint(margin, span_ms - margin) for _ in range(attendance.random_checks)
+    )
+    return tuple(sorted(times))
 
 
 @routes.post("/api/lessons/{lesson_id}/end")
