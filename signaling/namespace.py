@@ -134,13 +134,12 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             special = getattr(self, f"_on_{event}")
             return await special(sid, session, spec.parse(payload), learner)  # type: ignore[no-any-return]
         command = spec.command(payload)
-        if session.lesson_id is None or not session.joined:
-            raise Refused("not-joined", "Join the lesson first.")
+        lesson_id = _joined(session)
         if isinstance(command, c.Leave):
             return await self._leave(sid, session, learner)
         actor = session.acting(learner)
-        command = self._server_side(command, actor, session.lesson_id)
-        outcome = await self.live.run(session.lesson_id, actor, command)
+        command = self._server_side(command, actor, lesson_id)
+        outcome = await self.live.run(lesson_id, actor, command)
         return outcome.result
 
     def _server_side(self, command: c.Command, actor: Actor, lesson_id: str) -> c.Command:
@@ -179,20 +178,18 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     ) -> dict[str, Any]:
         if self.media is None:
             raise Refused("media-unavailable", "This server does not forward media.")
-        if session.lesson_id is None or not session.joined:
-            raise Refused("not-joined", "Join the lesson first.")
+        lesson_id = _joined(session)
         actor = session.acting(learner)
         if isinstance(self.live, ClusteredLessons):  # the lesson's owner holds its media
-            return await self.live.media(session.lesson_id, actor, event, data)  # type: ignore[no-any-return]
-        return await self.media.handle(await self.live.get(session.lesson_id), actor, event, data)
+            return await self.live.media(lesson_id, actor, event, data)  # type: ignore[no-any-return]
+        return await self.media.handle(await self.live.get(lesson_id), actor, event, data)
 
     async def _on_quiz_result(
         self, sid: str, session: Session, data: dict[str, Any], learner: Any = None
     ) -> dict[str, Any]:
         """A learner's own score once published; the teacher's full results at any time."""
-        if session.lesson_id is None or not session.joined:
-            raise Refused("not-joined", "Join the lesson first.")
-        lesson = await self.live.get(session.lesson_id)
+        lesson_id = _joined(session)
+        lesson = await self.live.get(lesson_id)
         quiz = lesson.quiz(data["quiz_id"])
         if session.actor.role == "teacher":
             return quiz_results(lesson, quiz)
@@ -226,26 +223,24 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self, sid: str, session: Session, data: dict[str, Any], learner: Any = None
     ) -> dict[str, Any]:
         """Another learner from the roster joins on this (shared) device with their link."""
-        if session.lesson_id is None or not session.joined:
-            raise Refused("not-joined", "Join the lesson first.")
+        lesson_id = _joined(session)
         claims = self.signer.verify(data["token"], time.time())
         if claims.kind == "resume" and claims.role == "student":
             claims = replace(claims, kind="student", scope="")  # a learner coming back
         if claims.kind != "student":
             raise Refused("not-a-student", "Only a student's personal link adds a learner.")
         other = await from_token(claims, self.directory)
-        check_lesson_access(other, await self._lesson_info(session.lesson_id))
-        lesson = await self._enter(sid, session, session.lesson_id, other.actor)
+        check_lesson_access(other, await self._lesson_info(lesson_id))
+        lesson = await self._enter(sid, session, lesson_id, other.actor)
         return self._welcome(lesson, other.actor, other.link_version)
 
     async def _on_learner_attach(
         self, sid: str, session: Session, data: dict[str, Any], learner: Any = None
     ) -> dict[str, Any]:
         """The teacher puts a roster student on a device that is already in the lesson."""
-        if session.lesson_id is None or not session.joined:
-            raise Refused("not-joined", "Join the lesson first.")
+        lesson_id = _joined(session)
         student = await self.directory.get(Student, data["student_id"])
-        lesson = await self.live.get(session.lesson_id)
+        lesson = await self.live.get(lesson_id)
         if student is None or student.course_id != lesson.course_id:
             raise Refused("unknown-student", "This student is not on the course's roster.")
         devices = self.fanout.connections(lesson.id, data["participant_id"])
@@ -332,3 +327,10 @@ def _address(environ: dict[str, Any]) -> str:
     """The peer's address (engine.io's aiohttp driver fills REMOTE_ADDR with a constant)."""
     request = environ.get("aiohttp.request")
     return str(getattr(request, "remote", None) or environ.get("REMOTE_ADDR", "?"))
+
+
+def _joined(session: Session) -> str:
+    """The lesson a socket has joined; refused with not-joined if it has not."""
+    if session.lesson_id is None or not session.joined:
+        raise Refused("not-joined", "Join the lesson first.")
+    return session.lesson_id

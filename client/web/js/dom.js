@@ -45,6 +45,16 @@ export function show(el, visible) {
   el.hidden = !visible;
 }
 
+const flashTimers = new WeakMap();
+
+/** Show a text in an element for a while (a notice), restarting the clock on each call. */
+export function flash(el, text, ms = 6000) {
+  el.textContent = text;
+  el.hidden = false;
+  clearTimeout(flashTimers.get(el));
+  flashTimers.set(el, setTimeout(() => (el.hidden = true), ms));
+}
+
 /** The token of a personal link (the part after #), or the text itself if it has no #. */
 export function tokenOf(linkOrToken) {
   const text = String(linkOrToken || '').trim();

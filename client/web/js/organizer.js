@@ -4,7 +4,7 @@
  * timeline, the course matrix and CSV downloads, all over the REST API. Page logic only.
  */
 import { Rest } from './rest.js';
-import { byId, showBlob, saveBlob } from './dom.js';
+import { byId, flash, showBlob, saveBlob } from './dom.js';
 import {
   t,
   errorText,
@@ -30,7 +30,6 @@ const state = {
 };
 /** @type {Rest|null} */
 let rest = null;
-let noticeTimer = 0;
 
 async function main() {
   await setLanguage(preferredLanguage());
@@ -129,11 +128,7 @@ function renderAll() {
 }
 
 function notice(text) {
-  const el = byId('notice');
-  el.textContent = text;
-  el.hidden = false;
-  clearTimeout(noticeTimer);
-  noticeTimer = setTimeout(() => (el.hidden = true), 8000);
+  flash(byId('notice'), text, 8000);
 }
 
 // -- controls -----------------------------------------------------------------------------

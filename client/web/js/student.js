@@ -4,7 +4,7 @@
  * lives in protocol.js, the rendering in student_view.js and chat_view.js.
  */
 import { LessonConnection } from './protocol.js';
-import { byId, tokenOf } from './dom.js';
+import { byId, flash, tokenOf } from './dom.js';
 import {
   t,
   errorText,
@@ -46,7 +46,6 @@ const state = {
 /** @type {LessonConnection|null} */
 let conn = null;
 let ticker = 0;
-let noticeTimer = 0;
 let mediaFor = null;
 const wake = bindLifecycle(() => conn);
 
@@ -287,11 +286,7 @@ function renderDock() {
 }
 
 function notice(text) {
-  const el = byId('notice');
-  el.textContent = text;
-  el.hidden = false;
-  clearTimeout(noticeTimer);
-  noticeTimer = setTimeout(() => (el.hidden = true), 6000);
+  flash(byId('notice'), text);
 }
 
 // -- controls -----------------------------------------------------------------------------

@@ -5,7 +5,7 @@
  */
 import { LessonConnection } from './protocol.js';
 import { Rest } from './rest.js';
-import { byId, showBlob } from './dom.js';
+import { byId, flash, showBlob } from './dom.js';
 import {
   t,
   errorText,
@@ -42,7 +42,6 @@ const state = {
 /** @type {LessonConnection|null} */
 let conn = null;
 let ticker = 0;
-let noticeTimer = 0;
 const wake = bindLifecycle(() => conn);
 
 async function main() {
@@ -260,11 +259,7 @@ function renderMessages() {
 }
 
 function notice(text) {
-  const el = byId('notice');
-  el.textContent = text;
-  el.hidden = false;
-  clearTimeout(noticeTimer);
-  noticeTimer = setTimeout(() => (el.hidden = true), 6000);
+  flash(byId('notice'), text);
 }
 
 // -- controls -------------------------------------------------------------------------------
