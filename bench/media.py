@@ -7,6 +7,11 @@ Starts bench/media_server.py (one MediaRoom) in its own process, one publisher p
 peers that count encoded frames without decoding, through the server's encoded-frame hook),
 for each egress (`sender`: aiortc packetizes per student; `direct`: our RTP writer). Server
 CPU is measured with psutil over the window; K=0 (publisher only) is the baseline.
+
+    .venv/bin/python bench/media.py --workers 1 2 --lessons 2 --ks 50 100 150
+
+compares Sabak's media workers instead: the server relays to N worker processes (server CPU
+then includes them), --lessons lessons each with a publisher, the K students spread evenly.
 Everything runs on 127.0.0.1 and every process is stopped by its pid at the end.
 """
 
@@ -19,6 +24,7 @@ import fractions
 import json
 import math
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -114,7 +120,7 @@ def new_pc() -> RTCPeerConnection:
 # --- the publisher process ----------------------------------------------------------------
 
 
-async def run_publisher(url: str, bitrate: int, duration: float) -> None:
+async def run_publisher(url: str, bitrate: int, duration: float, lesson: str) -> None:
     compat.pin_host_addresses((LOOPBACK,))
     compat.pin_vp8_bitrate(bitrate)
     pc = new_pc()
@@ -129,6 +135,7 @@ async def run_publisher(url: str, bitrate: int, duration: float) -> None:
         "sdp": pc.localDescription.sdp,
         "allowed": ["mic", "camera"],
         "seat": "teacher",
+        "lesson": lesson,
     }
     async with aiohttp.ClientSession() as http:
         answer = await post(http, f"{url}/publish", {**body, "kinds": mids})
@@ -147,11 +154,24 @@ async def post(http: aiohttp.ClientSession, url: str, body: dict[str, Any]) -> A
 # --- the students process -----------------------------------------------------------------
 
 
+class HeadersOnly:
+    """An SRTP session that hands RTP packets on still encrypted (their headers are clear)."""
+
+    def __init__(self, session: Any) -> None:
+        self.unprotect_rtcp = session.unprotect_rtcp
+
+    @staticmethod
+    def unprotect(data: bytes) -> bytes:
+        return data
+
+
 @dataclass
 class BenchStudent:
     """An aiortc subscriber counting encoded frames per kind without decoding them."""
 
     pid: str
+    lesson: str = "L0"
+    lean: bool = False
     pc: RTCPeerConnection = field(default_factory=new_pc)
     frames: dict[str, int] = field(default_factory=lambda: {"audio": 0, "video": 0})
     video_bytes: int = 0
@@ -160,12 +180,16 @@ class BenchStudent:
 
     async def join(self, http: aiohttp.ClientSession, url: str) -> None:
         self.started = time.monotonic()
-        offer = await post(http, f"{url}/subscribe", {"pid": self.pid, "mode": "video"})
+        where = {"pid": self.pid, "lesson": self.lesson}
+        offer = await post(http, f"{url}/subscribe", {**where, "mode": "video"})
         await self.pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], "offer"))
-        for t in self.pc.getTransceivers():
-            compat.tap_encoded_frames(t.receiver, self._counter(t.kind), t.kind == "audio")
+        if self.lean:
+            self._count_headers(offer["sdp"])
+        else:
+            for t in self.pc.getTransceivers():
+                compat.tap_encoded_frames(t.receiver, self._counter(t.kind), t.kind == "audio")
         await self.pc.setLocalDescription(await self.pc.createAnswer())
-        await post(http, f"{url}/answer", {"pid": self.pid, "sdp": self.pc.localDescription.sdp})
+        await post(http, f"{url}/answer", {**where, "sdp": self.pc.localDescription.sdp})
 
     def _counter(self, kind: str) -> compat.FrameSink:
         def count(data: bytes, timestamp: int) -> None:
@@ -177,6 +201,38 @@ class BenchStudent:
 
         return count
 
+    def _count_headers(self, offer_sdp: str) -> None:
+        """Lean: count frames from the clear RTP headers of SRTP (video: marker bits), without
+        decrypting payloads or running aiortc's receivers (jitter buffer, NACK, estimator).
+
+        ICE, DTLS and the reading of every datagram stay; RTCP is still decrypted and handled.
+        """
+        kinds = {"VP8": "video", "opus": "audio"}
+        types = {
+            int(m.group(1)): kinds[m.group(2)]
+            for m in re.finditer(r"a=rtpmap:(\d+) (VP8|opus)/", offer_sdp)
+        }
+        dtls: Any = self.pc.getTransceivers()[0].receiver.transport  # max-bundle: one for all
+        setup = dtls._setup_srtp
+
+        def setup_then_skip_rtp_decryption() -> None:
+            setup()
+            dtls._rx_srtp = HeadersOnly(dtls._rx_srtp)
+
+        async def handle(data: bytes, arrival_time_ms: int) -> None:
+            kind = types.get(data[1] & 0x7F)
+            if kind == "audio":
+                self.frames["audio"] += 1
+            elif kind == "video":
+                self.video_bytes += len(data) - 12
+                if data[1] & 0x80:  # the last packet of a frame
+                    self.frames["video"] += 1
+                    if self.first_video is None:
+                        self.first_video = time.monotonic()
+
+        dtls._setup_srtp = setup_then_skip_rtp_decryption
+        dtls._handle_rtp_data = handle
+
     def snapshot(self) -> tuple[float, int, int, int]:
         return time.monotonic(), self.frames["video"], self.frames["audio"], self.video_bytes
 
@@ -185,10 +241,12 @@ class BenchStudent:
         return None if self.first_video is None else self.first_video - self.started
 
 
-async def run_students(url: str, first: int, k: int, batch: int, late: bool) -> None:
+async def run_students(
+    url: str, first: int, k: int, batch: int, late: bool, lesson: str, lean: bool
+) -> None:
     """Join K students, then measure the window the orchestrator sends on stdin."""
     compat.pin_host_addresses((LOOPBACK,))
-    students = [BenchStudent(f"s{first + i}") for i in range(k)]
+    students = [BenchStudent(f"s{first + i}", lesson, lean) for i in range(k)]
     async with aiohttp.ClientSession() as http:
         for i in range(0, k, batch):  # DTLS handshakes are CPU heavy: join in waves
             await asyncio.gather(*(s.join(http, url) for s in students[i : i + batch]))
@@ -200,7 +258,7 @@ async def run_students(url: str, first: int, k: int, batch: int, late: bool) -> 
         before = [s.snapshot() for s in students]
         await asyncio.sleep(max(0.0, end - time.time()))
         after = [s.snapshot() for s in students]
-        joiner = BenchStudent(f"late{first}")
+        joiner = BenchStudent(f"late{first}", lesson, lean)
         if late:
             await joiner.join(http, url)
             await wait_for(lambda: joiner.first_video is not None, 10)
@@ -282,20 +340,25 @@ def busy_seconds() -> float:
 
 @dataclass
 class Meter:
-    """CPU of the server, of the harness and of the whole box, and the publisher's frames."""
+    """CPU of the server (with its media workers), of the harness and of the whole box, and
+    the publisher's frames (of the first lesson)."""
 
     server: int
+    workers: tuple[int, ...]
     harness: tuple[int, ...]
     url: str
     marks: list[dict[str, float]] = field(default_factory=list)
 
     def mark(self) -> None:
-        stats = json_get(f"{self.url}/stats")
+        stats = json_get(f"{self.url}/stats?lesson=L0")
         self.marks.append(
             {
                 "time": time.monotonic(),
-                "server": cpu_seconds(self.server),
-                "server_sys": psutil.Process(self.server).cpu_times().system,
+                "server": cpu_seconds(self.server, *self.workers),
+                "server_sys": sum(
+                    psutil.Process(p).cpu_times().system for p in (self.server, *self.workers)
+                ),
+                **{f"worker{i}": cpu_seconds(pid) for i, pid in enumerate(self.workers)},
                 "harness": cpu_seconds(*self.harness),
                 "box": busy_seconds(),
                 "frames": stats["slots"]["teacher-camera"]["frames_in"],
@@ -305,12 +368,13 @@ class Meter:
             }
         )
 
-    def result(self) -> dict[str, float]:
+    def result(self) -> dict[str, Any]:
         first, last = self.marks
         d = {key: last[key] - first[key] for key in first}
         return {
             "server_cpu_pct": 100 * d["server"] / d["time"],
             "server_sys_pct": 100 * d["server_sys"] / d["time"],
+            "worker_cpu_pct": [100 * d[f"worker{i}"] / d["time"] for i in range(len(self.workers))],
             "harness_cpu_pct": 100 * d["harness"] / d["time"],
             "others_cpu_pct": 100 * (d["box"] - d["server"] - d["harness"]) / d["time"],
             "box_busy_pct": 100 * d["box"] / d["time"] / psutil.cpu_count(),
@@ -348,55 +412,66 @@ def wait_until_quiet(limit: float, patience: float = 120) -> None:
             return
 
 
-def run_once(egress: str, k: int, args: argparse.Namespace) -> dict[str, Any]:
+def server_args(setup: str) -> list[str]:
+    """`direct`/`sender`: one room in the server process; `workers=N`: N media workers."""
+    if setup.startswith("workers="):
+        return ["--workers", setup.removeprefix("workers=")]
+    return ["--egress", setup]
+
+
+def run_once(setup: str, k: int, args: argparse.Namespace) -> dict[str, Any]:
     limit = str(args.window + args.warmup + 120)
-    with process("bench/media_server.py", "--egress", egress, "--duration", limit) as server:
+    lessons = [f"L{i}" for i in range(args.lessons)]
+    with contextlib.ExitStack() as stack:
+        server = stack.enter_context(
+            process("bench/media_server.py", *server_args(setup), "--duration", limit)
+        )
         url = f"http://{LOOPBACK}:{expect(server, 'LISTENING')}"
-        with process(
-            __file__,
-            "--role",
-            "publisher",
-            "--url",
-            url,
-            "--duration",
-            limit,
-            "--bitrate",
-            str(args.bitrate),
-        ) as publisher:
+        publisher_args = ["--role", "publisher", "--url", url, "--duration", limit,
+                          "--bitrate", str(args.bitrate)]  # fmt: skip
+        publishers = [
+            stack.enter_context(process(__file__, *publisher_args, "--lesson", lesson))
+            for lesson in lessons
+        ]
+        for publisher in publishers:
             expect(publisher, "PUBLISHING")
-            with contextlib.ExitStack() as stack:
-                groups = [
-                    stack.enter_context(
-                        process(
-                            __file__,
-                            "--role",
-                            "students",
-                            "--url",
-                            url,
-                            "--first",
-                            str(first),
-                            "--k",
-                            str(len(group)),
-                            "--batch",
-                            str(args.batch),
-                            *(["--late"] if first == 0 else []),
-                        )
-                    )
-                    for first, group in shares(k, args)
-                ]
-                for group in groups:
-                    expect(group, "READY")
-                meter = Meter(server.pid, (publisher.pid, *(g.pid for g in groups)), url)
-                measure(meter, groups, args)
-                parts = [json.loads(expect(group, "RESULT")) for group in groups]
+        groups = [
+            stack.enter_context(process(__file__, *student_args(url, lesson, first, group, args)))
+            for lesson, first, group in shares(k, args)
+        ]
+        for group in groups:
+            expect(group, "READY")
+        workers = tuple(json_get(f"{url}/workers")["pids"])
+        harness = (*(p.pid for p in publishers), *(g.pid for g in groups))
+        meter = Meter(server.pid, workers, harness, url)
+        measure(meter, groups, args)
+        parts = [json.loads(expect(group, "RESULT")) for group in groups]
     return meter.result() | (summary(parts) if parts else {})
 
 
-def shares(k: int, args: argparse.Namespace) -> list[tuple[int, range]]:
-    """The students of each students process: (index of its first, its students)."""
-    procs = max(1, min(args.procs, k))
-    bounds = [k * i // procs for i in range(procs + 1)]
-    return [(bounds[i], range(bounds[i], bounds[i + 1])) for i in range(procs)] if k else []
+def student_args(
+    url: str, lesson: str, first: int, group: range, args: argparse.Namespace
+) -> list[str]:
+    late = ["--late"] if first == 0 else []
+    lean = ["--lean"] if args.lean else []
+    return ["--role", "students", "--url", url, "--first", str(first), "--k", str(len(group)),
+            "--batch", str(args.batch), "--lesson", lesson, *late, *lean]  # fmt: skip
+
+
+def shares(k: int, args: argparse.Namespace) -> list[tuple[str, int, range]]:
+    """The students of each students process: (its lesson, index of its first, its students).
+
+    Students are spread evenly over the lessons, and each lesson's over its processes.
+    """
+    out = []
+    per_lesson = max(1, args.procs // args.lessons)
+    lesson_bounds = [k * i // args.lessons for i in range(args.lessons + 1)]
+    for i in range(args.lessons):
+        lo, hi = lesson_bounds[i], lesson_bounds[i + 1]
+        procs = max(1, min(per_lesson, hi - lo))
+        bounds = [lo + (hi - lo) * j // procs for j in range(procs + 1)]
+        out += [(f"L{i}", bounds[j], range(bounds[j], bounds[j + 1])) for j in range(procs)]
+    return [share for share in out if len(share[2])]
 
 
 def measure(meter: Meter, groups: list[subprocess.Popen[str]], args: argparse.Namespace) -> None:
@@ -411,21 +486,23 @@ def measure(meter: Meter, groups: list[subprocess.Popen[str]], args: argparse.Na
         meter.mark()
 
 
-def table(egress: str, runs: dict[int, dict[str, Any]]) -> str:
+def table(setup: str, runs: dict[int, dict[str, Any]], lessons: int) -> str:
     base = runs[0]["server_cpu_pct"]
+    title = f"{setup.replace('=', ' = ')}" if setup.startswith("workers") else f"egress `{setup}`"
     lines = [
-        f"### egress `{egress}` (publisher alone: server {base:.1f} % of one core)",
+        f"### {title}, {lessons} lesson(s) (publishers alone: server {base:.1f} % of one core)",
         "",
-        "| K | server CPU % (kernel) | per student % | video fps min / median | audio fps min | "
-        "kbit/s per student | join→first frame median / max s | late joiner s | "
+        "| K | server CPU % (kernel) | per worker % | per student % | video fps min / median | "
+        "audio fps min | kbit/s per student | join→first frame median / max s | late joiner s | "
         "harness CPU % | other processes CPU % | box busy % | PLIs / keyframes / resent |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for k, r in sorted(runs.items()):
         if k == 0:
             continue
         lines.append(
             f"| {k} | {r['server_cpu_pct']:.1f} ({r['server_sys_pct']:.1f}) | "
+            f"{' + '.join(f'{w:.0f}' for w in r['worker_cpu_pct']) or '—'} | "
             f"{(r['server_cpu_pct'] - base) / k:.3f} | "
             f"{r['video_fps_min']:.1f} / {r['video_fps_median']:.1f} | "
             f"{r['audio_fps_min']:.1f} | {r['video_kbps_median']:.0f} | "
@@ -449,17 +526,18 @@ def full_rate(run: dict[str, Any]) -> bool:
 
 
 def orchestrate(args: argparse.Namespace) -> None:
-    results: dict[str, dict[int, dict[str, Any]]] = {egress: {} for egress in args.egress}
+    setups = [f"workers={w}" for w in args.workers] if args.workers else args.egress
+    results: dict[str, dict[int, dict[str, Any]]] = {setup: {} for setup in setups}
     for k in sorted({0, *args.ks}):
-        for egress in args.egress:  # side by side: both egresses see the same box
-            results[egress][k] = run_quietly(egress, k, args)
-            print(f"# {egress} K={k}: {json.dumps(results[egress][k])}", file=sys.stderr)
+        for setup in setups:  # side by side: every setup sees the same box
+            results[setup][k] = run_quietly(setup, k, args)
+            print(f"# {setup} K={k}: {json.dumps(results[setup][k])}", file=sys.stderr)
     print(
         f"\n{psutil.cpu_count()} cores; VP8 640x360 at {args.bitrate // 1000} kbit/s + Opus; "
         f"window {args.window:g} s\n"
     )
-    for egress, runs in results.items():
-        print(table(egress, runs) + "\n")
+    for setup, runs in results.items():
+        print(table(setup, runs, args.lessons) + "\n")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
 
@@ -473,6 +551,19 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument(
         "--egress", nargs="+", default=["sender", "direct"], choices=("sender", "direct")
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="*",
+        default=[],
+        help="compare Sabak's media workers (e.g. 1 2) instead of egresses in one process",
+    )
+    parser.add_argument("--lessons", type=int, default=1, help="lessons (one publisher each)")
+    parser.add_argument(
+        "--lean",
+        action="store_true",
+        help="students count frames from RTP headers without decrypting (a cheaper harness)",
     )
     parser.add_argument("--bitrate", type=int, default=500_000, help="publisher VP8 bit/s")
     parser.add_argument("--batch", type=int, default=10, help="students joining at once")
@@ -492,16 +583,20 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--first", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--late", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--lesson", default="L0", help=argparse.SUPPRESS)
     parser.add_argument("--duration", type=float, default=300, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.role == "publisher":
         asyncio.run(
             asyncio.wait_for(
-                run_publisher(args.url, args.bitrate, args.duration), args.duration + 30
+                run_publisher(args.url, args.bitrate, args.duration, args.lesson),
+                args.duration + 30,
             )
         )
     elif args.role == "students":
-        students = run_students(args.url, args.first, args.k, args.batch, args.late)
+        students = run_students(
+            args.url, args.first, args.k, args.batch, args.late, args.lesson, args.lean
+        )
         asyncio.run(asyncio.wait_for(students, 300))
     else:
         orchestrate(args)

@@ -50,6 +50,7 @@ class SabakClient:
         "quiz_tally",
         "quiz_extended",
         "floor",
+        "media_restart",
     )
 
     def __init__(

@@ -17,10 +17,14 @@ from aiohttp import web
 
 from client.rest import RestClient, RestError
 from config import ConfigError, Settings, load_settings
+from server import appkeys as k
 from server.app import create_app
 from server.redis_launcher import RedisLaunchError
 from signaling.aiortc_compat import AiortcInternalsChanged
 from signaling.engineio_compat import EngineioInternalsChanged
+from signaling.sfu import MediaError
+
+log = logging.getLogger(__name__)
 
 
 class CannotListen(Exception):
@@ -106,6 +110,12 @@ async def _run(settings: Settings) -> None:
             await site.start()
         except OSError as exc:
             raise CannotListen(exc.strerror or str(exc)) from exc
+        media = runner.app[k.NAMESPACE].media
+        if media is not None:  # a teacher's first camera should not wait for a worker to start
+            try:
+                await media.start()
+            except MediaError as exc:
+                log.warning("media workers did not start (tried again on first use): %s", exc)
         print(f"Sabak is running at {settings.public_base_url} (Ctrl-C stops it)", flush=True)
         await stop.wait()
         print("Sabak is stopping.", flush=True)

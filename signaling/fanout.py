@@ -83,6 +83,10 @@ class Fanout:
         for record in records:
             await self._follow_up(lesson, record.event)
 
+    def tell_everyone(self, lesson_id: str, name: str, data: dict[str, Any]) -> None:
+        """A notice from the server itself (not a stored event) to the whole lesson."""
+        self._spawn(self.sio.emit(name, data, room=room(lesson_id, ALL)))
+
     async def _send(self, lesson_id: str, message: Outgoing) -> None:
         delay = COALESCE_S.get(message.name)
         if delay is None:

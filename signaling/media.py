@@ -1,19 +1,23 @@
 """Media signaling over the lesson's socket: publish, subscribe, receive modes, ICE, the floor.
 
-One MediaRoom (signaling/sfu.py) per lesson runs in this process; this module only checks who
-may do what (from the lesson's state, never the payload) and turns MediaError into refusals.
+One MediaRoom (signaling/sfu.py) per lesson runs in a media worker process
+(signaling/media_worker.py), the lesson pinned to one worker; this module only checks who may
+do what (from the lesson's state, never the payload), relays the request to the lesson's
+worker and turns MediaError into refusals.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from config import MediaSettings
 from server.classroom import events as e
 from server.classroom.errors import Refused
 from server.classroom.lesson import Actor, Lesson
-from signaling.sfu import MediaError, MediaRoom, Seat
+from signaling.media_worker import MediaWorkers, RemoteRoom, RoomOptions, worker_count
+from signaling.sfu import MediaError, Seat
 
 log = logging.getLogger(__name__)
 
@@ -26,45 +30,54 @@ def ice_servers(settings: MediaSettings) -> list[dict[str, Any]]:
 
 
 class MediaRooms:
-    """The media rooms of the lessons this process serves, made on first use."""
+    """The media rooms of the lessons this process serves, each in its pinned worker."""
 
     def __init__(self, settings: MediaSettings) -> None:
         self.settings = settings
         self.ice_servers = ice_servers(settings)  # what browsers need too (join ack)
-        self._rooms: dict[str, MediaRoom] = {}
+        options = RoomOptions(
+            tuple(self.ice_servers), settings.ice_host_addresses, settings.ice_accept_remote_ips
+        )
+        self.workers = MediaWorkers(worker_count(settings.workers), options, self._lost)
+        # Told of each lesson whose media died with its worker (the app tells its clients).
+        self.on_lost: Callable[[str], None] | None = None
 
-    def room(self, lesson_id: str) -> MediaRoom:
-        if lesson_id not in self._rooms:
-            self._rooms[lesson_id] = MediaRoom(
-                ice_servers=self.ice_servers,
-                ice_host_addresses=self.settings.ice_host_addresses,
-                ice_accept_remote_ips=self.settings.ice_accept_remote_ips,
-            )
-        return self._rooms[lesson_id]
+    def _lost(self, lesson_ids: list[str]) -> None:
+        for lesson_id in lesson_ids:
+            if self.on_lost is not None:
+                self.on_lost(lesson_id)
+
+    def room(self, lesson_id: str) -> RemoteRoom:
+        return self.workers.room(lesson_id)
+
+    async def start(self) -> None:
+        """Start every worker now rather than on a lesson's first media request."""
+        await self.workers.start()
 
     async def close(self) -> None:
-        for room in self._rooms.values():
-            await room.close()
-        self._rooms.clear()
+        await self.workers.close()
 
     async def __call__(self, lesson: Lesson, records: tuple[e.Record, ...]) -> None:
         """Follow the lesson: the floor taken back, someone gone, the lesson over."""
-        room = self._rooms.get(lesson.id)
-        if room is None:
-            return
+        if self.workers.pinned(lesson.id) is None:
+            return  # no media yet (or its worker died: nothing of it is left to stop)
+        room = self.room(lesson.id)
         for record in records:
             ev = record.event
-            if isinstance(ev, e.FloorTaken):
-                await room.unpublish(ev.participant_id)
-            elif isinstance(ev, e.ParticipantTimedOut) or (
-                isinstance(ev, e.ParticipantLeft) and ev.reason != "network"
-            ):
-                # A network drop keeps the media: the WebRTC path may well be alive, and
-                # the participant is back within the grace window most of the time.
-                await room.remove(ev.participant_id)
-            elif isinstance(ev, e.LessonEnded):
-                await self._rooms.pop(lesson.id).close()
-                return
+            try:
+                if isinstance(ev, e.FloorTaken):
+                    await room.unpublish(ev.participant_id)
+                elif isinstance(ev, e.ParticipantTimedOut) or (
+                    isinstance(ev, e.ParticipantLeft) and ev.reason != "network"
+                ):
+                    # A network drop keeps the media: the WebRTC path may well be alive, and
+                    # the participant is back within the grace window most of the time.
+                    await room.remove(ev.participant_id)
+                elif isinstance(ev, e.LessonEnded):
+                    await self.workers.release(lesson.id)
+                    return
+            except MediaError as error:
+                log.warning("media of lesson %s did not follow %s: %s", lesson.id, ev, error)
 
     async def handle(
         self, lesson: Lesson, actor: Actor, event: str, data: dict[str, Any]
@@ -79,7 +92,7 @@ class MediaRooms:
             raise Refused(error.code, str(error)) from None
 
     async def _on_media_publish(
-        self, room: MediaRoom, lesson: Lesson, pid: str, data: dict[str, Any]
+        self, room: RemoteRoom, lesson: Lesson, pid: str, data: dict[str, Any]
     ) -> dict[str, Any]:
         allowed = lesson.may_publish(pid)
         if not allowed:
@@ -98,29 +111,29 @@ class MediaRooms:
         return {"sdp": answer, "allowed": sorted(allowed)}
 
     async def _on_media_unpublish(
-        self, room: MediaRoom, lesson: Lesson, pid: str, data: dict[str, Any]
+        self, room: RemoteRoom, lesson: Lesson, pid: str, data: dict[str, Any]
     ) -> dict[str, Any]:
         await room.unpublish(pid)
         return {}
 
     async def _on_media_subscribe(
-        self, room: MediaRoom, lesson: Lesson, pid: str, data: dict[str, Any]
+        self, room: RemoteRoom, lesson: Lesson, pid: str, data: dict[str, Any]
     ) -> dict[str, Any]:
         return {"sdp": await room.subscribe(pid, data["mode"])}
 
     async def _on_media_mode(
-        self, room: MediaRoom, lesson: Lesson, pid: str, data: dict[str, Any]
+        self, room: RemoteRoom, lesson: Lesson, pid: str, data: dict[str, Any]
     ) -> dict[str, Any]:
         return {"sdp": await room.set_mode(pid, data["mode"])}
 
     async def _on_media_answer(
-        self, room: MediaRoom, lesson: Lesson, pid: str, data: dict[str, Any]
+        self, room: RemoteRoom, lesson: Lesson, pid: str, data: dict[str, Any]
     ) -> dict[str, Any]:
         await room.subscriber_answer(pid, data["sdp"])
         return {}
 
     async def _on_media_ice(
-        self, room: MediaRoom, lesson: Lesson, pid: str, data: dict[str, Any]
+        self, room: RemoteRoom, lesson: Lesson, pid: str, data: dict[str, Any]
     ) -> dict[str, Any]:
         candidate = data.get("candidate")
         if candidate is not None and not isinstance(candidate, dict):
@@ -129,9 +142,8 @@ class MediaRooms:
         return {}
 
     async def _on_media_receiving(
-        self, room: MediaRoom, lesson: Lesson, pid: str, data: dict[str, Any]
+        self, room: RemoteRoom, lesson: Lesson, pid: str, data: dict[str, Any]
     ) -> dict[str, Any]:
         """What each participant receives: the teacher sees everyone, others themselves."""
-        if lesson.participants[pid].role != "teacher":
-            return {"receiving": {pid: room.receiving(pid)}}
-        return {"receiving": {p: room.receiving(p) for p in lesson.participants}}
+        mine = lesson.participants[pid].role != "teacher"
+        return {"receiving": await room.receiving([pid] if mine else list(lesson.participants))}

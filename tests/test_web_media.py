@@ -10,25 +10,17 @@ teacher screen, floor mic, floor camera).
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
-from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-import av
 import pytest
-from aiortc import (
-    RTCBundlePolicy,
-    RTCConfiguration,
-    RTCPeerConnection,
-    RTCRtpReceiver,
-    RTCSessionDescription,
-)
 from playwright.async_api import BrowserContext, Page, expect
 
-from signaling import aiortc_compat as compat
-from signaling.sfu import is_vp8_keyframe
+from server import appkeys as k
 from tests.browser import ARTIFACTS, CONTEXT_PERMISSIONS, chromium, needs_chromium
 from tests.conftest import (
     Classroom,
@@ -38,10 +30,10 @@ from tests.conftest import (
     settings_for,
     start_server,
 )
+from tests.media_peers import LOOPBACK, AiortcStudent
 
 pytestmark = [pytest.mark.browser, needs_chromium(), pytest.mark.timeout(120)]
 
-LOOPBACK = "127.0.0.1"
 TEACHER_MIC, TEACHER_CAMERA, TEACHER_SCREEN, FLOOR_MIC, FLOOR_CAMERA = "0", "1", "2", "3", "4"
 WAIT_S = 15.0
 
@@ -118,58 +110,6 @@ async def media_server(tmp_path: Path, redis_url: str) -> AsyncIterator[Running]
         yield running
     finally:
         await running.runner.cleanup()
-
-
-class AiortcStudent:
-    """A Python student: signaling with SabakClient, media with aiortc, decoding with PyAV.
-
-    Frames are taken before aiortc's decoder (as the server does) and decoded here, so that
-    a decode error counts instead of vanishing inside aiortc.
-    """
-
-    def __init__(self, server: Running, link: str) -> None:
-        self.client = server.client(link)
-        self.pc = RTCPeerConnection(
-            RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
-        )
-        self.frames: Counter[str] = Counter()
-        self.decoded: Counter[str] = Counter()
-        self.errors: Counter[str] = Counter()
-        self.keyframes: Counter[str] = Counter()
-        self._decoders: dict[str, Any] = {}
-
-    async def join(self, lesson_id: str, mode: str = "video") -> None:
-        compat.pin_host_addresses((LOOPBACK,))  # aioice never offers 127.0.0.1 by itself
-        await self.client.connect()
-        await self.client.join(lesson_id)
-        offer = (await self.client.call("media_subscribe", {"mode": mode}))["sdp"]
-        await self.pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
-        for t in self.pc.getTransceivers():
-            self._tap(str(t.mid), t.kind, t.receiver)
-        await self.pc.setLocalDescription(await self.pc.createAnswer())
-        await self.client.call("media_answer", {"sdp": self.pc.localDescription.sdp})
-
-    def _tap(self, mid: str, kind: str, receiver: RTCRtpReceiver) -> None:
-        if kind == "video":
-            self._decoders[mid] = av.CodecContext.create("libvpx", "r")
-        else:
-            codec: Any = av.CodecContext.create("libopus", "r")
-            codec.sample_rate, codec.layout, codec.format = 48000, "stereo", "s16"
-            self._decoders[mid] = codec
-
-        def sink(data: bytes, timestamp: int) -> None:
-            self.frames[mid] += 1
-            self.keyframes[mid] += kind == "video" and is_vp8_keyframe(data)
-            try:
-                self.decoded[mid] += len(self._decoders[mid].decode(av.Packet(data)))
-            except av.FFmpegError:
-                self.errors[mid] += 1
-
-        compat.tap_encoded_frames(receiver, sink, per_packet=kind == "audio")
-
-    async def close(self) -> None:
-        await self.pc.close()
-        await self.client.close()
 
 
 async def page_for(context: BrowserContext) -> Page:
@@ -272,6 +212,7 @@ async def test_live_media_between_browsers_and_aiortc(media_server: Running) -> 
             await floor_both_ways(teacher, phone, py_student, room.students[0]["id"])
             await radio_mode_stops_video_keeps_sound(teacher, phone, room.students[0]["id"])
             await media_comes_back_after_reconnects(desk, teacher, phone_ctx, phone)
+            await media_comes_back_after_its_worker_dies(media_server, room, teacher, phone)
             assert not py_student.errors, py_student.errors
         finally:
             await py_student.close()
@@ -413,3 +354,22 @@ async def media_comes_back_after_reconnects(
     await expect(teacher.locator("[data-publish-state]")).to_have_attribute(
         "data-publish-state", "connected"
     )
+
+
+async def media_comes_back_after_its_worker_dies(
+    server: Running, room: Classroom, teacher: Page, phone: Page
+) -> None:
+    """The lesson's media worker is killed: the pages are told, publish and subscribe anew."""
+    media = server.app[k.NAMESPACE].media
+    assert media is not None
+    worker = media.workers.pinned(room.lesson["id"])
+    assert worker is not None and worker.pid is not None
+    old_pid = worker.pid
+    os.kill(old_pid, signal.SIGKILL)
+    await advances(phone, TEACHER_CAMERA, "frames", 10, "phone after the media worker died")
+    await advances(phone, TEACHER_MIC, "packets", 25, "phone after the media worker died")
+    await expect(teacher.locator("[data-publish-state]")).to_have_attribute(
+        "data-publish-state", "connected"
+    )
+    again = media.workers.pinned(room.lesson["id"])
+    assert again is not None and again.pid not in (None, old_pid)

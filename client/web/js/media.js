@@ -4,6 +4,9 @@
  * Signaling goes through the LessonConnection (protocol.js). No DOM code here.
  */
 
+/** Refusals that pass by themselves: try again in a moment instead of telling the person. */
+const PASSING = ['offline', 'timeout', 'media-restarting', 'media-timeout'];
+
 /** What the server's offer to a subscriber carries, by mid (signaling/sfu.py SLOTS). */
 export const MIDS = {
   teacherMic: '0',
@@ -219,7 +222,7 @@ export class Publisher extends Emitter {
     if (!ack.ok) {
       this.drop();
       this.setState('failed');
-      if (['offline', 'timeout'].includes(ack.error.code)) this.later();
+      if (PASSING.includes(ack.error.code)) this.later();
       else this.tell('error', ack.error);
       return;
     }
@@ -317,7 +320,7 @@ export class Subscriber extends Emitter {
 
   async accepted(ack) {
     if (!ack.ok) {
-      if (['offline', 'timeout'].includes(ack.error.code)) this.later();
+      if (PASSING.includes(ack.error.code)) this.later();
       else this.tell('error', ack.error);
       return;
     }
@@ -345,7 +348,7 @@ export class Subscriber extends Emitter {
     if (pc !== this.pc) return;
     if (!ack.ok) {
       this.drop();
-      if (['offline', 'timeout'].includes(ack.error.code)) this.later();
+      if (PASSING.includes(ack.error.code)) this.later();
       else this.tell('error', ack.error);
       return;
     }

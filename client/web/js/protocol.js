@@ -33,6 +33,7 @@ export const SERVER_EVENTS = [
   'quiz_published',
   'learner_added',
   'floor',
+  'media_restart',
 ];
 const ACK_TIMEOUT_MS = 8000;
 const RETRY_MS = 3000;

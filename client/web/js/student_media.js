@@ -38,6 +38,11 @@ export function bindStudentMedia(conn, page, ack) {
     followFloor(again.snapshot.floor || []);
     if (floor && floor === had) floor.publisher.republish();
   });
+  conn.on('media_restart', () => {
+    // The server's media forwarding restarted: our connections there are gone.
+    sub.start(sub.mode);
+    if (floor) floor.publisher.republish();
+  });
   conn.on('floor', (d) => {
     if (!page.learners().has(d.participant_id)) return;
     if (d.given) giveFloor(d.participant_id, d.camera);

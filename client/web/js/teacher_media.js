@@ -56,6 +56,12 @@ class TeacherMedia {
       this.render();
     });
     conn.on('finished', () => this.close());
+    conn.on('media_restart', () => {
+      // The server's media forwarding restarted: our connections there are gone.
+      if (this.closed) return;
+      if (this.sub) this.sub.start(this.sub.mode);
+      this.publisher.republish();
+    });
     onLanguage(() => this.render());
     this.render();
   }

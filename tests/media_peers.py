@@ -1,0 +1,118 @@
+"""aiortc peers that use a live server's media like a browser does: a teacher and a student."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import av
+from aiortc import (
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpReceiver,
+    RTCSessionDescription,
+)
+from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
+
+from signaling import aiortc_compat as compat
+from signaling.sfu import is_vp8_keyframe
+from tests.conftest import Running
+
+LOOPBACK = "127.0.0.1"
+
+
+def new_pc() -> RTCPeerConnection:
+    return RTCPeerConnection(
+        RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+    )
+
+
+class AiortcTeacher:
+    """A Python teacher publishing aiortc's test camera and microphone (VP8 and Opus)."""
+
+    def __init__(self, server: Running, link: str) -> None:
+        self.client = server.client(link)
+        self.pc = new_pc()
+
+    async def join(self, lesson_id: str) -> None:
+        compat.pin_host_addresses((LOOPBACK,))
+        await self.client.connect()
+        await self.client.join(lesson_id)
+        await self.publish()
+
+    async def publish(self) -> None:
+        """Offer the camera and microphone (again, on a new connection if one was there)."""
+        if self.pc.getTransceivers():
+            await self.pc.close()
+            self.pc = new_pc()
+        self.pc.addTrack(AudioStreamTrack())
+        self.pc.addTrack(VideoStreamTrack())
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        kinds = {str(t.mid): "mic" if t.kind == "audio" else "camera"
+                 for t in self.pc.getTransceivers()}  # fmt: skip
+        answer = await self.client.call(
+            "media_publish", {"sdp": self.pc.localDescription.sdp, "track_kinds": kinds}
+        )
+        await self.pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+
+    async def close(self) -> None:
+        await self.pc.close()
+        await self.client.close()
+
+
+class AiortcStudent:
+    """A Python student: signaling with SabakClient, media with aiortc, decoding with PyAV.
+
+    Frames are taken before aiortc's decoder (as the server does) and decoded here, so that
+    a decode error counts instead of vanishing inside aiortc.
+    """
+
+    def __init__(self, server: Running, link: str) -> None:
+        self.client = server.client(link)
+        self.pc = new_pc()
+        self.frames: Counter[str] = Counter()
+        self.decoded: Counter[str] = Counter()
+        self.errors: Counter[str] = Counter()
+        self.keyframes: Counter[str] = Counter()
+        self._decoders: dict[str, Any] = {}
+
+    async def join(self, lesson_id: str, mode: str = "video") -> None:
+        compat.pin_host_addresses((LOOPBACK,))  # aioice never offers 127.0.0.1 by itself
+        await self.client.connect()
+        await self.client.join(lesson_id)
+        await self.subscribe(mode)
+
+    async def subscribe(self, mode: str = "video") -> None:
+        """Ask for the lesson's media (again, on a new connection if one was there)."""
+        if self.pc.getTransceivers():
+            await self.pc.close()
+            self.pc = new_pc()
+        offer = (await self.client.call("media_subscribe", {"mode": mode}))["sdp"]
+        await self.pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
+        for t in self.pc.getTransceivers():
+            self._tap(str(t.mid), t.kind, t.receiver)
+        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        await self.client.call("media_answer", {"sdp": self.pc.localDescription.sdp})
+
+    def _tap(self, mid: str, kind: str, receiver: RTCRtpReceiver) -> None:
+        if kind == "video":
+            self._decoders[mid] = av.CodecContext.create("libvpx", "r")
+        else:
+            codec: Any = av.CodecContext.create("libopus", "r")
+            codec.sample_rate, codec.layout, codec.format = 48000, "stereo", "s16"
+            self._decoders[mid] = codec
+
+        def sink(data: bytes, timestamp: int) -> None:
+            self.frames[mid] += 1
+            self.keyframes[mid] += kind == "video" and is_vp8_keyframe(data)
+            try:
+                self.decoded[mid] += len(self._decoders[mid].decode(av.Packet(data)))
+            except av.FFmpegError:
+                self.errors[mid] += 1
+
+        compat.tap_encoded_frames(receiver, sink, per_packet=kind == "audio")
+
+    async def close(self) -> None:
+        await self.pc.close()
+        await self.client.close()
