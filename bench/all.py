@@ -6,7 +6,7 @@ Each benchmark runs as its own subprocess (in its own session, so that it and ev
 starts can be stopped by its process group), bounded by a per-step timeout: on expiry it gets
 SIGINT (every benchmark cleans up on it), then SIGTERM, then SIGKILL. A step that fails or
 times out is a "failed" row with the reason; the others still run. Worst case: the sum of the
-step timeouts (default 19.5 min, --quick 9 min) plus up to 80 s per step to stop it; usually
+step timeouts (default 27 min, --quick 13 min) plus up to 80 s per step to stop it; usually
 about 4 min, --quick about 2 min (both measured on a busy 2-core machine).
 """
 
@@ -47,6 +47,7 @@ class Step:
     timeout_s: float
     quick_timeout_s: float
     rows: Callable[[str, Path], list[Row]]  # (stdout, a scratch file) -> headline rows
+    script: str = ""  # bench/<script>.py; the step's name if empty
 
 
 def crowd_note(r: dict[str, Any]) -> str:
@@ -153,14 +154,46 @@ def faults_rows(stdout: str, _: Path) -> list[Row]:
 
 def media_rows(_: str, scratch: Path) -> list[Row]:
     rows = []
-    for egress, runs in json.loads(scratch.read_text()).items():
+    for setup, runs in json.loads(scratch.read_text()).items():
         base = runs["0"]["server_cpu_pct"]
         for k, r in sorted(((int(k), r) for k, r in runs.items() if k != "0")):
             fps = f"{r['video_fps_min']:.1f} fps min, {r['audio_fps_min']:.1f} audio fps min"
             note = f"other load {r['others_cpu_pct']:.0f} %" if r["others_cpu_pct"] > 25 else ""
             per = f"{(r['server_cpu_pct'] - base) / k:.2f} % of a core"
-            rows += figures(f"egress {egress}, K={k}", note,
-                            [("server CPU / student", per), ("frame rate", fps)])  # fmt: skip
+            figs = [("server CPU / student", per), ("frame rate", fps)]
+            if setup.startswith("workers="):
+                each = " + ".join(f"{w:.0f}" for w in r["worker_cpu_pct"])
+                figs.append(("CPU % of each worker", each))
+                label = f"{setup.replace('=', ' = ')}, 2 lessons, K={k} (lean students)"
+            else:
+                label = f"egress {setup}, K={k}"
+            rows += figures(label, note, figs)
+    return rows
+
+
+def eventlog_rows(stdout: str, _: Path) -> list[Row]:
+    by = {r["phase"]: r for r in results_of(stdout)}
+    rows = []
+    for phase, params in (
+        ("sequential", "1 lesson, one event at a time"),
+        ("bursts", f"1 lesson, bursts of {by['bursts']['burst']}"),
+        ("concurrent", f"{by['concurrent']['lessons']} lessons at once"),
+    ):
+        r = by[phase]
+        note = f"other load {r['other_cores'] * 100:.0f} %" if r["other_cores"] > 0.25 else ""
+        cpu = f"{r['redis_us_per_event']:.0f} / {r['python_us_per_event']:.0f} µs"
+        rows += figures(params, note, [
+            ("append throughput", f"{r['events_per_s']:,.0f} events/s"),
+            ("ack p50 / p99", p50_p99(r, "ack")),
+            ("CPU / event, Redis / Python", cpu),
+        ])  # fmt: skip
+    read, fold, memory = by["read"], by["fold"], by["memory"]
+    speeds = [read["events_per_s"], fold["replay_events_per_s"], fold["report_events_per_s"]]
+    note = f"other load {read['other_cores'] * 100:.0f} %" if read["other_cores"] > 0.25 else ""
+    rows += figures(f"log of {read['events']:,} events", note, [
+        ("read / fold / report", " / ".join(f"{v:,.0f}" for v in speeds) + " events/s"),
+        ("Redis memory / event", f"{memory['used_memory_bytes_per_event']:.0f} B"),
+    ])  # fmt: skip
     return rows
 
 
@@ -180,16 +213,23 @@ STEPS = [
                    "--others-max", "200"],
          ["--ks", "1", "--window", "2", "--warmup", "1", "--egress", "direct", "--attempts",
           "1", "--others-max", "200"], 300, 180, media_rows),
+    Step("media-workers", ["--workers", "1", "2", "--lessons", "2", "--lean", "--ks", "100",
+                           "--window", "5", "--warmup", "2", "--attempts", "1",
+                           "--others-max", "200"],
+         ["--workers", "1", "2", "--lessons", "2", "--lean", "--ks", "10", "--window", "2",
+          "--warmup", "1", "--attempts", "1", "--others-max", "200"], 300, 180, media_rows,
+         script="media"),
+    Step("eventlog", ["--wait-quiet", "5"], ["--quick"], 150, 60, eventlog_rows),
 ]  # fmt: skip
 
 
 def run_step(step: Step, quick: bool, scratch: Path) -> tuple[list[Row], str]:
     """Run one benchmark; its headline rows, or a failed row with the reason."""
-    script = BENCH / f"{step.name}.py"
+    script = BENCH / f"{step.script or step.name}.py"
     if not script.exists():
         return [["", "(not run)", "skipped", f"{script.name} does not exist"]], ""
     args = [*(step.quick if quick else step.args)]
-    if step.name == "media":
+    if (step.script or step.name) == "media":
         args += ["--json", str(scratch)]
     timeout = step.quick_timeout_s if quick else step.timeout_s
     stdout, stderr, reason = run_bounded([sys.executable, str(script), *args], timeout)

@@ -154,17 +154,6 @@ async def post(http: aiohttp.ClientSession, url: str, body: dict[str, Any]) -> A
 # --- the students process -----------------------------------------------------------------
 
 
-class HeadersOnly:
-    """An SRTP session that hands RTP packets on still encrypted (their headers are clear)."""
-
-    def __init__(self, session: Any) -> None:
-        self.unprotect_rtcp = session.unprotect_rtcp
-
-    @staticmethod
-    def unprotect(data: bytes) -> bytes:
-        return data
-
-
 @dataclass
 class BenchStudent:
     """An aiortc subscriber counting encoded frames per kind without decoding them."""
@@ -202,10 +191,11 @@ class BenchStudent:
         return count
 
     def _count_headers(self, offer_sdp: str) -> None:
-        """Lean: count frames from the clear RTP headers of SRTP (video: marker bits), without
-        decrypting payloads or running aiortc's receivers (jitter buffer, NACK, estimator).
+        """Lean: count frames from the clear RTP headers of SRTP (video: marker bits) as the
+        datagrams arrive, without decrypting them or running aiortc's receive path.
 
-        ICE, DTLS and the reading of every datagram stay; RTCP is still decrypted and handled.
+        ICE (consent checks are answered), DTLS and RTCP still go through aiortc; only RTP
+        packets stop at the socket. The server cannot tell a lean student from a full one.
         """
         kinds = {"VP8": "video", "opus": "audio"}
         types = {
@@ -213,13 +203,8 @@ class BenchStudent:
             for m in re.finditer(r"a=rtpmap:(\d+) (VP8|opus)/", offer_sdp)
         }
         dtls: Any = self.pc.getTransceivers()[0].receiver.transport  # max-bundle: one for all
-        setup = dtls._setup_srtp
 
-        def setup_then_skip_rtp_decryption() -> None:
-            setup()
-            dtls._rx_srtp = HeadersOnly(dtls._rx_srtp)
-
-        async def handle(data: bytes, arrival_time_ms: int) -> None:
+        def count(data: bytes) -> None:
             kind = types.get(data[1] & 0x7F)
             if kind == "audio":
                 self.frames["audio"] += 1
@@ -230,8 +215,29 @@ class BenchStudent:
                     if self.first_video is None:
                         self.first_video = time.monotonic()
 
-        dtls._setup_srtp = setup_then_skip_rtp_decryption
-        dtls._handle_rtp_data = handle
+        def stop_rtp_at_the_socket(protocol: Any) -> None:
+            handle = protocol.datagram_received
+
+            def received(data: bytes, addr: Any) -> None:
+                if 127 < data[0] < 192 and not 191 < data[1] < 224:  # RTP, not RTCP
+                    count(data)
+                else:
+                    handle(data, addr)
+
+            protocol.datagram_received = received
+
+        setup = dtls._setup_srtp
+
+        def setup_then_count_at_the_socket() -> None:
+            setup()  # ICE is connected: its sockets are known
+            for protocol in dtls.transport._connection._protocols:
+                stop_rtp_at_the_socket(protocol)
+
+        async def handle_rtp(data: bytes, arrival_time_ms: int) -> None:
+            count(data)  # a packet that was queued before the sockets were patched
+
+        dtls._setup_srtp = setup_then_count_at_the_socket
+        dtls._handle_rtp_data = handle_rtp
 
     def snapshot(self) -> tuple[float, int, int, int]:
         return time.monotonic(), self.frames["video"], self.frames["audio"], self.video_bytes

@@ -37,6 +37,7 @@ REPO = Path(__file__).resolve().parent.parent
 LINE_LIMIT = 16 * 1024 * 1024  # an SDP is a few KB; a stats answer for a big class more
 CALL_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 5.0
+START_TIMEOUT_S = 30.0  # importing aiortc takes about a second on a quiet machine
 READY = "ready"
 
 
@@ -239,7 +240,11 @@ class WorkerProcess:
             )  # fmt: skip
             assert process.stdin is not None and process.stdout is not None
             process.stdin.write(self.options.to_json().encode() + b"\n")
-            first = await process.stdout.readline()
+            try:
+                async with asyncio.timeout(START_TIMEOUT_S):
+                    first = await process.stdout.readline()
+            except TimeoutError:
+                first = b""
             if not first or json.loads(first).get("ok") != READY:
                 await self._reap(process)
                 raise MediaError("media-unavailable", "The media worker did not start.")
