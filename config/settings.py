@@ -73,7 +73,8 @@ class ServerSettings:
     allowed_origins: tuple[str, ...] = setting((), prefixes=_HTTP)
     cluster: bool = False
     # permessage-deflate on the socket.io WebSocket: off by default, as in Node's socket.io;
-    # on, it costs a zlib state per student (~110 KB) and a deflate of every frame per socket.
+    # on, it costs a zlib state per student (~110 KB) and a deflate of every frame per socket
+    # (see config/sabak.toml).
     websocket_deflate: bool = False
 
 

@@ -92,7 +92,7 @@ def create_app(settings: Settings) -> web.Application:
         compression_threshold=1024,
     )
     sio.attach(app, socketio_path="socket.io")
-    engineio_compat.use_fast_websocket(sio, compress=settings.server.websocket_deflate)
+    engineio_compat.use_sabak_websocket(sio, compress=settings.server.websocket_deflate)
     app[k.SIO] = sio
     app.cleanup_ctx.append(_redis_ctx)
     app.cleanup_ctx.append(_services_ctx)
