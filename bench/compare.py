@@ -52,9 +52,7 @@ from bench.signaling import SERVER_ENV, TEXT_PREFIX, Crowd, CrowdSpec
 from bench.wsclient import WsClient
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
-LEVER_LAUNCHER = NODE_DIR / "sabak_levers.py"
 RESULTS = NODE_DIR / "results"
-PYTHON = SABAK.parent / "python"
 SERVER_CPU, GEN_CPU = 0, 1  # with --pin: the server (and its Redis) here, the generator there
 SETTLE_S = 1.6  # the servers coalesce "count" to one a second: let the last one go out
 LADDER = (1.0, 2.0, 5.0, 10.0, 20.0, 40.0, 80.0, 160.0, 320.0, 640.0)  # broadcasts per s
@@ -87,7 +85,7 @@ class Options:
 
 @dataclass(frozen=True)
 class Variant:
-    """A server to measure: "ours", "ours+lever+lever", "ours@TREE" or "node[:all|threshold|off]".
+    """A server to measure: "ours", "ours@TREE" or "node[:all|threshold|off]".
 
     "ours@TREE" runs `sabak serve` from another source tree (a patched copy to compare).
     """
@@ -97,10 +95,6 @@ class Variant:
     @property
     def is_node(self) -> bool:
         return self.name.startswith("node")
-
-    @property
-    def levers(self) -> list[str]:
-        return self.name.partition("@")[0].split("+")[1:]
 
     @property
     def source(self) -> Path | None:
@@ -152,12 +146,10 @@ def spawn(command: list[str], env: dict[str, str], data_dir: Path, cpu: int | No
 
 
 async def start_ours(variant: Variant, n: int, cpu: int | None) -> Target:
-    """`sabak serve` (or the lever launcher) with a started lesson of n students."""
+    """`sabak serve` (from this tree or variant.source) with a started lesson of n students."""
     data_dir, port = Path(tempfile.mkdtemp(prefix="sabak-compare-")), free_port()
-    extra = SERVER_ENV | {"SABAK_BENCH_LEVERS": ",".join(variant.levers)}
-    env = server_env(port, data_dir / "var", extra, variant.source) | {"PORT": str(port)}
-    launcher = [str(PYTHON), str(LEVER_LAUNCHER)] if variant.levers else [str(SABAK)]
-    server = spawn([*launcher, "serve"], env, data_dir, cpu)
+    env = server_env(port, data_dir / "var", SERVER_ENV, variant.source) | {"PORT": str(port)}
+    server = spawn([str(SABAK), "serve"], env, data_dir, cpu)
     with _stopped_on_error(server):
         await wait_healthy(server, 30)
         classroom = await asyncio.wait_for(make_classroom(server, n), 60 + n * 0.05)
@@ -598,7 +590,7 @@ def parse_args(argv: list[str] | None) -> Options:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--ns", type=int, nargs="+", help="students (default 100 500 1000 2000)")
     p.add_argument("--variants", nargs="+", default=["ours", "node"],
-                   help='"ours", "ours+LEVER+..." (bench/node/sabak_levers.py), '
+                   help='"ours", "ours@TREE" (sabak serve from another source tree), '
                         '"node", "node:threshold", "node:off"')  # fmt: skip
     p.add_argument("--rounds", type=int, default=1, help="times each variant runs per N")
     p.add_argument("--messages", type=int, default=20, help="messages in the fixed window")

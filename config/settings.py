@@ -72,6 +72,10 @@ class ServerSettings:
     max_http_body_bytes: int = setting(1_000_000, minimum=1024, maximum=100_000_000)
     allowed_origins: tuple[str, ...] = setting((), prefixes=_HTTP)
     cluster: bool = False
+    # permessage-deflate on the socket.io WebSocket: off by default, as in Node's socket.io;
+    # on, it costs a zlib state per student (~110 KB) and a deflate of every frame per socket
+    # (see config/sabak.toml).
+    websocket_deflate: bool = False
 
 
 @dataclass(frozen=True)

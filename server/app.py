@@ -32,6 +32,7 @@ from server.throttle import FailureThrottle
 from server.tokens import Signer, load_or_create_secret
 from server.web import add_web, security_headers
 from signaling import aiortc_compat, engineio_compat
+from signaling.broadcast import manager_class
 from signaling.fanout import Fanout
 from signaling.media import MediaRooms
 from signaling.namespace import LessonNamespace
@@ -91,6 +92,7 @@ def create_app(settings: Settings) -> web.Application:
         compression_threshold=1024,
     )
     sio.attach(app, socketio_path="socket.io")
+    engineio_compat.use_sabak_websocket(sio, compress=settings.server.websocket_deflate)
     app[k.SIO] = sio
     app.cleanup_ctx.append(_redis_ctx)
     app.cleanup_ctx.append(_services_ctx)
@@ -102,12 +104,12 @@ def create_app(settings: Settings) -> web.Application:
     return app
 
 
-def _manager(settings: Settings) -> socketio.AsyncManager | None:
-    """Several processes: broadcasts go through Redis to the sockets of every process."""
+def _manager(settings: Settings) -> socketio.AsyncManager:
+    """Broadcasts without a task per recipient; with several processes, through Redis."""
     if not settings.server.cluster or settings.redis.url is None:
-        return None
+        return manager_class(socketio.AsyncManager)()
     channel = f"{settings.redis.key_prefix}-socketio"
-    return socketio.AsyncRedisManager(settings.redis.url, channel=channel)
+    return manager_class(socketio.AsyncRedisManager)(settings.redis.url, channel=channel)
 
 
 def _lessons(app: web.Application, directory: Directory, eventlog: EventLog) -> LiveLessons:

@@ -1,44 +1,218 @@
-"""Every touch of python-engineio internals, in one place, checked at start.
+"""Every touch of python-engineio (and aiohttp WebSocket) internals, in one place, checked at start.
 
 engine.io has no public call to drop one client's transport (so it reconnects by itself) or
 to see how much is queued for it; both are needed: to restart without telling clients to go
 away, and to cut off a client that stopped reading before its queue eats the memory.
+
+It has no way either to send one ready packet to many sockets: `deliver` does, for
+`signaling.broadcast` (see there why), writing a broadcast's frame straight to the transport of
+each socket whose writer is idle and queueing it for the others. That needs our own WebSocket
+class for this server's engine.io (`use_sabak_websocket`): it picks the deflate setting, knows
+its socket's transport, and its socket's writer tells when it waits on an empty queue.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
+import struct
+import time
+import types
+from collections.abc import Iterable
 from typing import Any
 
+import aiohttp
 import engineio
+import engineio.async_drivers.aiohttp as eio_aiohttp
 import socketio
+from aiohttp import WSMsgType, web
+from aiohttp._websocket.writer import WebSocketWriter
+from aiohttp.base_protocol import BaseProtocol
+from engineio import exceptions as eio_exceptions
+from engineio import packet as eio_packet
+from engineio.async_socket import AsyncSocket
+from engineio.base_socket import BaseSocket
+from socketio.async_manager import AsyncManager
+from socketio.async_pubsub_manager import AsyncPubSubManager
+from socketio.base_manager import BaseManager
 
 log = logging.getLogger(__name__)
 
 
 class EngineioInternalsChanged(RuntimeError):
-    """An upgrade of python-engineio moved what this module relies on."""
+    """An upgrade of python-engineio, python-socketio or aiohttp moved what we rely on."""
+
+
+# --- the check ----------------------------------------------------------------------------
+
+# (owner, attribute, code it must contain): instance attributes exist only in __init__'s code.
+_SOURCE: tuple[tuple[Any, str, tuple[str, ...]], ...] = (
+    # drop_transport, drop_slow, deliver: the socket's state and its outgoing queue
+    (
+        BaseSocket,
+        "__init__",
+        (
+            "self.queue = self.server.create_queue()",
+            "self.last_ping",
+            "self.upgrading",
+            "self.upgraded",
+            "self.closing",
+            "self.closed",
+        ),
+    ),
+    # _poll stands in for poll: same queue protocol (None ends the writer) and timeout
+    (
+        AsyncSocket,
+        "poll",
+        (
+            "self.queue.get()",
+            "self.server.ping_interval + self.server.ping_timeout",
+            "self.queue.task_done()",
+            "raise exceptions.QueueEmpty()",
+            "self.queue.put_nowait(None)",
+        ),
+    ),
+    # deliver does what send does: the ping-timeout check, then the queue
+    (AsyncSocket, "send", ("await self.check_ping_timeout()", "await self.queue.put(pkt)")),
+    (
+        AsyncSocket,
+        "check_ping_timeout",
+        ("time.time() - last_ping > self.server.ping_timeout", "raise exceptions.Socket"),
+    ),
+    # SabakWebSocket is made by the socket, with its bound handler, from server._async
+    (
+        AsyncSocket,
+        "_upgrade_websocket",
+        ("self.server._async['websocket'](", "self._websocket_handler, self.server)"),
+    ),
+    # the socket's writer: polls, sends each packet's encoding in order, then closes
+    (
+        AsyncSocket,
+        "_websocket_handler",
+        (
+            "self.upgrading = True",
+            "self.upgraded = True",
+            "self.upgrading = False",
+            "await self.poll()",
+            "await ws.send(pkt.encode())",
+            "await ws.close()",
+        ),
+    ),
+    # a broadcast's packet carries its Framed text as the encoding every socket sends
+    (eio_packet.Packet, "encode", ("if self.encode_cache:", "return self.encode_cache")),
+    # SabakWebSocket replaces __call__ only; send, wait and close use the response as _sock
+    (eio_aiohttp.WebSocket, "__init__", ("self.handler = handler", "self._sock = None")),
+    (eio_aiohttp.WebSocket, "send", ("self._sock.send_str",)),
+    (eio_aiohttp.WebSocket, "wait", ("self._sock.receive()",)),
+    (eio_aiohttp.WebSocket, "close", ("self._sock.close()",)),
+    # DirectEmit does what AsyncManager.emit does for a plain broadcast, one packet for all
+    (
+        AsyncManager,
+        "emit",
+        (
+            "room = to or room",
+            "if namespace not in self.rooms:",
+            "skip_sid = [skip_sid]",
+            "data=[event] + data)",
+            "eio_packet.Packet(eio_packet.MESSAGE, p)",
+            "self.get_participants(namespace, room)",
+            "self.server._send_eio_packet(eio_sid, p)",
+        ),
+    ),
+    # with Redis, each process delivers to its own sockets through the next emit in the MRO
+    (AsyncPubSubManager, "_handle_emit", ("await super().emit(",)),
+    # a direct write lands between whole frames: aiohttp writes an uncompressed frame to the
+    # transport at once (no buffer or lock of its own), on the request's transport
+    (WebSocketWriter, "send_frame", ("self._write_websocket_frame(message, opcode, 0)",)),
+    (WebSocketWriter, "_write_websocket_frame", ("self.transport.write(",)),
+    (web.WebSocketResponse, "_pre_start", ("transport = request._protocol.transport",)),
+)
+# (owner, attribute, parameter names)
+_SIGNATURES: tuple[tuple[Any, str, tuple[str, ...]], ...] = (
+    (AsyncSocket, "close", ("self", "wait", "abort", "reason")),
+    (eio_aiohttp.WebSocket, "__init__", ("self", "handler", "server")),
+    (eio_aiohttp.WebSocket, "__call__", ("self", "environ")),
+    (
+        AsyncManager,
+        "emit",
+        ("self", "event", "data", "namespace", "room", "skip_sid", "callback", "to", "kwargs"),
+    ),
+    (BaseManager, "get_participants", ("self", "namespace", "room")),
+)
+# (owner, attribute): public properties used on the aiohttp side
+_ATTRIBUTES: tuple[tuple[Any, str], ...] = (
+    (web.WebSocketResponse, "compress"),
+    (web.WebSocketResponse, "closed"),
+    (web.BaseRequest, "transport"),
+    (web.BaseRequest, "protocol"),
+    (BaseProtocol, "writing_paused"),
+    (asyncio, "timeout"),
+)
 
 
 def check_internals() -> None:
-    from engineio.async_socket import AsyncSocket
-
-    missing = []
-    if "abort" not in inspect.signature(AsyncSocket.close).parameters:
-        missing.append("AsyncSocket.close(abort=...)")
-    if "queue" not in inspect.getsource(AsyncSocket.poll):
-        missing.append("AsyncSocket.queue")
-    if not hasattr(engineio.AsyncServer(), "sockets"):
-        missing.append("AsyncServer.sockets")
-    if not hasattr(socketio.AsyncServer(), "environ"):
-        missing.append("socketio.AsyncServer.environ")
-    if missing:
+    """Raise EngineioInternalsChanged naming every internal that moved; call it at start."""
+    problems = [p for owner, name, needs in _SOURCE for p in _missing_code(owner, name, needs)]
+    problems += [
+        p for owner, name, params in _SIGNATURES for p in _wrong_signature(owner, name, params)
+    ]
+    problems += [f"{_name(o, name)} is missing" for o, name in _ATTRIBUTES if not hasattr(o, name)]
+    eio = engineio.AsyncServer(async_mode="aiohttp")
+    if not hasattr(eio, "sockets"):
+        problems.append("engineio.AsyncServer.sockets is missing")
+    transports = getattr(eio, "_async", None)
+    if not isinstance(transports, dict) or transports.get("websocket") is not eio_aiohttp.WebSocket:
+        problems.append("engineio.AsyncServer._async['websocket'] is not the aiohttp WebSocket")
+    sio = socketio.AsyncServer()
+    for name in ("environ", "packet_class", "eio"):
+        if not hasattr(sio, name):
+            problems.append(f"socketio.AsyncServer.{name} is missing")
+    if not hasattr(sio.manager, "rooms"):
+        problems.append("socketio.AsyncManager.rooms is missing")
+    if problems:
         raise EngineioInternalsChanged(
-            f"python-engineio {engineio.__version__ if hasattr(engineio, '__version__') else '?'}"
-            f" no longer has {', '.join(missing)}: pin the version in requirements.lock"
+            "internals used by signaling/engineio_compat.py changed (python-engineio "
+            f"{_version('python-engineio')}, python-socketio {_version('python-socketio')}, "
+            f"aiohttp {aiohttp.__version__}): "
+            + "; ".join(problems)
+            + ": pin the versions in requirements.lock"
         )
+
+
+def _version(dist: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "?"
+
+
+def _name(owner: Any, name: str) -> str:
+    return f"{getattr(owner, '__name__', owner)}.{name}"
+
+
+def _missing_code(owner: Any, name: str, needs: tuple[str, ...]) -> list[str]:
+    try:
+        source = inspect.getsource(getattr(owner, name))
+    except (AttributeError, OSError, TypeError):
+        return [f"{_name(owner, name)} is missing"]
+    return [f"{_name(owner, name)} no longer has `{need}`" for need in needs if need not in source]
+
+
+def _wrong_signature(owner: Any, name: str, params: tuple[str, ...]) -> list[str]:
+    try:
+        found = tuple(inspect.signature(getattr(owner, name)).parameters)
+    except (AttributeError, TypeError, ValueError):
+        return [f"{_name(owner, name)} is missing"]
+    if found != params:
+        return [f"{_name(owner, name)} takes {found}, expected {params}"]
+    return []
+
+
+# --- dropping clients -----------------------------------------------------------------------
 
 
 def _sockets(sio: socketio.AsyncServer) -> list[Any]:
@@ -65,7 +239,11 @@ async def drop_all(sio: socketio.AsyncServer) -> None:
 
 
 async def drop_slow(sio: socketio.AsyncServer, max_queued: int) -> list[str]:
-    """Drop the clients with more than `max_queued` packets waiting: they stopped reading."""
+    """Drop the clients with more than `max_queued` packets waiting: they stopped reading.
+
+    With direct broadcasts a client that stops reading first fills its transport's buffer
+    (asyncio pauses writing at its high-water mark); from then on its packets are queued.
+    """
     slow = [s for s in _sockets(sio) if not s.closed and s.queue.qsize() > max_queued]
     for sock in slow:
         log.warning("client %s stopped reading (%d queued): dropped", sock.sid, sock.queue.qsize())
@@ -80,3 +258,186 @@ async def watch_slow(sio: socketio.AsyncServer, max_queued: int, every_s: float 
             await drop_slow(sio, max_queued)
         except Exception:
             log.exception("slow-client watch failed; it goes on")
+
+
+# --- one frame for many sockets ---------------------------------------------------------------
+
+# RFC 6455 §5.2 frame headers for the three payload length classes (as aiohttp's writer).
+_LEN1, _LEN2, _LEN3 = (struct.Struct(f).pack for f in ("!BB", "!BBH", "!BBQ"))
+_FINAL_TEXT = 0x80 | WSMsgType.TEXT
+
+
+def text_frame(payload: bytes) -> bytes:
+    """A final, unmasked, uncompressed text frame: a server's frame without extensions."""
+    size = len(payload)
+    if size < 126:
+        return _LEN1(_FINAL_TEXT, size) + payload
+    if size < 65536:
+        return _LEN2(_FINAL_TEXT, 126, size) + payload
+    return _LEN3(_FINAL_TEXT, 127, size) + payload
+
+
+class Framed(str):
+    """An Engine.IO packet's text that also carries its WebSocket frame, built on first use.
+
+    It is the packet's `encode_cache`: polling clients and sockets with deflate send the text;
+    SabakWebSocket sends the frame.
+    """
+
+    _frame: bytes | None = None
+
+    @property
+    def frame(self) -> bytes:
+        if self._frame is None:
+            self._frame = text_frame(self.encode("utf-8"))
+        return self._frame
+
+
+async def deliver(eio: engineio.AsyncServer, pkt: Any, eio_sids: Iterable[str]) -> None:
+    """Send one MESSAGE packet to many sockets, as `AsyncSocket.send` would to each.
+
+    A socket whose writer waits on an empty queue gets the frame at once; any other gets the
+    packet queued, behind what is already there. A socket whose ping timed out goes through
+    `send`, which closes it, as the library does; a closed one is skipped.
+    """
+    frame = pkt.encode_cache if isinstance(pkt.encode_cache, Framed) else None
+    sockets, late = eio.sockets, []
+    deadline = time.time() - eio.ping_timeout
+    for eio_sid in eio_sids:
+        sock = sockets.get(eio_sid)
+        if sock is None or sock.closed:
+            continue
+        if sock.last_ping and sock.last_ping < deadline:
+            late.append(sock)
+        elif frame is None or not _write_if_idle(sock, frame):
+            sock.queue.put_nowait(pkt)
+    for sock in late:
+        if not sock.closed:
+            with contextlib.suppress(eio_exceptions.SocketIsClosedError):
+                await sock.send(pkt)
+
+
+def _write_if_idle(sock: Any, text: Framed) -> bool:
+    """Write now if the socket is on our WebSocket and its writer waits on an empty queue.
+
+    Then nothing is queued for it nor being sent by it: the frame cannot overtake a packet.
+    While upgrading from polling, closing, or with deflate, the packet is queued instead.
+    """
+    ws: SabakWebSocket | None = getattr(sock, "sabak_websocket", None)
+    if ws is None or not getattr(sock, "sabak_polling", False) or not sock.queue.empty():
+        return False
+    if sock.upgrading or not sock.upgraded or sock.closing:
+        return False
+    return ws.write_now(text.frame)
+
+
+# --- the WebSocket transport: deflate or not, ready frames ------------------------------------
+
+
+class SabakWebSocket(eio_aiohttp.WebSocket):  # type: ignore[misc]
+    """engine.io's aiohttp WebSocket with our deflate choice, writing ready frames.
+
+    `use_sabak_websocket` makes a subclass per server with `compress` set from the settings.
+    """
+
+    compress = False
+
+    _transport: asyncio.Transport | None = None
+    _protocol: BaseProtocol | None = None
+
+    async def __call__(self, environ: dict[str, Any]) -> web.WebSocketResponse:
+        request = environ["aiohttp.request"]
+        ws = self._sock = web.WebSocketResponse(
+            max_msg_size=self.server.max_http_buffer_size, compress=self.compress
+        )
+        await ws.prepare(request)
+        self.environ = environ
+        self._transport, self._protocol = request.transport, request.protocol
+        sock = getattr(self.handler, "__self__", None)
+        if not isinstance(sock, AsyncSocket):  # not engine.io's socket: no direct writes
+            await self.handler(self)
+            return ws
+        # This socket's writer polls with _poll, which says when it waits; set on the
+        # instance (this server's WebSocket sockets only), never on the AsyncSocket class.
+        sock.poll = types.MethodType(_poll, sock)
+        sock.sabak_websocket = self
+        try:
+            await self.handler(self)
+        finally:
+            sock.sabak_websocket = None
+        return ws
+
+    def write_now(self, frame: bytes) -> bool:
+        """Write a whole frame to the transport if it can take it now; False if not written."""
+        if not self._ready():
+            return False
+        assert self._transport is not None
+        self._transport.write(frame)
+        return True
+
+    def _ready(self) -> bool:
+        """Open, without deflate (not offered, or declined), and the peer keeps up.
+
+        When asyncio pauses writing (the peer's buffer is over its high-water mark) frames go
+        through aiohttp's writer, which waits for the drain: a slow client's packets then pile
+        up in its queue, where drop_slow sees them.
+        """
+        ws, transport, protocol = self._sock, self._transport, self._protocol
+        return not (
+            ws is None
+            or transport is None
+            or protocol is None
+            or ws.compress
+            or ws.closed
+            or transport.is_closing()
+            or protocol.writing_paused
+        )
+
+    async def send(self, message: Any) -> None:
+        if isinstance(message, Framed) and self.write_now(message.frame):
+            return
+        await super().send(message)
+
+
+async def _poll(self: AsyncSocket) -> list[Any]:
+    """AsyncSocket.poll that says while it waits on an empty queue, without asyncio.wait_for.
+
+    `sabak_polling` is true only while the writer waits in `queue.get()` on an empty queue:
+    then a direct write overtakes nothing. (wait_for also wraps every wait in one more task
+    on Python 3.11; asyncio.timeout does not.)
+    """
+    queue: asyncio.Queue[Any] = self.queue
+    try:
+        if queue.empty():
+            self.sabak_polling = True
+            try:
+                async with asyncio.timeout(self.server.ping_interval + self.server.ping_timeout):
+                    first = await queue.get()
+            finally:
+                self.sabak_polling = False
+        else:
+            first = queue.get_nowait()
+        queue.task_done()
+    except (TimeoutError, asyncio.CancelledError):
+        raise eio_exceptions.QueueEmpty() from None
+    if first is None:
+        return []
+    packets = [first]
+    while not queue.empty():
+        pkt = queue.get_nowait()
+        queue.task_done()
+        if pkt is None:
+            queue.put_nowait(None)
+            break
+        packets.append(pkt)
+    return packets
+
+
+def use_sabak_websocket(sio: socketio.AsyncServer, compress: bool) -> None:
+    """This server's engine.io uses SabakWebSocket (deflate as given); idempotent.
+
+    Only this server's table of transports changes (a copy of the driver's): other servers
+    in the process, and the AsyncSocket class, are left as they are.
+    """
+    websocket = type("SabakWebSocket", (SabakWebSocket,), {"compress": compress})
+    sio.eio._async = {**sio.eio._async, "websocket": websocket}
