@@ -365,9 +365,16 @@ async def media_comes_back_after_its_worker_dies(
     worker = media.workers.pinned(room.lesson["id"])
     assert worker is not None and worker.pid is not None
     old_pid = worker.pid
+    await snap(phone, "media-student-before-worker-restart.png")
     os.kill(old_pid, signal.SIGKILL)
     await advances(phone, TEACHER_CAMERA, "frames", 10, "phone after the media worker died")
     await advances(phone, TEACHER_MIC, "packets", 25, "phone after the media worker died")
+    # The person sees the picture again (not the "will appear here" placeholder).
+    await video_plays(phone, "[data-media=teacher-video] video[data-mid='1']")
+    await expect(phone.locator("[data-media=teacher-video]")).to_have_attribute(
+        "data-state", "playing", timeout=WAIT_S * 1000
+    )
+    await snap(phone, "media-student-after-worker-restart.png")
     await expect(teacher.locator("[data-publish-state]")).to_have_attribute(
         "data-publish-state", "connected"
     )
