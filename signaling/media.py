@@ -8,8 +8,10 @@ worker and turns MediaError into refusals.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from config import MediaSettings
@@ -29,6 +31,17 @@ def ice_servers(settings: MediaSettings) -> list[dict[str, Any]]:
     ]
 
 
+def _concerns_media(ev: e.Event) -> bool:
+    """The floor taken back, someone gone for good, the lesson over.
+
+    A network drop keeps the media: the WebRTC path may well be alive, and the participant is
+    back within the grace window most of the time.
+    """
+    return isinstance(ev, (e.FloorTaken, e.ParticipantTimedOut, e.LessonEnded)) or (
+        isinstance(ev, e.ParticipantLeft) and ev.reason != "network"
+    )
+
+
 class MediaRooms:
     """The media rooms of the lessons this process serves, each in its pinned worker."""
 
@@ -41,6 +54,7 @@ class MediaRooms:
         self.workers = MediaWorkers(worker_count(settings.workers), options, self._lost)
         # Told of each lesson whose media died with its worker (the app tells its clients).
         self.on_lost: Callable[[str], None] | None = None
+        self._following: dict[str, asyncio.Task[None]] = {}  # the latest follow-up per lesson
 
     def _lost(self, lesson_ids: list[str]) -> None:
         for lesson_id in lesson_ids:
@@ -55,29 +69,45 @@ class MediaRooms:
         await self.workers.start()
 
     async def close(self) -> None:
+        await asyncio.gather(*self._following.values(), return_exceptions=True)
         await self.workers.close()
 
     async def __call__(self, lesson: Lesson, records: tuple[e.Record, ...]) -> None:
-        """Follow the lesson: the floor taken back, someone gone, the lesson over."""
+        """Follow the lesson: the floor taken back, someone gone, the lesson over.
+
+        In the background, in order per lesson: a command's ack never waits for a worker.
+        """
         if self.workers.pinned(lesson.id) is None:
             return  # no media yet (or its worker died: nothing of it is left to stop)
-        room = self.room(lesson.id)
-        for record in records:
-            ev = record.event
+        events = [r.event for r in records if _concerns_media(r.event)]
+        if not events:
+            return
+        previous = self._following.get(lesson.id)
+        task = asyncio.create_task(self._follow(lesson.id, events, previous))
+        self._following[lesson.id] = task
+        task.add_done_callback(partial(self._followed, lesson.id))
+
+    def _followed(self, lesson_id: str, task: asyncio.Task[None]) -> None:
+        if self._following.get(lesson_id) is task:
+            del self._following[lesson_id]
+
+    async def _follow(
+        self, lesson_id: str, events: list[e.Event], previous: asyncio.Task[None] | None
+    ) -> None:
+        if previous is not None:
+            await asyncio.gather(previous, return_exceptions=True)
+        room = self.room(lesson_id)
+        for ev in events:
             try:
                 if isinstance(ev, e.FloorTaken):
                     await room.unpublish(ev.participant_id)
-                elif isinstance(ev, e.ParticipantTimedOut) or (
-                    isinstance(ev, e.ParticipantLeft) and ev.reason != "network"
-                ):
-                    # A network drop keeps the media: the WebRTC path may well be alive, and
-                    # the participant is back within the grace window most of the time.
-                    await room.remove(ev.participant_id)
                 elif isinstance(ev, e.LessonEnded):
-                    await self.workers.release(lesson.id)
+                    await self.workers.release(lesson_id)
                     return
+                elif isinstance(ev, (e.ParticipantTimedOut, e.ParticipantLeft)):
+                    await room.remove(ev.participant_id)
             except MediaError as error:
-                log.warning("media of lesson %s did not follow %s: %s", lesson.id, ev, error)
+                log.warning("media of lesson %s did not follow %s: %s", lesson_id, ev, error)
 
     async def handle(
         self, lesson: Lesson, actor: Actor, event: str, data: dict[str, Any]

@@ -143,6 +143,23 @@ async def test_the_lesson_end_closes_its_room_in_the_worker(two_workers: Running
         await teacher.close()
 
 
+async def test_a_stuck_worker_does_not_hold_up_the_lesson(two_workers: Running) -> None:
+    """Following the lesson (someone left: drop their media) happens beside the commands."""
+    media = media_of(two_workers)
+    room, teacher, student = await class_with_media(two_workers)
+    worker = media.workers.pinned(room.lesson["id"])
+    assert worker is not None and worker.pid is not None
+    os.kill(worker.pid, signal.SIGSTOP)  # alive, but answers nothing
+    try:
+        await student.client.leave()  # its media follow-up waits for the worker…
+        sent = await teacher.client.chat("still here")  # …the lesson does not
+        assert sent["ok"], sent
+    finally:
+        os.kill(worker.pid, signal.SIGCONT)
+        await student.close()
+        await teacher.close()
+
+
 async def test_workers_end_with_the_server(tmp_path: Path, redis_url: str) -> None:
     settings = settings_for(tmp_path / "var", redis_url, free_port(), SABAK_MEDIA_WORKERS="2")
     running = await start_server(settings)
