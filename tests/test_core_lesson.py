@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from server.classroom import commands as c
 from server.classroom import events as e
@@ -262,3 +265,45 @@ def test_the_floor_is_given_and_taken_back() -> None:
     lesson.execute(TEACHER, c.GiveFloor("s2"), T0 + 300)
     lesson.execute(BEK, c.Leave(), T0 + 400)
     assert lesson.floor == {}
+
+
+PEOPLE = [TEACHER, ANA, BEK, GUEST, Actor("g2", "guest", "Guest 2")]
+STEPS = st.lists(
+    st.tuples(
+        st.sampled_from(PEOPLE),
+        st.sampled_from(["join", "leave", "drop", "expire", "admit", "deny", "remove", "time"]),
+        st.sampled_from([p.participant_id for p in PEOPLE]),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(STEPS)
+def test_the_kept_present_count_always_equals_a_recount(steps: list[Any]) -> None:
+    """The fold keeps the number present (a join must not count everyone); it never drifts."""
+    lesson = Lesson("L1", "C1", Rules())
+    log = list(lesson.execute(TEACHER, c.StartLesson("Algebra", "t1", True), T0).records)
+    now = T0
+    commands = {
+        "join": lambda pid: c.Join(), "leave": lambda pid: c.Leave(),
+        "drop": lambda pid: c.ConnectionLost(now - 50), "expire": c.ExpireAway,
+        "admit": c.AdmitGuest, "deny": c.DenyGuest, "remove": c.RemoveParticipant,
+    }  # fmt: skip
+    for actor, what, target in steps:
+        now += 1_000
+        if what == "time":  # the grace window passes; whatever is due runs
+            now += lesson.rules.grace_ms
+            for command in lesson.due(now):
+                log += lesson.execute(TEACHER, command, now).records
+        else:
+            with contextlib.suppress(Refused):
+                log += lesson.execute(actor, commands[what](target), now).records
+        recount = sum(1 for p in lesson.participants.values() if p.presence == "present")
+        assert lesson.present_count == recount
+        if "t1" in lesson.participants:
+            assert snapshot(lesson, "t1")["present_count"] == recount
+    rebuilt = Lesson("L1", "C1", Rules())  # and a lesson rebuilt from its log agrees
+    for record in log:
+        rebuilt.apply(record)
+    assert rebuilt.present_count == lesson.present_count

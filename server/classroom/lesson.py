@@ -192,6 +192,7 @@ class Lesson(ChatMixin, HandsMixin, ChecksMixin, PollsMixin, QuizzesMixin, Floor
             raise Refused("not-waiting", "This person is not in the waiting room.")
 
     def _set_presence(self, p: Participant, presence: Presence, ts: int) -> None:
+        self.present_count += (presence == "present") - (p.presence == "present")
         p.presence, p.since_ms = presence, ts
         if presence == "present":
             p.visible = True
@@ -202,7 +203,7 @@ class Lesson(ChatMixin, HandsMixin, ChecksMixin, PollsMixin, QuizzesMixin, Floor
     def _apply_participant_joined(self, ev: e.ParticipantJoined, ts: int) -> None:
         p = self.participants.get(ev.participant_id)
         if p is None:
-            p = Participant(ev.participant_id, ev.name, ev.role, "present")
+            p = Participant(ev.participant_id, ev.name, ev.role, "left")  # present just below
             self.participants[p.id] = p
         p.name = ev.name
         self._set_presence(p, "present", ts)

@@ -76,6 +76,7 @@ class LessonState:
         self.started_ms: int | None = None
         self.ended_ms: int | None = None
         self.participants: dict[str, Participant] = {}
+        self.present_count = 0  # participants whose presence is "present", kept by the fold
         self.init_chat()
         self.init_hands()
         self.init_checks()

@@ -32,7 +32,7 @@ class Outgoing:
 
 
 def present_count(lesson: Lesson) -> int:
-    return sum(1 for p in lesson.participants.values() if p.presence == "present")
+    return lesson.present_count  # kept by the fold: a join must not count everyone again
 
 
 def visible_to(lesson: Lesson, msg: ChatMessage, viewer_id: str) -> bool:
