@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import av
 from aiortc import (
@@ -15,11 +16,28 @@ from aiortc import (
 )
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
+from client.rest import token_from_link
+from client.sabak_client import SabakClient
 from signaling import aiortc_compat as compat
 from signaling.sfu import is_vp8_keyframe
-from tests.conftest import Running
 
 LOOPBACK = "127.0.0.1"
+
+
+class Serves(Protocol):
+    """A server a peer can talk to: `tests.conftest.Running`, or just its URL (`At`)."""
+
+    def client(self, link_or_token: str) -> SabakClient: ...
+
+
+@dataclass
+class At:
+    """A server known only by its URL, e.g. one `sabak serve` process of several."""
+
+    url: str
+
+    def client(self, link_or_token: str) -> SabakClient:
+        return SabakClient(self.url, token=token_from_link(link_or_token))
 
 
 def new_pc() -> RTCPeerConnection:
@@ -31,7 +49,7 @@ def new_pc() -> RTCPeerConnection:
 class AiortcTeacher:
     """A Python teacher publishing aiortc's test camera and microphone (VP8 and Opus)."""
 
-    def __init__(self, server: Running, link: str) -> None:
+    def __init__(self, server: Serves, link: str) -> None:
         self.client = server.client(link)
         self.pc = new_pc()
 
@@ -68,7 +86,7 @@ class AiortcStudent:
     a decode error counts instead of vanishing inside aiortc.
     """
 
-    def __init__(self, server: Running, link: str) -> None:
+    def __init__(self, server: Serves, link: str) -> None:
         self.client = server.client(link)
         self.pc = new_pc()
         self.frames: Counter[str] = Counter()

@@ -8,20 +8,25 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 import socketio
 
 from client.rest import RestClient, token_from_link
 from client.sabak_client import CallFailed, SabakClient
 from tests.conftest import clean_env, free_port, sabak_serve
+from tests.media_peers import LOOPBACK, AiortcStudent, AiortcTeacher, At
 
 
-async def serve(tmp_path: Path, redis_url: str, port: int) -> asyncio.subprocess.Process:
+async def serve(
+    tmp_path: Path, redis_url: str, port: int, **extra: str
+) -> asyncio.subprocess.Process:
     return await sabak_serve(clean_env(
         SABAK_SERVER_PORT=str(port),
         SABAK_SERVER_DATA_DIR=str(tmp_path / "var"),  # shared: the same keys
         SABAK_REDIS_URL=redis_url,
         SABAK_SERVER_CLUSTER="true",
+        **extra,
     ))  # fmt: skip
 
 
@@ -129,3 +134,60 @@ async def test_when_the_owner_dies_the_other_process_takes_the_lesson_over(
     finally:
         spare.send_signal(signal.SIGTERM)
         await asyncio.wait_for(spare.wait(), 20)
+
+
+def lesson_worker(servers: list[asyncio.subprocess.Process]) -> psutil.Process:
+    """The media worker that forwards the lesson: the one of them with UDP sockets open."""
+    for server in servers:
+        for child in psutil.Process(server.pid).children():
+            worker = "signaling.media_worker" in " ".join(child.cmdline())
+            if worker and child.net_connections(kind="udp"):
+                return child
+    raise AssertionError("no media worker has a connection")
+
+
+async def test_media_across_processes_and_its_worker_restarted(
+    tmp_path: Path, redis_url: str
+) -> None:
+    """The teacher publishes through one process, a student receives through the other; the
+    lesson's media worker dies and both are told, across processes, and start again."""
+    ports = free_port(), free_port()
+    loopback = {"SABAK_MEDIA_ICE_HOST_ADDRESSES": LOOPBACK,
+                "SABAK_MEDIA_ICE_ACCEPT_REMOTE_IPS": LOOPBACK}  # fmt: skip
+    servers = [await serve(tmp_path, redis_url, port, **loopback) for port in ports]
+    url_a, url_b = (f"http://127.0.0.1:{p}" for p in ports)
+    key = (tmp_path / "var" / "admin.key").read_text().strip()
+    try:
+        async with RestClient(url_a, key) as rest:
+            course = await rest.create_course("Media on two servers")
+            (ana,) = await rest.add_students(course["id"], ["Ana"])
+            teacher = await rest.create_teacher("T", [course["id"]])
+            lesson = await rest.create_lesson(course["id"], "L")
+            await rest.start_lesson(lesson["id"])
+        teach = AiortcTeacher(At(url_b), teacher["link"])
+        student = AiortcStudent(At(url_a), ana["link"])
+        try:
+            await teach.join(lesson["id"])
+            await student.join(lesson["id"])
+            await camera_frames(student, 30, "across processes")
+            lesson_worker(servers).kill()
+            for client in (teach.client, student.client):
+                await client.wait_for("media_restart", lambda _: True, timeout=10)
+            await teach.publish()
+            await student.subscribe()
+            await camera_frames(student, 30, "after the worker was replaced")
+            assert not student.errors, student.errors
+        finally:
+            await student.close()
+            await teach.close()
+    finally:
+        for server in servers:
+            server.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(server.wait(), 20)
+
+
+async def camera_frames(student: AiortcStudent, more: int, label: str) -> None:
+    start = student.frames["1"]  # the teacher's camera
+    async with asyncio.timeout(15):
+        while student.frames["1"] < start + more:  # noqa: ASYNC110 (polls a counter)
+            await asyncio.sleep(0.1)
