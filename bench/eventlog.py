@@ -353,22 +353,6 @@ def timed(work: Callable[[], object]) -> float:
 # -- running -----------------------------------------------------------------------------
 
 
-class BenchRedis(EmbeddedRedis):
-    """The server's embedded Redis, which also gets SIGTERM if this process dies (Linux)."""
-
-    async def _spawn(self, binary: Path) -> asyncio.subprocess.Process:
-        with (self.directory / "redis.out").open("wb") as output:
-            return await asyncio.create_subprocess_exec(
-                str(binary),
-                str(self.directory / "redis.conf"),
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=output,
-                stderr=output,
-                start_new_session=True,  # Ctrl-C hits us; we stop it
-                preexec_fn=cm._die_with_parent,
-            )
-
-
 async def measure(opts: argparse.Namespace, redis: EmbeddedRedis) -> dict[str, Any]:
     pool = aioredis.BlockingConnectionPool.from_url(redis.url, decode_responses=True,
                                                     max_connections=50, timeout=10)  # fmt: skip
@@ -394,7 +378,8 @@ async def run(opts: argparse.Namespace) -> dict[str, Any]:
     assert task is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     tmp = Path(tempfile.mkdtemp(prefix="sabak-bench-eventlog-"))
-    redis = BenchRedis(tmp)
+    # the server's embedded Redis, which also gets SIGTERM if this process dies (Linux)
+    redis = EmbeddedRedis(tmp, preexec_fn=cm._die_with_parent)
     try:
         await redis.start()
         async with asyncio.timeout(opts.budget):

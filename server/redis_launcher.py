@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import socket
+from collections.abc import Callable
 from importlib.util import find_spec
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -165,6 +166,7 @@ class EmbeddedRedis:
         start_timeout_s: float = 10.0,
         *,
         binary: Path | None = None,
+        preexec_fn: Callable[[], None] | None = None,
     ) -> None:
         if appendfsync not in APPENDFSYNC_CHOICES:
             raise ValueError(
@@ -175,6 +177,7 @@ class EmbeddedRedis:
         self._port = port
         self._start_timeout_s = start_timeout_s
         self._binary = binary
+        self._preexec_fn = preexec_fn  # run in the child before Redis (e.g. die with parent)
         self._process: asyncio.subprocess.Process | None = None
         # A supervisor's restart may race the server's shutdown: one transition at a time.
         self._lock = asyncio.Lock()
@@ -313,6 +316,7 @@ class EmbeddedRedis:
                     stdout=output,
                     stderr=output,
                     start_new_session=True,  # Ctrl-C hits our process group, not Redis
+                    preexec_fn=self._preexec_fn,
                 )
             except OSError as exc:
                 raise RedisLaunchError(f"Cannot run {binary}: {exc.strerror or exc}.") from exc

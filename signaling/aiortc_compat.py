@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 import queue
 import random
@@ -19,6 +18,8 @@ from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcicetransport import RTCIceTransport
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
+
+from signaling import internals
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ class AiortcInternalsChanged(RuntimeError):
 # --- the check ----------------------------------------------------------------------------
 
 # (owner, attribute, code it must contain): instance attributes exist only in __init__'s code.
-_SOURCE: tuple[tuple[Any, str, tuple[str, ...]], ...] = (
+_SOURCE: internals.Source = (
     (
         RTCRtpReceiver,
         "__init__",
@@ -75,7 +76,7 @@ _SOURCE: tuple[tuple[Any, str, tuple[str, ...]], ...] = (
     (aioice.ice.CandidatePair, "__init__", ("self.protocol",)),
 )
 # (owner, attribute, parameter names)
-_SIGNATURES: tuple[tuple[Any, str, tuple[str, ...]], ...] = (
+_SIGNATURES: internals.Signatures = (
     (RTCRtpReceiver, "_send_rtcp_pli", ("self", "media_ssrc")),
     (RTCRtpSender, "_retransmit", ("self", "sequence_number")),
     (RTCRtpSender, "_send_keyframe", ("self",)),
@@ -84,7 +85,7 @@ _SIGNATURES: tuple[tuple[Any, str, tuple[str, ...]], ...] = (
     (aioice.ice, "get_host_addresses", ("use_ipv4", "use_ipv6")),
     (aioice.ice.StunProtocol, "datagram_received", ("self", "data", "addr")),
 )
-_ATTRIBUTES: tuple[tuple[Any, str], ...] = ((aioice.ice.CandidatePair, "remote_addr"),)
+_ATTRIBUTES: internals.Attributes = ((aioice.ice.CandidatePair, "remote_addr"),)
 
 
 def check_internals() -> None:
@@ -94,42 +95,12 @@ def check_internals() -> None:
         problems.append(
             f"aiortc is {aiortc.__version__}, the forwarding unit needs exactly {AIORTC_VERSION}"
         )
-    problems += [p for owner, name, needs in _SOURCE for p in _missing_code(owner, name, needs)]
-    problems += [
-        p for owner, name, params in _SIGNATURES for p in _wrong_signature(owner, name, params)
-    ]
-    problems += [
-        f"{_name(owner, name)} is missing"
-        for owner, name in _ATTRIBUTES
-        if not hasattr(owner, name)
-    ]
+    problems += internals.problems(_SOURCE, _SIGNATURES, _ATTRIBUTES)
     if problems:
         raise AiortcInternalsChanged(
             "aiortc internals used by signaling/aiortc_compat.py changed (aioice "
             f"{aioice.__version__}): " + "; ".join(problems)
         )
-
-
-def _name(owner: Any, name: str) -> str:
-    return f"{getattr(owner, '__name__', owner)}.{name}"
-
-
-def _missing_code(owner: Any, name: str, needs: tuple[str, ...]) -> list[str]:
-    try:
-        source = inspect.getsource(getattr(owner, name))
-    except (AttributeError, OSError, TypeError):
-        return [f"{_name(owner, name)} is missing"]
-    return [f"{_name(owner, name)} no longer has `{need}`" for need in needs if need not in source]
-
-
-def _wrong_signature(owner: Any, name: str, params: tuple[str, ...]) -> list[str]:
-    try:
-        found = tuple(inspect.signature(getattr(owner, name)).parameters)
-    except (AttributeError, TypeError, ValueError):
-        return [f"{_name(owner, name)} is missing"]
-    if found != params:
-        return [f"{_name(owner, name)} takes {found}, expected {params}"]
-    return []
 
 
 # --- ingress: encoded frames before the decoder, audio without the jitter buffer ------------

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
 import struct
 import time
@@ -38,6 +37,8 @@ from socketio.async_manager import AsyncManager
 from socketio.async_pubsub_manager import AsyncPubSubManager
 from socketio.base_manager import BaseManager
 
+from signaling import internals
+
 log = logging.getLogger(__name__)
 
 
@@ -48,7 +49,7 @@ class EngineioInternalsChanged(RuntimeError):
 # --- the check ----------------------------------------------------------------------------
 
 # (owner, attribute, code it must contain): instance attributes exist only in __init__'s code.
-_SOURCE: tuple[tuple[Any, str, tuple[str, ...]], ...] = (
+_SOURCE: internals.Source = (
     # drop_transport, drop_slow, deliver: the socket's state and its outgoing queue
     (
         BaseSocket,
@@ -130,7 +131,7 @@ _SOURCE: tuple[tuple[Any, str, tuple[str, ...]], ...] = (
     (web.WebSocketResponse, "_pre_start", ("transport = request._protocol.transport",)),
 )
 # (owner, attribute, parameter names)
-_SIGNATURES: tuple[tuple[Any, str, tuple[str, ...]], ...] = (
+_SIGNATURES: internals.Signatures = (
     (AsyncSocket, "close", ("self", "wait", "abort", "reason")),
     (eio_aiohttp.WebSocket, "__init__", ("self", "handler", "server")),
     (eio_aiohttp.WebSocket, "__call__", ("self", "environ")),
@@ -142,7 +143,7 @@ _SIGNATURES: tuple[tuple[Any, str, tuple[str, ...]], ...] = (
     (BaseManager, "get_participants", ("self", "namespace", "room")),
 )
 # (owner, attribute): public properties used on the aiohttp side
-_ATTRIBUTES: tuple[tuple[Any, str], ...] = (
+_ATTRIBUTES: internals.Attributes = (
     (web.WebSocketResponse, "compress"),
     (web.WebSocketResponse, "closed"),
     (web.BaseRequest, "transport"),
@@ -154,11 +155,7 @@ _ATTRIBUTES: tuple[tuple[Any, str], ...] = (
 
 def check_internals() -> None:
     """Raise EngineioInternalsChanged naming every internal that moved; call it at start."""
-    problems = [p for owner, name, needs in _SOURCE for p in _missing_code(owner, name, needs)]
-    problems += [
-        p for owner, name, params in _SIGNATURES for p in _wrong_signature(owner, name, params)
-    ]
-    problems += [f"{_name(o, name)} is missing" for o, name in _ATTRIBUTES if not hasattr(o, name)]
+    problems = internals.problems(_SOURCE, _SIGNATURES, _ATTRIBUTES)
     eio = engineio.AsyncServer(async_mode="aiohttp")
     if not hasattr(eio, "sockets"):
         problems.append("engineio.AsyncServer.sockets is missing")
@@ -188,28 +185,6 @@ def _version(dist: str) -> str:
         return version(dist)
     except PackageNotFoundError:
         return "?"
-
-
-def _name(owner: Any, name: str) -> str:
-    return f"{getattr(owner, '__name__', owner)}.{name}"
-
-
-def _missing_code(owner: Any, name: str, needs: tuple[str, ...]) -> list[str]:
-    try:
-        source = inspect.getsource(getattr(owner, name))
-    except (AttributeError, OSError, TypeError):
-        return [f"{_name(owner, name)} is missing"]
-    return [f"{_name(owner, name)} no longer has `{need}`" for need in needs if need not in source]
-
-
-def _wrong_signature(owner: Any, name: str, params: tuple[str, ...]) -> list[str]:
-    try:
-        found = tuple(inspect.signature(getattr(owner, name)).parameters)
-    except (AttributeError, TypeError, ValueError):
-        return [f"{_name(owner, name)} is missing"]
-    if found != params:
-        return [f"{_name(owner, name)} takes {found}, expected {params}"]
-    return []
 
 
 # --- dropping clients -----------------------------------------------------------------------

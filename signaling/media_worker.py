@@ -170,10 +170,10 @@ class Worker:
 
 
 async def worker_main() -> None:
-    """Serve requests from stdin until it closes; every answer is one line on stdout."""
-    from signaling import aiortc_compat
+    """Serve requests from stdin until it closes; every answer is one line on stdout.
 
-    aiortc_compat.check_internals()
+    The server checked aiortc's internals before starting (the same installed files).
+    """
     loop = asyncio.get_running_loop()
     # The protocol owns the real stdout; a stray print from a library goes to stderr instead.
     out_fd = os.dup(1)

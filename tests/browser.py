@@ -10,7 +10,7 @@ from typing import Any
 
 import psutil
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Page, async_playwright
 
 CHROMIUM = os.environ.get("SABAK_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -87,3 +87,15 @@ def check_disabled_features() -> None:
         ]
         dropped = set().union(*lists[:-1]) - lists[-1] if len(lists) > 1 else set()
         assert not dropped, f"update PLAYWRIGHT_DISABLED_FEATURES in tests/browser.py: {dropped}"
+
+
+def record_errors(page: Page) -> Page:
+    """Collect the page's script errors and CSP violations in `page.errors` (a test checks it)."""
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on(
+        "console",
+        lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
+    page.errors = errors  # type: ignore[attr-defined]
+    return page

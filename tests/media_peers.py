@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -130,6 +132,14 @@ class AiortcStudent:
                 self.errors[mid] += 1
 
         compat.tap_encoded_frames(receiver, sink, per_packet=kind == "audio")
+
+    async def camera_frames(self, more: int, label: str, timeout: float = 15.0) -> None:
+        """Wait until `more` frames of the teacher's camera (mid 1) have come in."""
+        start = self.frames["1"]
+        deadline = time.monotonic() + timeout
+        while self.frames["1"] < start + more:
+            assert time.monotonic() < deadline, f"timed out waiting for {label}: camera frames"
+            await asyncio.sleep(0.1)
 
     async def close(self) -> None:
         await self.pc.close()

@@ -169,13 +169,13 @@ async def test_media_across_processes_and_its_worker_restarted(
         try:
             await teach.join(lesson["id"])
             await student.join(lesson["id"])
-            await camera_frames(student, 30, "across processes")
+            await student.camera_frames(30, "across processes")
             lesson_worker(servers).kill()
             for client in (teach.client, student.client):
                 await client.wait_for("media_restart", lambda _: True, timeout=10)
             await teach.publish()
             await student.subscribe()
-            await camera_frames(student, 30, "after the worker was replaced")
+            await student.camera_frames(30, "after the worker was replaced")
             assert not student.errors, student.errors
         finally:
             await student.close()
@@ -184,10 +184,3 @@ async def test_media_across_processes_and_its_worker_restarted(
         for server in servers:
             server.send_signal(signal.SIGTERM)
             await asyncio.wait_for(server.wait(), 20)
-
-
-async def camera_frames(student: AiortcStudent, more: int, label: str) -> None:
-    start = student.frames["1"]  # the teacher's camera
-    async with asyncio.timeout(15):
-        while student.frames["1"] < start + more:  # noqa: ASYNC110 (polls a counter)
-            await asyncio.sleep(0.1)

@@ -63,8 +63,7 @@ async def until(check: Callable[[], bool], what: str, timeout: float = WAIT_S) -
 
 
 async def frames_flow(student: AiortcStudent, label: str, more: int = 30) -> None:
-    start = student.frames[CAMERA]
-    await until(lambda: student.frames[CAMERA] >= start + more, f"{label}: camera frames")
+    await student.camera_frames(more, label, WAIT_S)
     assert not student.errors[CAMERA], f"{label}: decode errors {student.errors}"
 
 

@@ -14,7 +14,13 @@ from playwright.async_api import BrowserContext, Dialog, Page, expect
 
 from client.rest import token_from_link
 from client.sabak_client import SabakClient
-from tests.browser import ARTIFACTS, CONTEXT_PERMISSIONS, chromium, needs_chromium
+from tests.browser import (
+    ARTIFACTS,
+    CONTEXT_PERMISSIONS,
+    chromium,
+    needs_chromium,
+    record_errors,
+)
 from tests.conftest import Classroom, Running, make_classroom
 
 pytestmark = [pytest.mark.browser, needs_chromium(), pytest.mark.timeout(180)]
@@ -35,20 +41,13 @@ EN, KY = catalogue("en"), catalogue("ky")
 
 async def new_page(context: BrowserContext, dialogs: list[str]) -> Page:
     """A page that fails loudly on script errors and records every dialog it opens."""
-    page = await context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on(
-        "console",
-        lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None,
-    )
+    page = record_errors(await context.new_page())
 
     async def answer(dialog: Dialog) -> None:
         dialogs.append(f"{dialog.type}: {dialog.message}")
         await dialog.accept()
 
     page.on("dialog", answer)
-    page.errors = errors  # type: ignore[attr-defined]
     return page
 
 

@@ -21,7 +21,13 @@ import pytest
 from playwright.async_api import BrowserContext, Page, expect
 
 from server import appkeys as k
-from tests.browser import ARTIFACTS, CONTEXT_PERMISSIONS, chromium, needs_chromium
+from tests.browser import (
+    ARTIFACTS,
+    CONTEXT_PERMISSIONS,
+    chromium,
+    needs_chromium,
+    record_errors,
+)
 from tests.conftest import (
     Classroom,
     Running,
@@ -115,15 +121,7 @@ async def media_server(tmp_path: Path, redis_url: str) -> AsyncIterator[Running]
 async def page_for(context: BrowserContext) -> Page:
     """A page that records script errors and CSP violations, with its connections spied on."""
     await context.add_init_script(SPY_ON_CONNECTIONS)
-    page = await context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on(
-        "console",
-        lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None,
-    )
-    page.errors = errors  # type: ignore[attr-defined]
-    return page
+    return record_errors(await context.new_page())
 
 
 async def inbound(page: Page) -> dict[str, dict[str, int]]:

@@ -3,6 +3,7 @@
  * microphone, camera and screen to the server, a Subscriber receives what the server forwards.
  * Signaling goes through the LessonConnection (protocol.js). No DOM code here.
  */
+import { Emitter } from './protocol.js';
 
 /** Refusals that pass by themselves: try again in a moment instead of telling the person. */
 const PASSING = ['offline', 'timeout', 'media-restarting', 'media-timeout'];
@@ -25,24 +26,6 @@ const ENCODINGS = {
 };
 const STATS_MS = 1000;
 const RETRY_MS = 3000;
-
-/** A few listeners by name, like LessonConnection's. */
-class Emitter {
-  constructor() {
-    /** @type {Map<string, Set<Function>>} */
-    this.listeners = new Map();
-  }
-
-  on(name, fn) {
-    if (!this.listeners.has(name)) this.listeners.set(name, new Set());
-    this.listeners.get(name).add(fn);
-    return this;
-  }
-
-  tell(name, data) {
-    for (const fn of this.listeners.get(name) || []) fn(data);
-  }
-}
 
 /**
  * Ask the device for one track: 'mic', 'camera' or 'screen'. Rejects when the person (or the

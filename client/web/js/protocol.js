@@ -53,13 +53,34 @@ export function clientId() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+/** A few listeners by name: `on(name, fn)` adds one, `tell(name, data)` calls them. */
+export class Emitter {
+  constructor() {
+    /** @type {Map<string, Set<Function>>} */
+    this.listeners = new Map();
+  }
+
+  /** @param {string} name @param {(data: any) => void} fn */
+  on(name, fn) {
+    if (!this.listeners.has(name)) this.listeners.set(name, new Set());
+    this.listeners.get(name).add(fn);
+    return this;
+  }
+
+  /** @param {string} name @param {any} [data] */
+  tell(name, data) {
+    for (const fn of this.listeners.get(name) || []) fn(data);
+  }
+}
+
 /** One device's connection to one lesson (possibly speaking for several learners). */
-export class LessonConnection {
+export class LessonConnection extends Emitter {
   /**
    * @param {{auth: object, lessonId?: string|null, url?: string}} options
    *   auth: {token} (a personal link) or {guest_code, name}
    */
   constructor({ auth, lessonId = null, url = '/' }) {
+    super();
     this.original = auth;
     this.auth = auth;
     this.lessonId = lessonId;
@@ -77,24 +98,10 @@ export class LessonConnection {
     this.primary = null;
     this.heartbeatMs = 5000;
     this.finished = false;
-    /** @type {Map<string, Set<Function>>} */
-    this.listeners = new Map();
     this.socket = null;
     this.beating = 0;
     this.flushing = false;
     this.retryTimer = 0;
-  }
-
-  /** @param {string} name @param {(data: any) => void} fn */
-  on(name, fn) {
-    if (!this.listeners.has(name)) this.listeners.set(name, new Set());
-    this.listeners.get(name).add(fn);
-    return this;
-  }
-
-  /** @param {string} name @param {any} [data] */
-  tell(name, data) {
-    for (const fn of this.listeners.get(name) || []) fn(data);
   }
 
   start() {
