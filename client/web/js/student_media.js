@@ -22,7 +22,7 @@ export function bindStudentMedia(conn, page, ack) {
   const sub = new Subscriber(conn, { iceServers });
   /** @type {{pid: string, camera: boolean, publisher: Publisher, muted: boolean}|null} */
   let floor = null;
-  /** @type {{pid: string, camera: boolean}|null} the offer waiting for an answer */
+  /** @type {{pid: string, camera: boolean, answering?: boolean}|null} waiting for an answer */
   let offer = null;
 
   sub.on('track', ({ mid, track }) => stage.setTrack(mid, track));
@@ -81,8 +81,9 @@ export function bindStudentMedia(conn, page, ack) {
 
   /** Ask the learner first (pid null: no offer); nothing is captured until they accept. */
   function offerFloor(pid, camera) {
+    const fresh = pid && (!offer || offer.pid !== pid);
     offer = pid ? { pid, camera } : null;
-    if (offer && navigator.vibrate) navigator.vibrate(200);
+    if (fresh && navigator.vibrate) navigator.vibrate(200);
     renderOffer();
   }
 
@@ -94,9 +95,12 @@ export function bindStudentMedia(conn, page, ack) {
       camera: mine.camera,
       name: who ? who.name : null,
       onAnswer: async (accept) => {
+        if (mine.answering) return; // a second tap while the first is on its way
+        mine.answering = true;
         const learner = mine.pid === page.primary() ? {} : { learner: mine.pid };
         const ack = await conn.call('floor_answer', { accept, ...learner });
         if (!ack.ok) page.notice(errorText(ack.error));
+        mine.answering = false;
         if (offer === mine && (ack.ok || ack.error.code === 'no-floor-offer')) offerFloor(null);
       },
     });
