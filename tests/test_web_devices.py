@@ -213,6 +213,13 @@ async def test_every_way_out_of_a_lesson_stops_every_track(
         await teacher.locator(f"[data-lesson='{room.lesson['id']}'] button").click()
         await expect(teacher.locator("body")).to_have_attribute("data-conn", "online")
 
+        # The teacher opens the lesson elsewhere: the older page is replaced.
+        await teacher_publishes_everything(teacher)
+        elsewhere = await device(browser, pixel, dialogs)
+        await open_teacher(elsewhere, room)
+        await all_stopped(teacher, "teacher opened elsewhere")
+        teacher = elsewhere
+
         # The lesson ended by the teacher: the teacher's and the floor's devices stop.
         phone = await device(browser, pixel, dialogs)
         await open_student(phone, links[5])
