@@ -1,8 +1,8 @@
 /**
  * The teacher page's media: publish the microphone, camera and screen (each on and off),
  * hear and see a student who has the floor, offer the floor from the roster (the student
- * accepts or declines), take it back, and
- * show what each participant receives. After a reconnect it publishes again by itself.
+ * accepts or declines), take it back, and show what each participant receives. After a
+ * reconnect it publishes again by itself.
  */
 import { Publisher, Subscriber, MIDS } from './media.js';
 import { Players } from './media_view.js';
