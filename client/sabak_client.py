@@ -157,6 +157,10 @@ class SabakClient:
     async def answer_check(self, check_id: int, learner: str | None = None) -> Any:
         return await self.call("check_answer", _only(check_id=check_id, learner=learner))
 
+    async def answer_floor(self, accept: bool, learner: str | None = None) -> Any:
+        """Accept (or decline) the floor the teacher offered."""
+        return await self.call("floor_answer", _only(accept=accept, learner=learner))
+
     async def add_learner(self, token: str) -> Any:
         """Put another learner (their personal link token) on this device."""
         return await self.call("learner_add", {"token": token})

@@ -98,6 +98,7 @@ EVENTS: dict[str, Spec] = {
         (PID, Field("camera", bool, required=False)), c.GiveFloor, teacher_only=True
     ),
     "floor_take": Spec((PID,), c.TakeFloor, teacher_only=True),
+    "floor_answer": Spec((Field("accept", bool),), c.AnswerFloor),
     "media_publish": Spec((SDP, Field("track_kinds", object, required=False)), None),
     "media_unpublish": Spec((), None),
     "media_subscribe": Spec((MODE,), None),

@@ -248,25 +248,6 @@ def test_the_teacher_has_ten_times_the_chat_allowance() -> None:
     assert info.value.code == "rate-limited"
 
 
-def test_the_floor_is_given_and_taken_back() -> None:
-    lesson = live()
-    assert lesson.may_publish("t1") == {"mic", "camera", "screen"}
-    assert lesson.may_publish("s1") == frozenset()
-    with pytest.raises(Refused) as info:
-        lesson.execute(ANA, c.GiveFloor("s2"), T0 + 50)
-    assert info.value.code == "forbidden"
-    out = lesson.execute(TEACHER, c.GiveFloor("s1"), T0 + 100)
-    assert [o.name for o in outgoing(lesson, out.records[0])] == ["floor"]
-    assert lesson.may_publish("s1") == {"mic"}
-    lesson.execute(TEACHER, c.GiveFloor("s1", camera=True), T0 + 150)
-    assert lesson.may_publish("s1") == {"mic", "camera"}
-    lesson.execute(TEACHER, c.TakeFloor("s1"), T0 + 200)
-    assert lesson.may_publish("s1") == frozenset()
-    lesson.execute(TEACHER, c.GiveFloor("s2"), T0 + 300)
-    lesson.execute(BEK, c.Leave(), T0 + 400)
-    assert lesson.floor == {}
-
-
 PEOPLE = [TEACHER, ANA, BEK, GUEST, Actor("g2", "guest", "Guest 2")]
 STEPS = st.lists(
     st.tuples(

@@ -295,8 +295,12 @@ async def floor_both_ways(
     row = teacher.locator(f"#roster [data-participant='{student_id}']")
     await teacher.check("#floor-camera")
     await row.locator("[data-floor=give]").click()
+    # The student accepts first, and unmutes the microphone (it starts muted).
+    await phone.locator("[data-floor-answer=accept]").click()
     await expect(phone.locator("#floor-bar")).to_be_visible()
     await expect(row.locator("[data-floor=take]")).to_be_visible()
+    await phone.locator("#floor-mute[aria-pressed=true]").click()
+    await expect(phone.locator("#floor-mute")).to_have_attribute("aria-pressed", "false")
     # The student's microphone and camera reach the teacher's page and the aiortc student.
     await advances(teacher, FLOOR_MIC, "packets", 25, "teacher, floor mic")
     await advances(teacher, FLOOR_CAMERA, "frames", 10, "teacher, floor camera")

@@ -217,6 +217,13 @@ class TakeFloor(Command):
     participant_id: str
 
 
+@dataclass(frozen=True)
+class AnswerFloor(Command):
+    """The student's answer to the teacher's offer of the floor."""
+
+    accept: bool
+
+
 def command_to_dict(command: Command) -> dict[str, Any]:
     """A command as JSON-friendly data (to forward it to the process that owns its lesson)."""
     import dataclasses

@@ -260,9 +260,28 @@ class QuizPublished(Event):
 
 @_event
 @dataclass(frozen=True)
-class FloorGiven(Event):
+class FloorOffered(Event):
+    """The teacher offers the floor; the student publishes nothing until they accept."""
+
     participant_id: str
     camera: bool
+
+
+@_event
+@dataclass(frozen=True)
+class FloorGiven(Event):
+    """The student holds the floor (they accepted the offer; older logs: given directly)."""
+
+    participant_id: str
+    camera: bool
+
+
+@_event
+@dataclass(frozen=True)
+class FloorDeclined(Event):
+    """The student said no to the offer; what they held before (if anything) stays."""
+
+    participant_id: str
 
 
 @_event

@@ -71,6 +71,9 @@ def snapshot(lesson: Lesson, viewer_id: str) -> dict[str, Any]:
         ],
         "quizzes": [quiz_view(q, viewer_id) for q in lesson.quizzes],
         "floor": [{"participant_id": pid, "camera": cam} for pid, cam in lesson.floor.items()],
+        "floor_offers": [
+            {"participant_id": pid, "camera": cam} for pid, cam in lesson.floor_offers.items()
+        ],
         "chat": chat[-lesson.rules.chat_history_replay :]
         if lesson.rules.chat_history_replay
         else [],
@@ -295,11 +298,23 @@ _QUIZ_EVENTS: tuple[type[e.Event], ...] = (
     e.QuizClosed,
     e.QuizPublished,
 )
-_FANOUT[e.FloorGiven] = _simple(
-    "floor", lambda ev: {"participant_id": ev.participant_id, "camera": ev.camera, "given": True}
-)
-_FANOUT[e.FloorTaken] = _simple(
-    "floor", lambda ev: {"participant_id": ev.participant_id, "camera": False, "given": False}
-)
+_FLOOR_STATES: dict[type[e.Event], str] = {
+    e.FloorOffered: "offered",
+    e.FloorGiven: "given",
+    e.FloorDeclined: "declined",
+    e.FloorTaken: "taken",
+}
+
+
+def _floor(lesson: Lesson, record: e.Record) -> list[Outgoing]:
+    """`given`: holds the floor now; `camera`: what is offered, or else what is held."""
+    ev, pid = record.event, _pid(record.event)
+    camera = ev.camera if isinstance(ev, e.FloorOffered) else lesson.floor.get(pid, False)
+    state = _FLOOR_STATES[type(ev)]
+    body = {"participant_id": pid, "camera": camera, "given": pid in lesson.floor, "state": state}
+    return [Outgoing(ALL, "floor", body)]
+
+
+_FANOUT.update({kind: _floor for kind in _FLOOR_STATES})
 _FANOUT.update({kind: _poll for kind in _POLL_EVENTS})
 _FANOUT.update({kind: _quiz for kind in _QUIZ_EVENTS})

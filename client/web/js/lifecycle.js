@@ -1,11 +1,14 @@
 /**
  * The page's life around a lesson connection: visibility, deliberate closing, the network
- * coming and going, and a screen wake lock while in a lesson. No socket code: it only calls
- * the connection's methods.
+ * coming and going, a screen wake lock while in a lesson, and the end of a lesson: whichever
+ * way the page stops being in it, every camera, microphone and screen track stops at once.
+ * No socket code: it only calls the connection's methods and listens to it.
  */
+import { releaseDevices } from './devices.js';
 
 /**
  * Bind once per page; `current` returns the lesson connection of the moment (or null).
+ * Call `follow(conn)` on each new connection, `take()` to keep the screen on.
  * @param {() => ({setVisible: (v: boolean) => void, leave: () => void,
  *                 networkLost: () => void} | null)} current
  */
@@ -16,11 +19,25 @@ export function bindLifecycle(current) {
     current()?.setVisible(visible);
     if (visible && current()) wake.take();
   });
-  window.addEventListener('pagehide', (event) => {
-    if (!event.persisted) current()?.leave();
-  });
+  // Hidden for good: closed, navigated away, kept in the back/forward cache, or frozen by
+  // the phone. Leaving finishes the connection, which stops the devices (below).
+  const hiddenForGood = () => current()?.leave();
+  window.addEventListener('pagehide', hiddenForGood);
+  document.addEventListener('freeze', hiddenForGood);
+  // Brought back from the cache or thawed: the lesson was left, so come in again.
+  window.addEventListener('pageshow', (event) => event.persisted && location.reload());
+  document.addEventListener('resume', () => location.reload());
   window.addEventListener('offline', () => current()?.networkLost());
-  return wake;
+  return {
+    take: () => wake.take(),
+    /** Every way out of a lesson ends in the connection's 'finished': the one place. */
+    follow(conn) {
+      conn.on('finished', () => {
+        releaseDevices();
+        wake.release();
+      });
+    },
+  };
 }
 
 /** Keeps the screen on while the page is in front (where the browser allows it). */

@@ -4,6 +4,7 @@
  * Signaling goes through the LessonConnection (protocol.js). No DOM code here.
  */
 import { Emitter } from './protocol.js';
+import { acquire, stopTrack } from './devices.js';
 
 /** Refusals that pass by themselves: try again in a moment instead of telling the person. */
 const PASSING = ['offline', 'timeout', 'media-restarting', 'media-timeout'];
@@ -32,7 +33,11 @@ const RETRY_MS = 3000;
  * browser) refuses; the caller says so on the page.
  * @returns {Promise<MediaStreamTrack>}
  */
-export async function capture(kind) {
+export function capture(kind) {
+  return acquire(() => ask(kind));
+}
+
+async function ask(kind) {
   const devices = navigator.mediaDevices;
   if (!devices) throw new Error('no media devices (not a secure context?)');
   if (kind === 'screen') {
@@ -122,7 +127,7 @@ export class Publisher extends Emitter {
   set(kind, track) {
     return this.serial(async () => {
       const old = this.tracks.get(kind);
-      if (old && old !== track) old.stop();
+      if (old && old !== track) stopTrack(old);
       this.tracks.set(kind, track);
       if (track) track.addEventListener('ended', () => this.ended(kind, track));
       if (this.pc && this.senders.has(kind)) await this.senders.get(kind).replaceTrack(track);
@@ -153,7 +158,7 @@ export class Publisher extends Emitter {
   async stop(tellServer = true) {
     this.closed = true;
     clearTimeout(this.retry);
-    for (const track of this.tracks.values()) if (track) track.stop();
+    for (const track of this.tracks.values()) if (track) stopTrack(track);
     for (const kind of this.kinds) this.tracks.set(kind, null);
     const had = this.pc;
     this.drop();

@@ -135,6 +135,47 @@ export class StudentStage {
 }
 
 /**
+ * The teacher's offer of the floor, asked on the phone before anything is captured: what is
+ * offered, that the microphone starts muted, and accept / decline.
+ * @param {{camera: boolean, name: string|null, onAnswer: (accept: boolean) => void}|null} offer
+ *   null: no offer; name: whose offer on a shared phone (null: the phone's first learner)
+ */
+export function renderFloorPrompt(offer) {
+  let box = byId('floor-prompt');
+  if (!offer) {
+    if (box) box.remove();
+    return;
+  }
+  if (!box) {
+    box = h('div', { id: 'floor-prompt', class: 'floor-prompt', role: 'alertdialog' });
+    box.setAttribute('aria-labelledby', 'floor-prompt-title');
+    byId('stage').prepend(box);
+  }
+  const title = t(offer.camera ? 'media.floor_offer_camera' : 'media.floor_offer');
+  box.replaceChildren(
+    h('strong', { id: 'floor-prompt-title', text: offer.name ? `${offer.name}: ${title}` : title }),
+    h('p', { text: t('media.floor_offer_note') }),
+    h(
+      'div',
+      { class: 'actions' },
+      h('button', {
+        type: 'button',
+        class: 'primary',
+        'data-floor-answer': 'accept',
+        text: t('media.floor_accept'),
+        onclick: () => offer.onAnswer(true),
+      }),
+      h('button', {
+        type: 'button',
+        'data-floor-answer': 'decline',
+        text: t('media.floor_decline'),
+        onclick: () => offer.onAnswer(false),
+      }),
+    ),
+  );
+}
+
+/**
  * The bar a student with the floor sees: what is on, a button to mute the microphone and, if
  * the camera is allowed, their own picture.
  * @param {{camera: boolean, muted: boolean, track: MediaStreamTrack|null,
@@ -159,7 +200,7 @@ export function renderFloorBar(floor) {
   }
   bar.replaceChildren(
     self,
-    h('strong', { text: t(floor.camera ? 'media.floor_on_camera' : 'media.floor_on') }),
+    h('strong', { text: t(floorText(floor)) }),
     h('button', {
       type: 'button',
       id: 'floor-mute',
@@ -168,4 +209,9 @@ export function renderFloorBar(floor) {
       onclick: floor.onMute,
     }),
   );
+}
+
+function floorText(floor) {
+  if (floor.muted) return floor.camera ? 'media.floor_muted_camera' : 'media.floor_muted';
+  return floor.camera ? 'media.floor_on_camera' : 'media.floor_on';
 }

@@ -67,9 +67,21 @@ export class Emitter {
     return this;
   }
 
-  /** @param {string} name @param {any} [data] */
+  /**
+   * Call every listener, even after one throws: the end of a lesson must reach the code that
+   * stops the camera. The error is thrown again afterwards, so it is still seen.
+   * @param {string} name @param {any} [data]
+   */
   tell(name, data) {
-    for (const fn of this.listeners.get(name) || []) fn(data);
+    for (const fn of this.listeners.get(name) || []) {
+      try {
+        fn(data);
+      } catch (err) {
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
   }
 }
 
@@ -193,7 +205,7 @@ export class LessonConnection extends Emitter {
     this.joined = false;
     clearInterval(this.beating);
     if (reason === 'io server disconnect' || reason === 'io client disconnect') {
-      this.finish(this.finished ? this.finishReason : 'disconnected');
+      this.finish('disconnected');
     } else {
       this.setState('reconnecting');
     }
@@ -214,21 +226,24 @@ export class LessonConnection extends Emitter {
   }
 
   received(name, data) {
-    if (name === 'lesson_ended') this.finishReason = 'lesson_ended';
+    let over = name === 'lesson_ended' ? name : null;
     if (name === 'removed' || name === 'replaced') {
       this.learners.delete(data.participant_id);
       this.addedLearners.delete(data.participant_id);
-      if (!this.learners.size) this.finishReason = name;
+      if (!this.learners.size) over = name;
     }
     if (name === 'learner_added') this.welcomed(data, false);
-    if (this.finishReason) this.finished = true;
+    // Over for this device: finish first (the camera and microphone stop now, not when the
+    // server gets round to disconnecting us), then tell the page why.
+    if (over) this.finish(over);
     if (name === 'chat' || name === 'check_started' || name === 'quiz_started')
       this.tell('server_time', data.ts || data.started_at);
     this.tell(name, data);
   }
 
-  /** The connection is over for good (ended, removed, refused, replaced, or closed). */
+  /** The connection is over for good (ended, removed, refused, replaced, or closed): once. */
   finish(reason, error) {
+    if (this.finished) return;
     this.finished = true;
     this.finishReason = reason;
     clearInterval(this.beating);

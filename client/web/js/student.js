@@ -47,7 +47,7 @@ const state = {
 let conn = null;
 let ticker = 0;
 let mediaFor = null;
-const wake = bindLifecycle(() => conn);
+const life = bindLifecycle(() => conn);
 
 async function main() {
   await setLanguage(preferredLanguage());
@@ -94,8 +94,9 @@ async function findLesson(token) {
 
 function connect(auth, lessonId) {
   view.showEntry(t('conn.connecting'));
-  conn = new LessonConnection({ auth, lessonId });
-  conn.on('state', () => renderBanner(byId('banner'), conn.state, conn.queue.length));
+  const c = (conn = new LessonConnection({ auth, lessonId }));
+  life.follow(c);
+  c.on('state', () => renderBanner(byId('banner'), c.state, c.queue.length));
   conn.on('welcome', welcome);
   conn.on('admitted', (snapshot) => welcome({ waiting: false, snapshot, primary: true }));
   conn.on('learner_added', () => {}); // the connection turns it into a 'welcome'
@@ -107,7 +108,7 @@ function connect(auth, lessonId) {
   bindPolls(conn, page);
   bindQuiz(conn, page);
   conn.start();
-  wake.take();
+  life.take();
   renderBanner(byId('banner'), conn.state);
 }
 
@@ -231,7 +232,6 @@ function gone(pid, reason) {
 function over(message) {
   if (state.over) return;
   state.over = true;
-  wake.release();
   setOpenCheck(null, null);
   view.showEntry(message);
 }

@@ -1,10 +1,12 @@
 /**
  * The student page's media (loaded once the student is in the lesson): receive what the
- * receive mode says, change it live, come back after a reconnect, and publish the microphone
- * (and camera, if allowed) while the teacher gives this phone's learner the floor.
+ * receive mode says, change it live, come back after a reconnect, and, once the learner has
+ * accepted the teacher's offer of the floor, publish the microphone (muted until they unmute
+ * it) and the camera, if allowed. Nothing is captured before they accept.
  */
 import { Publisher, Subscriber, capture } from './media.js';
-import { StudentStage, renderFloorBar } from './media_view.js';
+import { stopTrack } from './devices.js';
+import { StudentStage, renderFloorBar, renderFloorPrompt } from './media_view.js';
 import { receiveMode, onReceiveMode } from './receive_mode.js';
 import { errorText, onLanguage } from './i18n.js';
 
@@ -20,6 +22,8 @@ export function bindStudentMedia(conn, page, ack) {
   const sub = new Subscriber(conn, { iceServers });
   /** @type {{pid: string, camera: boolean, publisher: Publisher, muted: boolean}|null} */
   let floor = null;
+  /** @type {{pid: string, camera: boolean, answering?: boolean}|null} waiting for an answer */
+  let offer = null;
 
   sub.on('track', ({ mid, track }) => stage.setTrack(mid, track));
   sub.on('flow', (flow) => stage.render(flow));
@@ -28,6 +32,7 @@ export function bindStudentMedia(conn, page, ack) {
   onLanguage(() => {
     stage.players.renderTap();
     renderFloor();
+    renderOffer();
   });
 
   conn.on('welcome', (again) => {
@@ -35,7 +40,7 @@ export function bindStudentMedia(conn, page, ack) {
     iceServers = sub.iceServers = again.ice_servers || iceServers;
     sub.resync(); // after a reconnect: the server may have lost our connections
     const had = floor;
-    followFloor(again.snapshot.floor || []);
+    followFloor(again.snapshot);
     if (floor && floor === had) floor.publisher.republish();
   });
   conn.on('media_restart', () => {
@@ -44,39 +49,83 @@ export function bindStudentMedia(conn, page, ack) {
     if (floor) floor.publisher.republish();
   });
   conn.on('floor', (d) => {
-    if (!page.learners().has(d.participant_id)) return;
-    if (d.given) giveFloor(d.participant_id, d.camera);
-    else if (floor && floor.pid === d.participant_id) endFloor(false);
+    const pid = d.participant_id;
+    if (!page.learners().has(pid)) return;
+    if (d.state === 'offered') return offerFloor(pid, d.camera);
+    if (offer && offer.pid === pid) offerFloor(null, false); // answered, or taken back
+    if (d.given) giveFloor(pid, d.camera);
+    else if (floor && floor.pid === pid) endFloor(false);
   });
+  for (const name of ['removed', 'replaced']) {
+    conn.on(name, (d) => {
+      // A learner gone from a shared phone: their floor (or offer) goes with them.
+      if (offer && offer.pid === d.participant_id) offerFloor(null, false);
+      if (floor && floor.pid === d.participant_id) endFloor(false);
+    });
+  }
   conn.on('finished', () => {
     sub.close();
     stage.close();
+    offerFloor(null, false);
     if (floor) endFloor(false);
   });
 
-  function followFloor(list) {
-    const mine = list.find((f) => page.learners().has(f.participant_id));
-    if (mine) giveFloor(mine.participant_id, mine.camera);
+  function followFloor(snapshot) {
+    const mine = (list) => (list || []).find((f) => page.learners().has(f.participant_id));
+    const held = mine(snapshot.floor);
+    if (held) giveFloor(held.participant_id, held.camera);
     else if (floor) endFloor(false);
+    const asked = mine(snapshot.floor_offers);
+    offerFloor(asked ? asked.participant_id : null, asked ? asked.camera : false);
+  }
+
+  /** Ask the learner first (pid null: no offer); nothing is captured until they accept. */
+  function offerFloor(pid, camera) {
+    const fresh = pid && (!offer || offer.pid !== pid);
+    offer = pid ? { pid, camera } : null;
+    if (fresh && navigator.vibrate) navigator.vibrate(200);
+    renderOffer();
+  }
+
+  function renderOffer() {
+    if (!offer) return renderFloorPrompt(null);
+    const mine = offer;
+    const who = mine.pid === page.primary() ? null : page.learners().get(mine.pid);
+    renderFloorPrompt({
+      camera: mine.camera,
+      name: who ? who.name : null,
+      onAnswer: async (accept) => {
+        if (mine.answering) return; // a second tap while the first is on its way
+        mine.answering = true;
+        const learner = mine.pid === page.primary() ? {} : { learner: mine.pid };
+        const ack = await conn.call('floor_answer', { accept, ...learner });
+        if (!ack.ok) page.notice(errorText(ack.error));
+        mine.answering = false;
+        if (offer === mine && (ack.ok || ack.error.code === 'no-floor-offer')) offerFloor(null);
+      },
+    });
   }
 
   async function giveFloor(pid, camera) {
     if (floor && floor.pid === pid && floor.camera === camera) return;
+    // The microphone starts muted (the learner unmutes it when ready), or stays as it was.
+    const muted = floor && floor.pid === pid ? floor.muted : true;
     if (floor) await endFloor(true);
     const learner = pid === page.primary() ? null : pid;
     const kinds = camera ? ['mic', 'camera'] : ['mic'];
     const publisher = new Publisher(conn, { kinds, learner, iceServers });
-    const mine = (floor = { pid, camera, publisher, muted: false });
+    const mine = (floor = { pid, camera, publisher, muted });
     publisher.on('error', (error) => page.notice(errorText(error)));
     renderFloor();
     try {
       for (const kind of kinds) {
         const track = await capture(kind);
-        if (floor !== mine) return track.stop(); // taken back meanwhile
+        if (floor !== mine) return stopTrack(track); // taken back meanwhile
+        if (kind === 'mic') track.enabled = !mine.muted;
         await publisher.set(kind, track);
       }
     } catch {
-      page.notice(errorText({ code: 'media-denied' }));
+      if (floor === mine) page.notice(errorText({ code: 'media-denied' }));
     }
     renderFloor();
   }
@@ -105,5 +154,5 @@ export function bindStudentMedia(conn, page, ack) {
   }
 
   sub.start(receiveMode());
-  followFloor((ack.snapshot && ack.snapshot.floor) || []);
+  followFloor(ack.snapshot || {});
 }

@@ -42,7 +42,7 @@ const state = {
 /** @type {LessonConnection|null} */
 let conn = null;
 let ticker = 0;
-const wake = bindLifecycle(() => conn);
+const life = bindLifecycle(() => conn);
 
 async function main() {
   await setLanguage(preferredLanguage());
@@ -124,8 +124,10 @@ async function openLesson(lesson, startFirst) {
       () => {},
     );
   }
-  conn = new LessonConnection({ auth: { token }, lessonId: lesson.id });
-  conn.on('state', () => renderBanner(byId('banner'), conn.state, conn.queue.length));
+  // This connection, not the page's current one: it still reports after the page let go.
+  const c = (conn = new LessonConnection({ auth: { token }, lessonId: lesson.id }));
+  life.follow(c);
+  c.on('state', () => renderBanner(byId('banner'), c.state, c.queue.length));
   conn.on('welcome', welcome);
   conn.on('server_time', (ms) => {
     if (ms) state.skew = Date.now() - ms;
@@ -134,7 +136,7 @@ async function openLesson(lesson, startFirst) {
   bindTeacherPolls(conn, { notice });
   bindTeacherMedia(conn, { notice, participants: () => state.participants });
   conn.start();
-  wake.take();
+  life.take();
   clearInterval(ticker);
   ticker = setInterval(() => view.renderChecks(tallies(), state.skew), 500);
   renderAll();
@@ -193,7 +195,6 @@ const HANDLERS = {
 
 async function closeLesson(message) {
   clearInterval(ticker);
-  wake.release();
   if (conn && !conn.finished) conn.leave();
   conn = null;
   if (message) notice(message);

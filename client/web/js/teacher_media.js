@@ -1,7 +1,8 @@
 /**
  * The teacher page's media: publish the microphone, camera and screen (each on and off),
- * hear and see a student who has the floor, give and take the floor from the roster, and
- * show what each participant receives. After a reconnect it publishes again by itself.
+ * hear and see a student who has the floor, offer the floor from the roster (the student
+ * accepts or declines), take it back, and show what each participant receives. After a
+ * reconnect it publishes again by itself.
  */
 import { Publisher, Subscriber, MIDS } from './media.js';
 import { Players } from './media_view.js';
@@ -41,6 +42,10 @@ class TeacherMedia {
     this.sub = null;
     /** @type {Map<string, boolean>} who has the floor -> with camera */
     this.floor = new Map();
+    /** @type {Set<string>} offered the floor, no answer yet */
+    this.offers = new Set();
+    /** @type {string|null} who declined last (shown until the next offer) */
+    this.declined = null;
     this.receiving = new Map();
     this.flow = new Map();
     this.closed = false;
@@ -50,11 +55,7 @@ class TeacherMedia {
     this.publisher.on('tracks', () => this.render());
     this.publisher.on('error', (error) => page.notice(errorText(error)));
     conn.on('welcome', (ack) => ack.primary && this.welcome(ack));
-    conn.on('floor', (d) => {
-      if (d.given) this.floor.set(d.participant_id, d.camera);
-      else this.floor.delete(d.participant_id);
-      this.render();
-    });
+    conn.on('floor', (d) => this.floorChanged(d));
     conn.on('finished', () => this.close());
     conn.on('media_restart', () => {
       // The server's media forwarding restarted: our connections there are gone.
@@ -71,6 +72,7 @@ class TeacherMedia {
     const iceServers = ack.ice_servers || [];
     this.publisher.iceServers = iceServers;
     this.floor = new Map((ack.snapshot.floor || []).map((f) => [f.participant_id, f.camera]));
+    this.offers = new Set((ack.snapshot.floor_offers || []).map((f) => f.participant_id));
     if (!this.sub) {
       // The teacher receives too: the microphone and camera of whoever has the floor.
       this.sub = new Subscriber(this.conn, { iceServers });
@@ -91,6 +93,26 @@ class TeacherMedia {
     }
     this.render();
     this.pollReceiving();
+  }
+
+  floorChanged(d) {
+    const pid = d.participant_id;
+    if (d.given) this.floor.set(pid, d.camera);
+    else this.floor.delete(pid);
+    if (d.state === 'offered') this.offers.add(pid);
+    else this.offers.delete(pid);
+    if (d.state === 'declined') this.declined = pid;
+    else if (d.state === 'offered' || pid === this.declined) this.declined = null;
+    this.render();
+  }
+
+  /** Per participant: 'given', 'offered' (waiting for the student) or 'declined'. */
+  floorStates() {
+    const states = new Map();
+    if (this.declined) states.set(this.declined, 'declined');
+    for (const pid of this.offers) states.set(pid, 'offered');
+    for (const pid of this.floor.keys()) states.set(pid, 'given');
+    return states;
   }
 
   async act(action, data) {
@@ -122,9 +144,11 @@ class TeacherMedia {
 
   render() {
     if (this.closed) return;
-    const [id] = this.floor.keys();
+    // The floor box shows one student: who has the floor, else who was asked or declined.
+    const states = [...this.floorStates()];
+    const [id, floorState] = states.find(([, s]) => s === 'given') || states.at(-1) || [];
     const who = id && this.page.participants().get(id);
-    const floor = id ? { id, name: who ? who.name : '' } : null;
+    const floor = id ? { id, name: who ? who.name : '', state: floorState } : null;
     const state = this.publisher.state;
     const floorFlowing = Boolean(this.flow.get(MIDS.floorCamera));
     this.floorVideo.hidden = !floorFlowing;
@@ -136,8 +160,7 @@ class TeacherMedia {
 
   decorate() {
     if (this.closed) return;
-    const floor = new Set(this.floor.keys());
-    decorate(this.page.participants(), floor, this.receiving, this.onAct);
+    decorate(this.page.participants(), this.floorStates(), this.receiving, this.onAct);
   }
 
   close() {

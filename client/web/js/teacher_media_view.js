@@ -1,8 +1,9 @@
 /**
  * The teacher's media on the page: the publish card (`data-media="teacher-publish"`: own
- * camera preview, microphone / camera / screen buttons, connection state, who has the floor
- * with their camera and a take-back button) and, in the roster, the floor buttons and what
- * each participant receives. Rendering only: actions go out through callbacks.
+ * camera preview, microphone / camera / screen buttons, connection state, the floor: waiting
+ * for the student to accept, declined, or who has it with their camera and a take-back
+ * button) and, in the roster, the floor buttons and what each participant receives.
+ * Rendering only: actions go out through callbacks.
  */
 import { h, fill } from './dom.js';
 import { t } from './i18n.js';
@@ -51,7 +52,8 @@ export function buildPanel(card, act) {
 /**
  * @param {ReturnType<typeof buildPanel>} parts
  * @param {{tracks: Map<string, MediaStreamTrack|null>, state: string,
- *          floor: {id: string, name: string}|null, floorFlowing: boolean}} s
+ *          floor: {id: string, name: string, state: 'given'|'offered'|'declined'}|null,
+ *          floorFlowing: boolean}} s
  */
 export function renderPanel(parts, s, act) {
   for (const kind of KINDS) {
@@ -73,9 +75,13 @@ export function renderPanel(parts, s, act) {
   parts.floorLabel.textContent = t('teach.floor_camera');
   parts.floorBox.hidden = !s.floor;
   if (s.floor) {
-    parts.floorText.textContent = t('teach.floor_has', { name: s.floor.name });
-    parts.floorTake.textContent = t('teach.floor_take');
-    parts.floorTake.onclick = () => act('floor_take', s.floor.id);
+    const { id, name, state } = s.floor;
+    parts.floorBox.dataset.floorState = state;
+    parts.floorText.textContent = t(`teach.floor_${state}`, { name });
+    parts.floorTake.hidden = state === 'declined';
+    const take = state === 'offered' ? 'teach.floor_withdraw' : 'teach.floor_take';
+    parts.floorTake.textContent = t(take);
+    parts.floorTake.onclick = () => act('floor_take', id);
   }
   parts.floorMedia.hidden = !s.floorFlowing;
 }
@@ -83,7 +89,7 @@ export function renderPanel(parts, s, act) {
 /**
  * Add the floor button and what each participant receives to the roster's rows.
  * @param {Map<string, any>} participants
- * @param {Set<string>} floor who has the floor
+ * @param {Map<string, 'given'|'offered'|'declined'>} floor who has the floor, who was asked
  * @param {Map<string, {mode: string, connection: string}>} receiving
  */
 export function decorateRoster(participants, floor, receiving, act) {
@@ -93,24 +99,31 @@ export function decorateRoster(participants, floor, receiving, act) {
     for (const old of row.querySelectorAll('[data-media-added]')) old.remove();
     const [, stateCell, actions] = row.cells;
     const r = receiving.get(p.id);
-    if (floor.has(p.id)) {
-      const text = t('teach.floor_tag');
-      stateCell.append(h('span', { class: 'tag floor', 'data-media-added': '', text }));
+    const state = floor.get(p.id);
+    if (state) {
+      const tag = { class: `tag floor ${state}`, 'data-media-added': '', 'data-floor-tag': state };
+      stateCell.append(h('span', { ...tag, text: t(`teach.floor_tag_${state}`) }));
     }
     if (r && p.presence === 'present') stateCell.append(receivingTag(r));
     if (p.presence !== 'present' || !actions.classList.contains('actions')) continue;
-    const has = floor.has(p.id);
-    actions.prepend(
-      h('button', {
-        type: 'button',
-        class: has ? 'danger' : '',
-        'data-media-added': '',
-        'data-floor': has ? 'take' : 'give',
-        text: t(has ? 'teach.floor_take' : 'teach.floor_give'),
-        onclick: () => act(has ? 'floor_take' : 'floor_give', p.id),
-      }),
-    );
+    actions.prepend(floorButton(p.id, state, act));
   }
+}
+
+/** Give the floor; take it back; withdraw an offer not yet answered. */
+function floorButton(id, state, act) {
+  const [kind, text] = {
+    given: ['take', 'teach.floor_take'],
+    offered: ['withdraw', 'teach.floor_withdraw'],
+  }[state] || ['give', 'teach.floor_give'];
+  return h('button', {
+    type: 'button',
+    class: kind === 'give' ? '' : 'danger',
+    'data-media-added': '',
+    'data-floor': kind,
+    text: t(text),
+    onclick: () => act(kind === 'give' ? 'floor_give' : 'floor_take', id),
+  });
 }
 
 function receivingTag(r) {
