@@ -72,6 +72,28 @@ def test_rejoin_after_the_grace_window_still_one_learner_but_off_the_roster_mean
     assert len(run.report(30)["learners"]) == 4
 
 
+def test_a_resume_counts_the_grace_from_the_drop_not_from_the_join() -> None:
+    run = Run()  # grace: 2 minutes
+    run.do(KIDS[0], c.Join(), 0)
+    run.do(KIDS[1], c.Join(), 0)
+    run.do(KIDS[0], c.ConnectionLost(), 30)
+    run.do(KIDS[0], c.Join(resume=True), 30 + 5 / 60)  # 30 minutes in, 5 s away: welcome back
+    run.do(KIDS[1], c.ConnectionLost(), 40)
+    replayed = Lesson("L", "C", run.lesson.rules)  # a restart: the drop time is in the log
+    for record in run.log:
+        replayed.apply(record)
+    for lesson in (run.lesson, replayed):
+        with pytest.raises(Refused) as info:
+            lesson.execute(KIDS[1], c.Join(resume=True), T + int(42.1 * MIN))
+        assert info.value.code == "token-expired"
+    run.tick(43)  # the expiry ran: still refused, but the personal link brings them back
+    with pytest.raises(Refused) as info:
+        run.do(KIDS[1], c.Join(resume=True), 44)
+    assert info.value.code == "token-expired"
+    run.do(KIDS[1], c.Join(), 45)
+    assert run.lesson.participants["s1"].presence == "present"
+
+
 def test_two_tabs_of_one_student_make_one_interval() -> None:
     run = Run()
     run.do(KIDS[0], c.Join(), 0)

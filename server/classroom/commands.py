@@ -26,7 +26,13 @@ class EndLesson(Command):
 
 @dataclass(frozen=True)
 class Join(Command):
-    """Enter the lesson (a guest enters the waiting room instead)."""
+    """Enter the lesson (a guest enters the waiting room instead).
+
+    `resume`: with a resume token, which brings a dropped participant back only within the
+    grace, counted from the drop (kept in the log, so it holds across restarts).
+    """
+
+    resume: bool = False
 
 
 @dataclass(frozen=True)

@@ -92,7 +92,7 @@ class PresenceFold:
 
     def _left(self, ev: e.ParticipantLeft, ts: int) -> None:
         t = self.timelines[ev.participant_id]
-        if ev.reason == "denied" or (ev.reason == "left" and t.state == "waiting"):
+        if ev.reason == "denied" or t.state == "waiting":  # never admitted: no gap
             t.switch(None, ts)
             return
         at = ev.last_seen_ms if ev.reason == "network" and ev.last_seen_ms else ts

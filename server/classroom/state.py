@@ -38,6 +38,7 @@ class Participant:
     since_ms: int = 0  # when `presence` last changed
     gap_from_ms: int = 0  # when the current network gap began (last heard)
     gap_reason: str = ""  # "network" or "server"
+    timed_out: bool = False  # away past the grace: a resume token no longer brings them back
     chat_times: list[int] = field(default_factory=list)
     hand_times: list[int] = field(default_factory=list)
 

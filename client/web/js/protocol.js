@@ -91,7 +91,7 @@ export class LessonConnection extends Emitter {
     this.visible = true;
     /** @type {QueueItem[]} */
     this.queue = [];
-    /** participant id -> personal token of learners added on this device */
+    /** participant id -> token (personal link, or resume token) of the other learners here */
     this.addedLearners = new Map();
     /** @type {Set<string>} */
     this.learners = new Set();
@@ -154,6 +154,9 @@ export class LessonConnection extends Emitter {
         }, RETRY_MS);
       } else if (ack.error.code === 'already-joined') {
         this.networkLost(); // an earlier join went through unseen: start over on a new socket
+      } else if (resuming && STALE_RESUME.includes(ack.error.code)) {
+        this.auth = this.original; // away past the grace: come in with the link again
+        this.networkLost();
       } else if (ack.error.code !== 'offline') {
         this.finish('refused', ack.error);
       }
@@ -220,7 +223,11 @@ export class LessonConnection extends Emitter {
       this.addedLearners.delete(data.participant_id);
       if (!this.learners.size) this.finishReason = name;
     }
-    if (name === 'learner_added') this.welcomed(data, false);
+    if (name === 'learner_added') {
+      // Put here by the teacher: only its resume token can bring this learner back.
+      this.addedLearners.set((data.snapshot || data).you.id, data.resume);
+      this.welcomed(data, false);
+    }
     if (this.finishReason) this.finished = true;
     if (name === 'chat' || name === 'check_started' || name === 'quiz_started')
       this.tell('server_time', data.ts || data.started_at);
