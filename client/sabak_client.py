@@ -151,8 +151,9 @@ class SabakClient:
     async def lower_hand(self, participant_id: str | None = None) -> Any:
         return await self.call("hand_lower", _only(participant_id=participant_id))
 
-    async def visibility(self, visible: bool) -> Any:
-        return await self.call("visibility", {"visible": visible})
+    async def visibility(self, visible: bool, listening: bool = False) -> Any:
+        """The page in front or not; `listening`: hidden but playing the lesson's sound."""
+        return await self.call("visibility", {"visible": visible, "listening": listening})
 
     async def answer_check(self, check_id: int, learner: str | None = None) -> Any:
         return await self.call("check_answer", _only(check_id=check_id, learner=learner))

@@ -53,9 +53,14 @@ class ConnectionLost(Command):
 
 @dataclass(frozen=True)
 class SetVisibility(Command):
-    """The page went to the background (phone locked, another app) or came back."""
+    """The page went to the background (phone locked, another app) or came back.
+
+    `listening`: in the background, the page is playing the lesson's sound (the phone
+    reports it); it means nothing while the page is in front.
+    """
 
     visible: bool
+    listening: bool = False
 
 
 @dataclass(frozen=True)

@@ -162,9 +162,10 @@ class Lesson(ChatMixin, HandsMixin, ChecksMixin, PollsMixin, QuizzesMixin, Floor
 
     def _decide_set_visibility(self, actor: Actor, cmd: c.SetVisibility, now: int) -> Any:
         p = self.require_present(actor)
-        if p.visible == cmd.visible:
+        listening = cmd.listening and not cmd.visible
+        if (p.visible, p.listening) == (cmd.visible, listening):
             return [], {}
-        return [e.VisibilityChanged(p.id, cmd.visible)], {}
+        return [e.VisibilityChanged(p.id, cmd.visible, listening)], {}
 
     def _decide_expire_away(self, actor: Actor, cmd: c.ExpireAway, now: int) -> Any:
         self.require_teacher(actor)
@@ -201,7 +202,7 @@ class Lesson(ChatMixin, HandsMixin, ChecksMixin, PollsMixin, QuizzesMixin, Floor
         self.present_count += (presence == "present") - (p.presence == "present")
         p.presence, p.since_ms = presence, ts
         if presence == "present":
-            p.visible, p.timed_out = True, False
+            p.visible, p.listening, p.timed_out = True, False, False
             self.on_became_present(p.id)
         elif presence in ("left", "removed", "denied"):
             self.on_gone(p.id)  # a network drop ("away") keeps the hand and the place
@@ -239,4 +240,5 @@ class Lesson(ChatMixin, HandsMixin, ChecksMixin, PollsMixin, QuizzesMixin, Floor
         p.timed_out = True
 
     def _apply_visibility_changed(self, ev: e.VisibilityChanged, ts: int) -> None:
-        self.participants[ev.participant_id].visible = ev.visible
+        p = self.participants[ev.participant_id]
+        p.visible, p.listening = ev.visible, ev.listening

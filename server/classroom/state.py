@@ -34,6 +34,7 @@ class Participant:
     presence: Presence
     admitted: bool = True
     visible: bool = True
+    listening: bool = False  # in the background, playing the lesson's sound
     chat_muted: bool = False
     since_ms: int = 0  # when `presence` last changed
     gap_from_ms: int = 0  # when the current network gap began (last heard)
@@ -49,6 +50,7 @@ class Participant:
             "role": self.role,
             "presence": self.presence,
             "visible": self.visible,
+            "listening": self.listening,
             "chat_muted": self.chat_muted,
         }
 
