@@ -89,6 +89,7 @@ export class LessonConnection extends Emitter {
     this.state = 'connecting';
     this.joined = false;
     this.visible = true;
+    this.listening = false;
     /** @type {QueueItem[]} */
     this.queue = [];
     /** participant id -> token (personal link, or resume token) of the other learners here */
@@ -309,17 +310,20 @@ export class LessonConnection extends Emitter {
     return ack;
   }
 
-  /** The page went to the background (false) or came back (true). */
-  setVisible(visible) {
-    if (this.visible === visible) return;
+  /**
+   * The page went to the background (false) or came back (true); `listening`: in the
+   * background, it plays the lesson's sound.
+   */
+  setVisible(visible, listening = false) {
+    if (this.visible === visible && this.listening === listening) return;
     this.visible = visible;
+    this.listening = listening;
     if (this.joined) this.sendVisibility();
   }
 
   sendVisibility() {
-    for (const learner of this.learners) {
-      this.call('visibility', withLearner({ visible: this.visible }, learner));
-    }
+    const payload = { visible: this.visible, listening: this.listening };
+    for (const learner of this.learners) this.call('visibility', withLearner(payload, learner));
   }
 
   /** A deliberate goodbye (the page is closing): leave first, so no network gap is recorded. */
