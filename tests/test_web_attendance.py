@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +15,8 @@ from client.rest import token_from_link
 from client.sabak_client import SabakClient
 from tests.browser import ARTIFACTS, CONTEXT_PERMISSIONS, chromium, needs_chromium, record_errors
 from tests.conftest import Running, make_classroom
+
+KY = json.loads((Path(__file__).parent.parent / "client/web/i18n/ky.json").read_text("utf-8"))
 
 pytestmark = [pytest.mark.browser, needs_chromium(), pytest.mark.timeout(120)]
 
@@ -89,5 +93,28 @@ async def test_a_locked_phone_playing_the_lesson_reports_listening_and_a_check_s
             ARTIFACTS.mkdir(exist_ok=True)
             await page.screenshot(path=str(ARTIFACTS / "student-check-hidden-ky.png"))
             assert page.errors == []  # type: ignore[attr-defined]
+            async with server.rest() as rest:
+                await rest.end_lesson(lesson_id)
+            await organizer_report(browser, server, room.course_id, lesson_id)
     finally:
         await teacher.close()
+
+
+async def organizer_report(browser: Any, server: Running, course_id: str, lesson_id: str) -> None:
+    """The organizer's report on a phone, in Kyrgyz: listening has its own column."""
+    context = await browser.new_context(viewport={"width": 360, "height": 780}, locale="ky-KG")
+    page = record_errors(await context.new_page())
+    await page.goto(f"{server.url}/organize")
+    await page.fill("#admin-key", server.admin_key)
+    await page.click("#login button[type=submit]")
+    await page.locator("#course-list button").first.click()
+    await page.click("[data-sub=lessons]")
+    await page.locator(f"[data-lesson='{lesson_id}'] button").click()
+    await expect(page.locator("#report-table")).to_contain_text(KY["org.col_listening"])
+    await page.wait_for_function(
+        "document.querySelector('#timeline').naturalWidth > 0", timeout=10_000
+    )
+    await page.evaluate("window.scrollTo(0, 0)")
+    await page.screenshot(path=str(ARTIFACTS / "organizer-listening-ky-360.png"), full_page=True)
+    assert page.errors == []  # type: ignore[attr-defined]
+    await context.close()
