@@ -14,7 +14,7 @@ from playwright.async_api import expect
 from client.rest import token_from_link
 from client.sabak_client import SabakClient
 from tests.browser import ARTIFACTS, CONTEXT_PERMISSIONS, chromium, needs_chromium, record_errors
-from tests.conftest import Running, make_classroom
+from tests.conftest import Running, free_port, make_classroom, settings_for, start_server
 
 KY = json.loads((Path(__file__).parent.parent / "client/web/i18n/ky.json").read_text("utf-8"))
 
@@ -118,3 +118,42 @@ async def organizer_report(browser: Any, server: Running, course_id: str, lesson
     await page.screenshot(path=str(ARTIFACTS / "organizer-listening-ky-360.png"), full_page=True)
     assert page.errors == []  # type: ignore[attr-defined]
     await context.close()
+
+
+async def test_a_phone_brings_back_a_learner_the_teacher_attached_after_a_drop_past_the_grace(
+    tmp_path: Path, redis_url: str
+) -> None:
+    settings = settings_for(tmp_path / "var", redis_url, free_port(), SABAK_AUTH_RESUME_GRACE_S="4")
+    server = await start_server(settings)
+    room = await make_classroom(server, n_students=2)
+    lesson_id, (ana, bek) = room.lesson["id"], room.students
+    teacher = SabakClient(server.url, token=token_from_link(room.teacher["link"]))
+    await teacher.connect()
+    await teacher.join(lesson_id)
+    try:
+        async with chromium() as (browser, pixel):
+            context = await browser.new_context(**pixel, permissions=CONTEXT_PERMISSIONS)
+            page = record_errors(await context.new_page())
+            await page.goto(ana["link"])
+            await expect(page.locator("body")).to_have_attribute("data-conn", "online")
+            attach = {"participant_id": ana["id"], "student_id": bek["id"]}
+            await teacher.call("learner_attach", attach)
+            await expect(page.locator("#learner-list li")).to_have_count(2)
+            await asyncio.sleep(5)  # longer on the phone than the grace
+            await page.evaluate("window.dispatchEvent(new Event('offline'))")  # a drop
+            deadline = time.monotonic() + 15
+            while await joins_of(server, lesson_id, bek["id"]) < 2:
+                assert time.monotonic() < deadline, "the attached learner was not brought back"
+                await asyncio.sleep(0.3)
+            await expect(page.locator("#learner-list li")).to_have_count(2)
+            assert page.errors == []  # type: ignore[attr-defined]
+    finally:
+        await teacher.close()
+        await server.runner.cleanup()
+
+
+async def joins_of(server: Running, lesson_id: str, pid: str) -> int:
+    async with server.rest() as rest:
+        log = await rest.events(lesson_id)
+    joined = [r for r in log if r["type"] == "ParticipantJoined"]
+    return sum(1 for r in joined if r["data"]["participant_id"] == pid)
