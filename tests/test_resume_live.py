@@ -106,6 +106,19 @@ async def test_a_resume_token_after_the_grace_from_the_drop_is_refused(short: Ru
     await again.close()
 
 
+async def test_the_python_client_comes_back_with_its_link_after_the_grace(short: Running) -> None:
+    room = await make_classroom(short, n_students=1)
+    phone = short.client(room.students[0]["link"])
+    phone.sio.reconnection_delay = phone.sio.reconnection_delay_max = GRACE_S + 2
+    await phone.connect()
+    await phone.join(room.lesson["id"])
+    joins = phone.joins
+    await drop(phone)  # it tries again only after the grace: the resume token is refused
+    back = await phone.rejoined(joins, timeout=GRACE_S + 10)
+    assert back["snapshot"]["you"]["id"] == room.students[0]["id"]
+    await phone.close()
+
+
 async def test_a_reset_after_a_silence_dates_the_gap_from_the_last_beat(short: Running) -> None:
     room = await make_classroom(short, n_students=1)
     lesson_id, link = room.lesson["id"], room.students[0]["link"]
