@@ -66,6 +66,7 @@ class SabakClient:
         self.auth: dict[str, Any] = (
             {"token": token} if token else {"guest_code": guest_code, "name": name}
         )
+        self.link_auth = self.auth  # what to come back with once the resume token is refused
         self.sio = socketio.AsyncClient(
             reconnection=reconnection, reconnection_delay=0.2, reconnection_delay_max=2
         )
@@ -93,7 +94,15 @@ class SabakClient:
 
     async def _rejoin(self) -> None:
         with contextlib.suppress(CallFailed, TimeoutError, socketio.exceptions.SocketIOError):
-            await self.join(self.lesson_id)
+            try:
+                await self.join(self.lesson_id)
+            except CallFailed as failed:
+                if failed.code != "token-expired" or self.auth is self.link_auth:
+                    raise
+                # Away longer than the grace: come in again with the link (a guest: anew).
+                self.auth = self.link_auth
+                await self.sio.disconnect()
+                await self.connect()
 
     async def connect(self, transports: list[str] | None = None) -> None:
         await self.sio.connect(
@@ -151,8 +160,9 @@ class SabakClient:
     async def lower_hand(self, participant_id: str | None = None) -> Any:
         return await self.call("hand_lower", _only(participant_id=participant_id))
 
-    async def visibility(self, visible: bool) -> Any:
-        return await self.call("visibility", {"visible": visible})
+    async def visibility(self, visible: bool, listening: bool = False) -> Any:
+        """The page in front or not; `listening`: hidden but playing the lesson's sound."""
+        return await self.call("visibility", {"visible": visible, "listening": listening})
 
     async def answer_check(self, check_id: int, learner: str | None = None) -> Any:
         return await self.call("check_answer", _only(check_id=check_id, learner=learner))

@@ -76,6 +76,10 @@ class ServerSettings:
     # on, it costs a zlib state per student (~110 KB) and a deflate of every frame per socket
     # (see config/sabak.toml).
     websocket_deflate: bool = False
+    # engine.io's ping: a silent connection is closed ping_interval_s + ping_timeout_s after
+    # its last pong, which bounds how late a silent drop is noticed (see config/sabak.toml).
+    ping_interval_s: float = setting(10.0, minimum=1, maximum=300)
+    ping_timeout_s: float = setting(10.0, minimum=1, maximum=300)
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,7 @@ class AuthSettings:
 
     link_ttl_days: int = setting(365, minimum=1, maximum=3650)
     resume_grace_s: float = setting(120.0, minimum=1, maximum=3600)
+    resume_token_hours: float = setting(12.0, minimum=1, maximum=168)
     guest_code_attempts_per_minute: int = setting(10, minimum=1, maximum=1000)
 
 

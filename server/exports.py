@@ -12,7 +12,7 @@ LESSON_COLUMNS = (
     "first_join", "last_leave", "lesson_minutes", "minutes_present", "minutes_background",
     "network_gaps", "network_minutes", "left_gaps", "left_minutes", "removed",
     "server_gap_minutes", "checks_answered", "checks_issued", "chat_messages", "hands_raised",
-    "poll_answers", "quiz_score", "quiz_max_score",
+    "poll_answers", "quiz_score", "quiz_max_score", "minutes_listening", "minutes_counted",
 )  # fmt: skip
 _RISKY_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
@@ -49,6 +49,7 @@ def _lesson_row(lesson: dict[str, Any], report: dict[str, Any], r: dict[str, Any
         r["chat_messages"], r["hands_raised"], r.get("poll_answers", 0),
         sum(r.get("quiz_scores", {}).values()),
         sum(q["max_score"] for q in report.get("quizzes", [])),
+        r["minutes_listening"], r["minutes_counted"],
     ]  # fmt: skip
     return [safe_cell(v) for v in values]
 

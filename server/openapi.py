@@ -6,6 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
+from server.api_schemas import SCHEMAS, response
 from server.routes import BODIES
 from server.web_api import WEB_OPERATIONS
 
@@ -126,7 +127,7 @@ OPERATIONS: list[tuple[str, str, str, str | None, str]] = [
 ]
 
 
-def _operation(path: str, summary: str, body: str | None, who: str) -> dict[str, Any]:
+def _operation(path: str, method: str, summary: str, body: str | None, who: str) -> dict[str, Any]:
     op: dict[str, Any] = {
         "summary": summary,
         "description": f"Who may call it: {who}.",
@@ -136,7 +137,7 @@ def _operation(path: str, summary: str, body: str | None, who: str) -> dict[str,
             if p.startswith("{")
         ],
         "responses": {
-            "200": {"description": "Success (201 when something was created)"},
+            **response(path, method),
             "4XX": {"description": "Refused", "content": {"application/json": {"schema": ERROR}}},
         },
     }
@@ -153,7 +154,7 @@ def _operation(path: str, summary: str, body: str | None, who: str) -> dict[str,
 def document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for path, method, summary, body, who in [*OPERATIONS, *WEB_OPERATIONS]:
-        paths.setdefault(path, {})[method] = _operation(path, summary, body, who)
+        paths.setdefault(path, {})[method] = _operation(path, method, summary, body, who)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -162,13 +163,14 @@ def document() -> dict[str, Any]:
             "description": "Live lessons are driven over socket.io: see docs/protocol.md.",
         },
         "components": {
+            "schemas": SCHEMAS,
             "securitySchemes": {
                 "bearer": {
                     "type": "http",
                     "scheme": "bearer",
                     "description": "The organizer's admin key, or a teacher's personal token",
                 }
-            }
+            },
         },
         "paths": paths,
     }

@@ -22,18 +22,21 @@ report_routes = web.RouteTableDef()
 LABELS = {
     "en": {
         "present": "present", "late": "late", "left-early": "left early", "absent": "absent",
-        "background": "in background", "network": "network drop", "server": "server outage",
+        "listening": "listening", "background": "in background", "network": "network drop",
+        "server": "server outage",
         "left": "left", "removed": "removed", "check": "attendance check",
     },
     "ru": {
         "present": "присутствовал", "late": "опоздал", "left-early": "ушёл раньше",
-        "absent": "отсутствовал", "background": "в фоне", "network": "обрыв сети",
+        "absent": "отсутствовал", "listening": "слушал", "background": "в фоне",
+        "network": "обрыв сети",
         "server": "сбой сервера", "left": "вышел", "removed": "удалён",
         "check": "проверка присутствия",
     },
     "ky": {
         "present": "катышты", "late": "кечикти", "left-early": "эрте кетти",
-        "absent": "келген жок", "background": "фондо", "network": "тармак үзүлдү",
+        "absent": "келген жок", "listening": "угуп турду", "background": "фондо",
+        "network": "тармак үзүлдү",
         "server": "сервер токтоду", "left": "чыгып кетти", "removed": "чыгарылды",
         "check": "катышууну текшерүү",
     },

@@ -264,8 +264,11 @@ def random_check_times(attendance: AttendanceSettings, start_ms: int) -> tuple[i
 async def end_lesson(request: web.Request) -> web.Response:
     who = await caller(request)
     info = await lesson_for(request, who)
-    actor = Actor(who.teacher.id, "teacher", who.teacher.name) if who.teacher else SYSTEM
-    await request.app[LIVE].run(info.id, actor, c.EndLesson())
+    if who.teacher:
+        actor, end = Actor(who.teacher.id, "teacher", who.teacher.name), c.EndLesson()
+    else:
+        actor, end = SYSTEM, c.EndLesson("ended-by-organizer")
+    await request.app[LIVE].run(info.id, actor, end)
     return ok(asdict(await lesson_for(request, who)))
 
 

@@ -11,6 +11,7 @@ WIDTH, LEFT, RIGHT = 360, 8, 352
 ROW, BAR, TOP = 38, 12, 40
 COLOURS = {
     "present": "#2e7d32",
+    "listening": "#1565c0",
     "background": "#f9a825",
     "network": "#c62828",
     "server": "#6a1b9a",
@@ -18,7 +19,7 @@ COLOURS = {
     "removed": "#4e342e",
     "waiting": "#b0bec5",
 }
-LEGEND = ("present", "background", "network", "server", "left", "removed")
+LEGEND = ("present", "listening", "background", "network", "server", "left", "removed")
 ABSENT = "#eceff1"
 
 

@@ -27,6 +27,7 @@ class Session:
     link_version: int = 0
     learners: dict[str, Actor] = field(default_factory=dict)
     last_heard_ms: int = 0
+    resumed: bool = False  # connected with a resume token: back only within the grace
 
     @property
     def joined(self) -> bool:
@@ -74,7 +75,9 @@ async def from_token(claims: Claims, directory: Directory) -> Session:
 
 async def _resume(claims: Claims, directory: Directory) -> Session:
     if claims.role == "guest":
-        return Session(Actor(claims.sub, "guest", claims.name), lesson_id=claims.scope)
+        return Session(
+            Actor(claims.sub, "guest", claims.name), lesson_id=claims.scope, resumed=True
+        )
     holder: Student | Teacher | None = (
         await directory.get(Student, claims.sub)
         if claims.role == "student"
@@ -83,7 +86,7 @@ async def _resume(claims: Claims, directory: Directory) -> Session:
     if holder is None or holder.link_version != claims.version:
         raise Refused("link-revoked", "This link is no longer valid; ask for a new one.")
     actor = Actor(holder.id, claims.role, holder.name)  # type: ignore[arg-type]
-    return Session(actor, lesson_id=claims.scope, link_version=holder.link_version)
+    return Session(actor, lesson_id=claims.scope, link_version=holder.link_version, resumed=True)
 
 
 async def _guest(code: str, name: Any, directory: Directory) -> Session:

@@ -81,10 +81,10 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         assert session.lesson_id is not None
         if reason == self.server.reason.CLIENT_DISCONNECT:
             command: c.Command = c.Leave()
-        elif reason == self.server.reason.PING_TIMEOUT:
-            command = c.ConnectionLost(session.last_heard_ms)  # silent drop: gap from last heard
         else:
-            command = c.ConnectionLost()
+            # Not a goodbye: a ping timeout, or a reset by a NAT or carrier after a silence.
+            # Either way the phone was last there when we last heard it.
+            command = c.ConnectionLost(session.last_heard_ms)
         for actor in list(session.learners.values()):
             if self.fanout.forget(session.lesson_id, actor.participant_id, sid):
                 continue  # another connection of the same participant is still here
@@ -215,7 +215,7 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             raise Refused("already-joined", "This connection has already joined the lesson.")
         info = await self._lesson_info(lesson_id)
         check_lesson_access(session, info)
-        lesson = await self._enter(sid, session, info.id, session.actor)
+        lesson = await self._enter(sid, session, info.id, session.actor, session.resumed)
         session.lesson_id = info.id
         return self._welcome(lesson, session.actor, session.link_version)
 
@@ -225,13 +225,14 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         """Another learner from the roster joins on this (shared) device with their link."""
         lesson_id = _joined(session)
         claims = self.signer.verify(data["token"], time.time())
-        if claims.kind == "resume" and claims.role == "student":
+        resume = claims.kind == "resume" and claims.role == "student"
+        if resume:
             claims = replace(claims, kind="student", scope="")  # a learner coming back
         if claims.kind != "student":
             raise Refused("not-a-student", "Only a student's personal link adds a learner.")
         other = await from_token(claims, self.directory)
         check_lesson_access(other, await self._lesson_info(lesson_id))
-        lesson = await self._enter(sid, session, lesson_id, other.actor)
+        lesson = await self._enter(sid, session, lesson_id, other.actor, resume)
         return self._welcome(lesson, other.actor, other.link_version)
 
     async def _on_learner_attach(
@@ -261,7 +262,9 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             raise Refused("unknown-lesson", "There is no such lesson.")
         return info
 
-    async def _enter(self, sid: str, session: Session, lesson_id: str, actor: Actor) -> Lesson:
+    async def _enter(
+        self, sid: str, session: Session, lesson_id: str, actor: Actor, resume: bool = False
+    ) -> Lesson:
         """Join `actor` on this socket: close a dead older connection's presence, evict others."""
         pid = actor.participant_id
         older = [o for o in self.fanout.connections(lesson_id, pid) if o != sid]
@@ -273,7 +276,7 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         # In its own room first: what the join itself sends it (time back in a quiz) arrives.
         await self.fanout.enter_own_room(sid, lesson_id, pid)
         try:
-            await self.live.run(lesson_id, actor, c.Join())
+            await self.live.run(lesson_id, actor, c.Join(resume))
         except Refused:
             await self.fanout.detach_participant(sid, lesson_id, pid)
             raise

@@ -46,7 +46,9 @@ EVENTS: dict[str, Spec] = {
     "guest_deny": Spec((PID,), c.DenyGuest, teacher_only=True),
     "lesson_end": Spec((), c.EndLesson, teacher_only=True),
     "beat": Spec((), None),
-    "visibility": Spec((Field("visible", bool),), c.SetVisibility),
+    "visibility": Spec(
+        (Field("visible", bool), Field("listening", bool, required=False)), c.SetVisibility
+    ),
     "check_start": Spec(
         (Field("window_s", int, required=False, minimum=5, maximum=3600),),
         c.StartCheck,

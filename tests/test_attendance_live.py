@@ -47,6 +47,8 @@ async def test_a_30_second_drop_is_one_learner_with_one_30_second_network_gap(
     link = classroom.students[0]["link"]
     phone = await joined(server, link, lesson_id, reconnection=False)
     await asyncio.sleep(1)
+    await phone.sio.emit("beat")  # heard a second after joining: the gap starts here
+    await asyncio.sleep(0.2)
     await phone.sio.eio.ws.close()  # the transport dies; no socket.io goodbye
     await asyncio.sleep(30)
     back = await joined(server, link, lesson_id)
@@ -206,3 +208,26 @@ async def test_a_lesson_with_random_checks_schedules_them_at_start(
         assert len(started["data"]["check_times_ms"]) == 2
     finally:
         await running.runner.cleanup()
+
+
+async def test_a_locked_phone_listening_that_answers_the_check_is_present(server: Running) -> None:
+    room = await make_classroom(server, n_students=2)
+    lesson_id = room.lesson["id"]
+    teacher = await joined(server, room.teacher["link"], lesson_id)
+    listener = await joined(server, room.students[0]["link"], lesson_id)
+    silent = await joined(server, room.students[1]["link"], lesson_id)
+    await listener.visibility(False, listening=True)  # sound only, screen locked
+    await silent.visibility(False)  # locked, nothing playing
+    await asyncio.sleep(1)
+    check = await teacher.call("check_start", {"window_s": 5})
+    await listener.answer_check(check["check_id"])
+    await asyncio.sleep(1)
+    async with server.rest() as rest:
+        await rest.end_lesson(lesson_id)
+    rows = await report(server, lesson_id)
+    heard, mute = rows[room.students[0]["id"]], rows[room.students[1]["id"]]
+    assert heard["status"] == "present" and heard["minutes_listening"] > 0
+    assert "listening" in {s["state"] for s in heard["segments"]}
+    assert mute["status"] == "absent" and mute["minutes_background"] > 0
+    for client in (teacher, listener, silent):
+        await client.close()

@@ -72,6 +72,28 @@ def test_rejoin_after_the_grace_window_still_one_learner_but_off_the_roster_mean
     assert len(run.report(30)["learners"]) == 4
 
 
+def test_a_resume_counts_the_grace_from_the_drop_not_from_the_join() -> None:
+    run = Run()  # grace: 2 minutes
+    run.do(KIDS[0], c.Join(), 0)
+    run.do(KIDS[1], c.Join(), 0)
+    run.do(KIDS[0], c.ConnectionLost(), 30)
+    run.do(KIDS[0], c.Join(resume=True), 30 + 5 / 60)  # 30 minutes in, 5 s away: welcome back
+    run.do(KIDS[1], c.ConnectionLost(), 40)
+    replayed = Lesson("L", "C", run.lesson.rules)  # a restart: the drop time is in the log
+    for record in run.log:
+        replayed.apply(record)
+    for lesson in (run.lesson, replayed):
+        with pytest.raises(Refused) as info:
+            lesson.execute(KIDS[1], c.Join(resume=True), T + int(42.1 * MIN))
+        assert info.value.code == "token-expired"
+    run.tick(43)  # the expiry ran: still refused, but the personal link brings them back
+    with pytest.raises(Refused) as info:
+        run.do(KIDS[1], c.Join(resume=True), 44)
+    assert info.value.code == "token-expired"
+    run.do(KIDS[1], c.Join(), 45)
+    assert run.lesson.participants["s1"].presence == "present"
+
+
 def test_two_tabs_of_one_student_make_one_interval() -> None:
     run = Run()
     run.do(KIDS[0], c.Join(), 0)
@@ -89,6 +111,41 @@ def test_background_is_its_own_state_not_leaving() -> None:
     row = run.row("s1")
     assert row["minutes_background"] == 30 and row["minutes_present"] == 30
     assert row["status"] == "present"  # 30 of 60 minutes in front: the threshold is 0.5
+
+
+def test_a_locked_phone_listening_that_answers_the_checks_is_present() -> None:
+    run = Run()  # two checks, at 20 and 40 minutes, each open one minute
+    run.do(KIDS[0], c.Join(), 0)
+    run.do(KIDS[1], c.Join(), 0)
+    run.do(KIDS[0], c.SetVisibility(False, listening=True), 2)  # sound only, screen locked
+    run.do(KIDS[1], c.SetVisibility(False), 2)  # locked, nothing playing
+    for at in (20, 40):
+        check = run.do(TEACHER, c.StartCheck(), at)["check_id"]
+        run.do(KIDS[0], c.SetVisibility(True), at + 0.2)  # the cue: unlock, answer, lock
+        run.do(KIDS[0], c.AnswerCheck(check), at + 0.3)
+        run.do(KIDS[0], c.SetVisibility(False, listening=True), at + 0.4)
+        run.tick(at + 1.5)
+    run.do(TEACHER, c.EndLesson(), 60)
+    listener, silent = run.row("s0"), run.row("s1")
+    assert listener["status"] == "present" and listener["minutes_present"] < 3
+    assert listener["minutes_counted"] == 60 and listener["minutes_listening"] > 57
+    assert [r["result"] for r in listener["checks"]] == ["answered", "answered"]
+    assert silent["status"] == "absent" and silent["minutes_counted"] == 2
+    assert [r["result"] for r in silent["checks"]] == ["missed", "missed"]
+    assert {s["state"] for s in listener["segments"]} == {"present", "listening"}
+
+
+def test_listening_through_a_missed_check_does_not_count() -> None:
+    run = Run()
+    run.do(KIDS[0], c.Join(), 0)
+    run.do(KIDS[0], c.SetVisibility(False, listening=True), 10)
+    run.do(TEACHER, c.StartCheck(), 30)
+    run.tick(32)
+    run.do(KIDS[0], c.SetVisibility(True), 35)  # not the stretch in which the check came
+    run.do(TEACHER, c.EndLesson(), 60)
+    row = run.row("s0")
+    assert row["minutes_listening"] == 25 and row["minutes_counted"] == 35
+    assert row["status"] == "present"
 
 
 def test_shared_phone_three_learners_each_with_their_own_record() -> None:

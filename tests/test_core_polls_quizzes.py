@@ -130,6 +130,19 @@ def test_an_anonymous_poll_stores_no_learner_with_any_answer() -> None:
     assert report["polls"][0]["answered"] == 2 and report["learners"][0]["poll_answers"] == 0
 
 
+def test_the_same_answer_again_to_a_poll_that_cannot_change_is_a_duplicate() -> None:
+    run = Run()  # the page resends after a drop: a lost ack must not read as a refusal
+    run.do(TEACHER, c.OpenPoll("single", "Secret?", ("a", "b"), anonymous=True), 1)
+    run.do(TEACHER, c.OpenPoll("single", "Fixed?", ("a", "b"), changeable=False), 1)
+    run.do(ANA, c.AnswerPoll(1, 1, voter_tag="tag-a"), 2)
+    run.do(ANA, c.AnswerPoll(2, 0), 2)
+    before = run.lesson.seq
+    assert run.do(ANA, c.AnswerPoll(1, 1, voter_tag="tag-a"), 3) == {"duplicate": True}
+    assert run.do(ANA, c.AnswerPoll(2, 0), 3) == {"duplicate": True}
+    assert run.lesson.seq == before
+    assert run.refused(ANA, c.AnswerPoll(2, 1), 4) == "already-answered"
+
+
 def test_published_results_with_names() -> None:
     run = Run()
     run.do(TEACHER, c.OpenPoll("yesno", "Ready?", abstain=False), 1)
@@ -230,6 +243,18 @@ def test_a_drop_during_the_quiz_gives_the_gap_back_up_to_the_bound() -> None:
     assert extended["s2"].extra_ms == 55 * S  # the part of the gap inside the quiz clock
     run.do(ANA, c.AnswerQuiz(quiz, 1, 0), 94)  # 70 + 25 - 1
     assert run.refused(ANA, c.AnswerQuiz(quiz, 1, 1), 95.5) == "quiz-time-over"
+
+
+def test_only_learners_get_quiz_time_back() -> None:
+    run = Run()
+    start_quiz(run, limit_s=60)
+    run.do(TEACHER, c.ConnectionLost(last_seen_ms=T + 20 * S), 21)  # the teacher's own drop
+    run.do(TEACHER, c.Join(), 40)
+    run.do(TEACHER, c.NoteRestart(T + 41 * S), 50)  # and a restart: everyone was away
+    for who in (TEACHER, ANA):
+        run.do(who, c.Join(), 55)
+    extended = [r.event.participant_id for r in run.log if isinstance(r.event, e.QuizTimeExtended)]
+    assert extended == ["s1"]
 
 
 def test_a_drop_before_the_quiz_gives_no_time_back() -> None:

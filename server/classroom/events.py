@@ -72,6 +72,7 @@ class ParticipantTimedOut(Event):
 class VisibilityChanged(Event):
     participant_id: str
     visible: bool
+    listening: bool = False  # in the background, playing the lesson's sound
 
 
 @_event

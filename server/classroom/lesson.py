@@ -126,6 +126,8 @@ class Lesson(ChatMixin, HandsMixin, ChecksMixin, PollsMixin, QuizzesMixin, Floor
             raise Refused("removed", "The teacher has removed you from this lesson.")
         if p is not None and p.presence in ("present", "waiting"):
             return [], {}
+        if cmd.resume and p is not None and self._past_grace(p, now):
+            raise Refused("token-expired", "You were away too long; join again.")
         if actor.role == "guest" and (p is None or not p.admitted):
             if not self.allow_guests:
                 raise Refused("guests-not-allowed", "This lesson does not admit guests.")
@@ -135,6 +137,10 @@ class Lesson(ChatMixin, HandsMixin, ChecksMixin, PollsMixin, QuizzesMixin, Floor
         joined = e.ParticipantJoined(actor.participant_id, actor.name, actor.role)
         owed = self.extensions_on_return(p, now) if p is not None and p.presence == "away" else []
         return [joined, *owed], {}
+
+    def _past_grace(self, p: Participant, now: int) -> bool:
+        """Away longer than the grace, counted from the drop (the expiry may not have run)."""
+        return p.timed_out or (p.presence == "away" and now - p.since_ms > self.rules.grace_ms)
 
     def _decide_leave(self, actor: Actor, cmd: c.Leave, now: int) -> Any:
         p = self.participants.get(actor.participant_id)
@@ -146,8 +152,8 @@ class Lesson(ChatMixin, HandsMixin, ChecksMixin, PollsMixin, QuizzesMixin, Floor
         p = self.participants.get(actor.participant_id)
         if p is None or self.status != "live":
             return [], {}
-        if p.presence == "waiting":
-            return [e.ParticipantLeft(p.id, "left")], {}
+        if p.presence == "waiting":  # gone from the waiting room, but not on purpose
+            return [e.ParticipantLeft(p.id, "network")], {}
         if p.presence != "present":
             return [], {}
         seen = cmd.last_seen_ms
@@ -156,9 +162,10 @@ class Lesson(ChatMixin, HandsMixin, ChecksMixin, PollsMixin, QuizzesMixin, Floor
 
     def _decide_set_visibility(self, actor: Actor, cmd: c.SetVisibility, now: int) -> Any:
         p = self.require_present(actor)
-        if p.visible == cmd.visible:
+        listening = cmd.listening and not cmd.visible
+        if (p.visible, p.listening) == (cmd.visible, listening):
             return [], {}
-        return [e.VisibilityChanged(p.id, cmd.visible)], {}
+        return [e.VisibilityChanged(p.id, cmd.visible, listening)], {}
 
     def _decide_expire_away(self, actor: Actor, cmd: c.ExpireAway, now: int) -> Any:
         self.require_teacher(actor)
@@ -195,7 +202,7 @@ class Lesson(ChatMixin, HandsMixin, ChecksMixin, PollsMixin, QuizzesMixin, Floor
         self.present_count += (presence == "present") - (p.presence == "present")
         p.presence, p.since_ms = presence, ts
         if presence == "present":
-            p.visible = True
+            p.visible, p.listening, p.timed_out = True, False, False
             self.on_became_present(p.id)
         elif presence in ("left", "removed", "denied"):
             self.on_gone(p.id)  # a network drop ("away") keeps the hand and the place
@@ -220,12 +227,18 @@ class Lesson(ChatMixin, HandsMixin, ChecksMixin, PollsMixin, QuizzesMixin, Floor
 
     def _apply_participant_left(self, ev: e.ParticipantLeft, ts: int) -> None:
         p = self.participants[ev.participant_id]
+        if p.presence == "waiting":  # never in the lesson: nothing to come back to
+            self._set_presence(p, "denied" if ev.reason == "denied" else "left", ts)
+            return
         self._set_presence(p, _GONE.get(ev.reason, "left"), ts)
         if ev.reason == "network":
             p.gap_from_ms, p.gap_reason = ev.last_seen_ms or ts, "network"
 
     def _apply_participant_timed_out(self, ev: e.ParticipantTimedOut, ts: int) -> None:
-        self._set_presence(self.participants[ev.participant_id], "left", ts)
+        p = self.participants[ev.participant_id]
+        self._set_presence(p, "left", ts)
+        p.timed_out = True
 
     def _apply_visibility_changed(self, ev: e.VisibilityChanged, ts: int) -> None:
-        self.participants[ev.participant_id].visible = ev.visible
+        p = self.participants[ev.participant_id]
+        p.visible, p.listening = ev.visible, ev.listening

@@ -140,11 +140,11 @@ class PollsMixin(LessonState):
         voter = cmd.voter_tag if poll.anonymous else p.id
         if not voter:
             raise Refused("internal", "An anonymous answer needs a voter tag.")
-        if voter in poll.answers and not poll.changeable:
-            raise Refused("already-answered", "You have answered this poll.")
         answer = poll.check_answer(cmd.answer)
         if poll.answers.get(voter) == answer:
-            return [], {"duplicate": True}
+            return [], {"duplicate": True}  # a resend after a lost ack, changeable or not
+        if voter in poll.answers and not poll.changeable:
+            raise Refused("already-answered", "You have answered this poll.")
         if poll.anonymous:
             return [e.PollBallotCast(poll.id, voter, answer)], {}
         return [e.PollAnswered(poll.id, p.id, answer)], {}

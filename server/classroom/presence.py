@@ -7,7 +7,10 @@ from typing import Literal
 
 from server.classroom import events as e
 
-State = Literal["present", "background", "network", "left", "removed", "server", "waiting"]
+State = Literal[
+    "present", "listening", "background", "network", "left", "removed", "server", "waiting"
+]
+ATTENDING: tuple[State, ...] = ("present", "listening", "background")  # connected, in the lesson
 GAP_STATES: tuple[State, ...] = ("background", "network", "left", "removed", "server")
 
 _GAP_OF: dict[str, State] = {"network": "network", "left": "left", "removed": "removed"}
@@ -80,7 +83,7 @@ class PresenceFold:
             self._visibility(ev, ts)
         elif isinstance(ev, e.ServerRestarted):
             for t in self.timelines.values():
-                if t.state in ("present", "background"):
+                if t.state in ATTENDING:
                     t.switch("server", ev.down_since_ms)
         elif isinstance(ev, e.LessonEnded):
             self.ended_ms = ts
@@ -92,7 +95,7 @@ class PresenceFold:
 
     def _left(self, ev: e.ParticipantLeft, ts: int) -> None:
         t = self.timelines[ev.participant_id]
-        if ev.reason == "denied" or (ev.reason == "left" and t.state == "waiting"):
+        if ev.reason == "denied" or t.state == "waiting":  # never admitted: no gap
             t.switch(None, ts)
             return
         at = ev.last_seen_ms if ev.reason == "network" and ev.last_seen_ms else ts
@@ -100,8 +103,9 @@ class PresenceFold:
 
     def _visibility(self, ev: e.VisibilityChanged, ts: int) -> None:
         t = self.timelines[ev.participant_id]
-        if t.state in ("present", "background"):
-            t.switch("present" if ev.visible else "background", ts)
+        if t.state in ATTENDING:
+            hidden: State = "listening" if ev.listening else "background"
+            t.switch("present" if ev.visible else hidden, ts)
 
     def finish(self, now_ms: int) -> int:
         """Close every open segment at the lesson's end (or now, if it is still live)."""

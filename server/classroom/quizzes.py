@@ -238,6 +238,8 @@ class QuizzesMixin(LessonState):
         up to the quiz's bound; the event says how long the gap was and why.
         """
         out: list[e.Event] = []
+        if p.role == "teacher":
+            return out  # the teacher takes no quiz: nothing to give back
         for quiz in self.open_quizzes():
             position = 0 if quiz.mode == "whole" else (quiz.current(p.id) or 0)
             if quiz.mode == "per_question" and not position:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from server.classroom import events as e
-from server.classroom.presence import PresenceFold, Timeline
+from server.classroom.presence import ATTENDING, PresenceFold, Segment, Timeline
 from server.classroom.quizzes import Question, question_from
 
 
@@ -170,29 +170,28 @@ def _row(
     lesson_min: float,
     rules: Thresholds,
 ) -> dict[str, Any]:
-    present_min = timeline.minutes_in("present") if timeline else 0.0
-    background_min = timeline.minutes_in("background") if timeline else 0.0
-    attended = (
-        [s for s in timeline.segments if s.state in ("present", "background")] if (timeline) else []
-    )
+    segments = timeline.segments if timeline else []
+    attended = [s for s in segments if s.state in ATTENDING]
     first = attended[0].start_ms if attended else None
     last = attended[-1].end_ms if attended else None
+    results = [_check_result(ch, entry.id, timeline) for ch in checks.values()]
+    missed = [ch for ch, r in zip(checks.values(), results, strict=True) if r["result"] == "missed"]
+    counted = counted_minutes(segments, missed)
     return {
         "id": entry.id,
         "name": entry.name,
         "external_id": entry.external_id,
         "guest": timeline is not None and timeline.role == "guest",
-        "status": _status(first, last, present_min, start, end, lesson_min, rules),
+        "status": _status(first, last, counted, start, end, lesson_min, rules),
         "first_join": first,
         "last_leave": last,
-        "minutes_present": round(present_min, 2),
-        "minutes_background": round(background_min, 2),
+        "minutes_present": round(timeline.minutes_in("present") if timeline else 0.0, 2),
+        "minutes_listening": round(timeline.minutes_in("listening") if timeline else 0.0, 2),
+        "minutes_background": round(timeline.minutes_in("background") if timeline else 0.0, 2),
+        "minutes_counted": round(counted, 2),
         "gaps": timeline.gaps() if timeline else {},
-        "segments": [
-            {"start": s.start_ms, "end": s.end_ms, "state": s.state}
-            for s in (timeline.segments if timeline else [])
-        ],
-        "checks": [_check_result(ch, entry.id, timeline) for ch in checks.values()],
+        "segments": [{"start": s.start_ms, "end": s.end_ms, "state": s.state} for s in segments],
+        "checks": results,
         "checks_answered": counts.checks_answered,
         "checks_issued": len(checks),
         "chat_messages": counts.chat,
@@ -201,13 +200,28 @@ def _row(
     }
 
 
+def counted_minutes(segments: list[Segment], missed: list[dict[str, Any]]) -> float:
+    """Minutes that count toward presence: the page in front, and listening (the lesson's
+    sound playing in the background) except a stretch of listening in which a check was
+    missed. The background with nothing playing never counts."""
+
+    def confirmed(s: Segment) -> bool:
+        return not any(
+            s.start_ms <= ch["deadline"] and s.end_ms > ch["started_at"] for ch in missed
+        )
+
+    return sum(
+        s.minutes
+        for s in segments
+        if s.state == "present" or (s.state == "listening" and confirmed(s))
+    )
+
+
 def _check_result(check: dict[str, Any], pid: str, timeline: Timeline | None) -> dict[str, Any]:
     if pid in check["answers"]:
         return {"check_id": check["id"], "result": "answered", "response_ms": check["answers"][pid]}
     was_there = timeline is not None and any(
-        s.state in ("present", "background")
-        and s.start_ms <= check["deadline"]
-        and s.end_ms > check["started_at"]
+        s.state in ATTENDING and s.start_ms <= check["deadline"] and s.end_ms > check["started_at"]
         for s in timeline.segments
     )
     return {
@@ -220,7 +234,7 @@ def _check_result(check: dict[str, Any], pid: str, timeline: Timeline | None) ->
 def _status(
     first: int | None,
     last: int | None,
-    present_min: float,
+    counted_min: float,
     start: int | None,
     end: int,
     lesson_min: float,
@@ -229,7 +243,7 @@ def _status(
     """absent, late, left-early or present; checked in that order (documented in README)."""
     if first is None or last is None or start is None or lesson_min <= 0:
         return "absent"
-    if present_min < rules.present_min_fraction * lesson_min:
+    if counted_min < rules.present_min_fraction * lesson_min:
         return "absent"
     if first - start > rules.late_after_min * 60_000:
         return "late"
@@ -254,5 +268,6 @@ def course_matrix(reports: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[
             entry["lessons"][info["id"]] = {
                 "status": row["status"],
                 "minutes_present": row["minutes_present"],
+                "minutes_counted": row["minutes_counted"],
             }
     return {"lessons": lessons, "learners": list(learners.values())}

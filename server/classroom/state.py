@@ -34,10 +34,12 @@ class Participant:
     presence: Presence
     admitted: bool = True
     visible: bool = True
+    listening: bool = False  # in the background, playing the lesson's sound
     chat_muted: bool = False
     since_ms: int = 0  # when `presence` last changed
     gap_from_ms: int = 0  # when the current network gap began (last heard)
     gap_reason: str = ""  # "network" or "server"
+    timed_out: bool = False  # away past the grace: a resume token no longer brings them back
     chat_times: list[int] = field(default_factory=list)
     hand_times: list[int] = field(default_factory=list)
 
@@ -48,6 +50,7 @@ class Participant:
             "role": self.role,
             "presence": self.presence,
             "visible": self.visible,
+            "listening": self.listening,
             "chat_muted": self.chat_muted,
         }
 

@@ -6,19 +6,26 @@
  */
 import { releaseDevices } from './devices.js';
 
+const LISTEN_CHECK_MS = 10000;
+
 /**
  * Bind once per page; `current` returns the lesson connection of the moment (or null).
  * Call `follow(conn)` on each new connection, `take()` to keep the screen on.
- * @param {() => ({setVisible: (v: boolean) => void, leave: () => void,
+ * @param {() => ({setVisible: (v: boolean, listening: boolean) => void, leave: () => void,
  *                 networkLost: () => void} | null)} current
  */
 export function bindLifecycle(current) {
   const wake = new WakeLock();
-  document.addEventListener('visibilitychange', () => {
+  const report = () => {
     const visible = document.visibilityState === 'visible';
-    current()?.setVisible(visible);
-    if (visible && current()) wake.take();
+    current()?.setVisible(visible, !visible && playingSound());
+    return visible;
+  };
+  document.addEventListener('visibilitychange', () => {
+    if (report() && current()) wake.take();
   });
+  // In the background the sound may start or stop (the teacher's microphone): say so.
+  setInterval(() => document.visibilityState === 'hidden' && report(), LISTEN_CHECK_MS);
   // Hidden for good: closed, navigated away, kept in the back/forward cache, or frozen by
   // the phone. Leaving finishes the connection, which stops the devices (below).
   const hiddenForGood = () => current()?.leave();
@@ -38,6 +45,18 @@ export function bindLifecycle(current) {
       });
     },
   };
+}
+
+/**
+ * Whether the page is playing the lesson's sound: an <audio> element playing a live track.
+ * @returns {boolean}
+ */
+export function playingSound() {
+  return [...document.querySelectorAll('audio')].some((el) => {
+    const stream = /** @type {MediaStream|null} */ (el.srcObject);
+    const live = stream && stream.getAudioTracks().some((t) => t.readyState === 'live');
+    return Boolean(live) && !el.paused && !el.muted;
+  });
 }
 
 /** Keeps the screen on while the page is in front (where the browser allows it). */

@@ -129,6 +129,7 @@ export function renderReport(report) {
       h('td', { class: `status-${r.status}`, text: t(`report.${r.status}`) }),
       h('td', { text: r.first_join ? `${clock(r.first_join)}–${clock(r.last_leave)}` : '—' }),
       h('td', { text: minutes(r.minutes_present) }),
+      h('td', { text: minutes(r.minutes_listening) }),
       h('td', { text: minutes(r.minutes_background) }),
       h('td', {
         'data-network-gaps': network.count,
@@ -145,6 +146,7 @@ export function renderReport(report) {
       'org.col_status',
       'org.col_span',
       'org.col_present',
+      'org.col_listening',
       'org.col_background',
       'org.col_network',
       'org.col_checks',

@@ -101,9 +101,10 @@ export class LessonConnection extends Emitter {
     this.state = 'connecting';
     this.joined = false;
     this.visible = true;
+    this.listening = false;
     /** @type {QueueItem[]} */
     this.queue = [];
-    /** participant id -> personal token of learners added on this device */
+    /** participant id -> token (personal link, or resume token) of the other learners here */
     this.addedLearners = new Map();
     /** @type {Set<string>} */
     this.learners = new Set();
@@ -166,6 +167,9 @@ export class LessonConnection extends Emitter {
         }, RETRY_MS);
       } else if (ack.error.code === 'already-joined') {
         this.networkLost(); // an earlier join went through unseen: start over on a new socket
+      } else if (resuming && STALE_RESUME.includes(ack.error.code)) {
+        this.auth = this.original; // away past the grace: come in with the link again
+        this.networkLost();
       } else if (ack.error.code !== 'offline') {
         this.finish('refused', ack.error);
       }
@@ -232,7 +236,11 @@ export class LessonConnection extends Emitter {
       this.addedLearners.delete(data.participant_id);
       if (!this.learners.size) over = name;
     }
-    if (name === 'learner_added') this.welcomed(data, false);
+    if (name === 'learner_added') {
+      // Put here by the teacher: only its resume token can bring this learner back.
+      this.addedLearners.set((data.snapshot || data).you.id, data.resume);
+      this.welcomed(data, false);
+    }
     // Over for this device: finish first (the camera and microphone stop now, not when the
     // server gets round to disconnecting us), then tell the page why.
     if (over) this.finish(over);
@@ -317,17 +325,20 @@ export class LessonConnection extends Emitter {
     return ack;
   }
 
-  /** The page went to the background (false) or came back (true). */
-  setVisible(visible) {
-    if (this.visible === visible) return;
+  /**
+   * The page went to the background (false) or came back (true); `listening`: in the
+   * background, it plays the lesson's sound.
+   */
+  setVisible(visible, listening = false) {
+    if (this.visible === visible && this.listening === listening) return;
     this.visible = visible;
+    this.listening = listening;
     if (this.joined) this.sendVisibility();
   }
 
   sendVisibility() {
-    for (const learner of this.learners) {
-      this.call('visibility', withLearner({ visible: this.visible }, learner));
-    }
+    const payload = { visible: this.visible, listening: this.listening };
+    for (const learner of this.learners) this.call('visibility', withLearner(payload, learner));
   }
 
   /** A deliberate goodbye (the page is closing): leave first, so no network gap is recorded. */

@@ -16,6 +16,7 @@ import {
 import { renderChat } from './chat_view.js';
 import { renderBanner } from './banner.js';
 import { bindLifecycle } from './lifecycle.js';
+import { armCue, askToNotify, cue } from './cue.js';
 import { receiveMode, setReceiveMode, onReceiveMode } from './receive_mode.js';
 import * as view from './student_view.js';
 import { bindPolls } from './polls.js';
@@ -182,6 +183,7 @@ const HANDLERS = {
     }
     setOpenCheck(d, d.started_at);
     if (navigator.vibrate) navigator.vibrate(200);
+    if (document.visibilityState === 'hidden') cue(t('check.prompt'), t('check.notify'));
     renderAll();
   },
   check_closed: (d) => {
@@ -319,7 +321,11 @@ function bindControls() {
     state.as = event.target.value;
     renderDock();
   });
-  byId('receive').addEventListener('change', (event) => setReceiveMode(event.target.value));
+  byId('receive').addEventListener('change', (event) => {
+    setReceiveMode(event.target.value);
+    if (event.target.value === 'audio') askToNotify(); // checks reach a locked phone
+  });
+  armCue();
   byId('add-form').addEventListener('submit', (event) => {
     event.preventDefault();
     addLearner(byId('add-link').value);

@@ -88,7 +88,7 @@ function rosterRow(p, hand, act) {
     {},
     h('span', { class: `presence ${p.presence}`, text: t(`presence.${p.presence}`) }),
     p.presence === 'present' && !p.visible
-      ? h('span', { class: 'tag', text: t('teach.background') })
+      ? h('span', { class: 'tag', text: t(p.listening ? 'teach.listening' : 'teach.background') })
       : null,
     hand
       ? h('span', { class: 'tag', 'data-hand': hand, text: t('teach.hand', { n: hand }) })

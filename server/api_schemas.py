@@ -1,0 +1,188 @@
+"""What every REST response looks like: the OpenAPI response schemas, one per operation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.classroom.events import event_types
+from server.classroom.presence import GAP_STATES
+from server.exports import LESSON_COLUMNS
+
+INT, NUM, STR, BOOL = (
+    {"type": "integer"},
+    {"type": "number"},
+    {"type": "string"},
+    {"type": "boolean"},
+)
+MS = {"type": "integer", "description": "server time, ms since the Unix epoch"}
+MS_OR_NULL = {"type": ["integer", "null"], "description": MS["description"]}
+
+
+def obj(required: dict[str, Any], **optional: Any) -> dict[str, Any]:
+    """A closed object: every field named; `required` ones always present."""
+    return {
+        "type": "object",
+        "properties": {**required, **optional},
+        "required": list(required),
+        "additionalProperties": False,
+    }
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def array(items: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": items}
+
+
+STATUS = {
+    "type": "string",
+    "enum": ["absent", "late", "left-early", "present"],
+    "description": "the suggested status, decided in this order: absent (never came, or "
+    "minutes_counted below present_min_fraction of the lesson), late, left-early, present",
+}
+STATE = {
+    "type": "string",
+    "enum": ["present", "listening", "background", "network", "left", "removed", "server",
+             "waiting"],
+}  # fmt: skip
+GAP = obj({"count": INT, "minutes": NUM})
+
+LEARNER_ROW = obj(
+    {
+        "id": STR, "name": STR, "external_id": STR, "guest": BOOL, "status": STATUS,
+        "first_join": MS_OR_NULL, "last_leave": MS_OR_NULL,
+        "minutes_present": {**NUM, "description": "the page in front"},
+        "minutes_listening": {**NUM, "description": "in the background, playing the sound"},
+        "minutes_background": {**NUM, "description": "in the background, nothing playing"},
+        "minutes_counted": {**NUM, "description": "present, plus listening except a stretch "
+                            "of listening in which a check was missed; the status uses it"},
+        "gaps": {"type": "object", "properties": {s: GAP for s in GAP_STATES},
+                 "additionalProperties": False},
+        "segments": array(obj({"start": MS, "end": MS, "state": STATE})),
+        "checks": array(obj({
+            "check_id": INT,
+            "result": {"type": "string", "enum": ["answered", "missed", "not-present"]},
+            "response_ms": {"type": ["integer", "null"]},
+        })),
+        "checks_answered": INT, "checks_issued": INT, "chat_messages": INT,
+        "hands_raised": INT, "poll_answers": INT,
+        "quiz_scores": {"type": "object", "additionalProperties": INT,
+                        "description": "quiz id -> this learner's score"},
+    }
+)  # fmt: skip
+
+LESSON = obj(
+    {"id": STR, "course_id": STR, "title": STR, "teacher_id": STR, "code": STR,
+     "allow_guests": BOOL, "created_ms": MS,
+     "status": {"type": "string", "enum": ["created", "live", "ended"]},
+     "started_ms": MS_OR_NULL, "ended_ms": MS_OR_NULL, "extra": {"type": "object"}}
+)  # fmt: skip
+
+REPORT = obj(
+    {
+        "lesson": ref("Lesson"), "started_at": MS_OR_NULL, "ended_at": MS_OR_NULL,
+        "lesson_minutes": NUM,
+        "checks": array(obj({"id": INT, "started_at": MS, "deadline": MS, "scheduled": BOOL,
+                             "answered": INT})),
+        "polls": array(obj({"poll_id": INT, "question": STR, "kind": STR, "anonymous": BOOL,
+                            "answered": INT})),
+        "quizzes": array(obj({
+            "quiz_id": INT, "title": STR, "max_score": INT,
+            "questions": array(obj({"id": STR, "text": STR, "answered": INT, "correct": INT})),
+        })),
+        "learners": array(ref("LearnerRow")),
+    }
+)  # fmt: skip
+
+MATRIX = obj(
+    {
+        "course": ref("Course"),
+        "lessons": array(obj({"id": STR, "title": STR, "started_at": MS_OR_NULL})),
+        "learners": array(obj({
+            "id": STR, "name": STR, "guest": BOOL,
+            "lessons": {"type": "object", "description": "lesson id -> that lesson's result",
+                        "additionalProperties": obj({"status": STATUS, "minutes_present": NUM,
+                                                     "minutes_counted": NUM})},
+        })),
+    }
+)  # fmt: skip
+
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "Course": obj({"id": STR, "title": STR, "created_ms": MS}),
+    "Student": obj({"id": STR, "course_id": STR, "name": STR, "external_id": STR,
+                    "link_version": INT, "link": STR}),
+    "Teacher": obj({"id": STR, "name": STR, "course_ids": array(STR), "link_version": INT,
+                    "link": STR}),
+    "Lesson": LESSON,
+    "LearnerRow": LEARNER_ROW,
+    "Report": REPORT,
+    "Matrix": MATRIX,
+    "Record": obj({"seq": INT, "ts": MS, "actor": STR,
+                   "type": {"type": "string", "enum": list(event_types())},
+                   "data": {"type": "object"}}),
+    "AuditEntry": {"type": "object", "properties": {"ts": STR, "code": STR},
+                   "required": ["ts", "code"], "additionalProperties": STR,
+                   "description": "what was refused and where: event, sid, actor, role, "
+                   "lesson, address (as strings)"},
+}  # fmt: skip
+
+CSV_LESSON = "CSV with the columns " + ", ".join(LESSON_COLUMNS) + "; one row per learner."
+CSV_MATRIX = (
+    "CSV with the columns learner_id, name, guest, then one status column per lesson, "
+    "'<title> (<lesson id>)', in lesson order."
+)
+SVG = "An SVG picture."
+
+# (path, method) -> (status, content type, schema or description of a non-JSON body)
+RESPONSES: dict[tuple[str, str], tuple[int, str, Any]] = {
+    ("/api/courses", "post"): (201, "application/json", ref("Course")),
+    ("/api/courses", "get"): (200, "application/json", array(ref("Course"))),
+    ("/api/courses/{course_id}", "get"): (
+        200, "application/json",
+        obj({"id": STR, "title": STR, "created_ms": MS,
+             "teachers": array(obj({"id": STR, "name": STR}))}),
+    ),
+    ("/api/courses/{course_id}/students", "post"): (201, "application/json",
+                                                    array(ref("Student"))),
+    ("/api/courses/{course_id}/students", "get"): (200, "application/json",
+                                                   array(ref("Student"))),
+    ("/api/students/{student_id}/rotate-link", "post"): (200, "application/json",
+                                                         ref("Student")),
+    ("/api/teachers", "post"): (201, "application/json", ref("Teacher")),
+    ("/api/teachers", "get"): (200, "application/json", array(ref("Teacher"))),
+    ("/api/courses/{course_id}/lessons", "post"): (201, "application/json", ref("Lesson")),
+    ("/api/courses/{course_id}/lessons", "get"): (200, "application/json",
+                                                  array(ref("Lesson"))),
+    ("/api/lessons/{lesson_id}", "get"): (200, "application/json", ref("Lesson")),
+    ("/api/lessons/{lesson_id}/start", "post"): (200, "application/json", ref("Lesson")),
+    ("/api/lessons/{lesson_id}/end", "post"): (200, "application/json", ref("Lesson")),
+    ("/api/lessons/{lesson_id}/events", "get"): (200, "application/json",
+                                                 array(ref("Record"))),
+    ("/api/lessons/{lesson_id}/report", "get"): (200, "application/json", ref("Report")),
+    ("/api/lessons/{lesson_id}/report.csv", "get"): (200, "text/csv", CSV_LESSON),
+    ("/api/lessons/{lesson_id}/timeline.svg", "get"): (200, "image/svg+xml", SVG),
+    ("/api/courses/{course_id}/report", "get"): (200, "application/json", ref("Matrix")),
+    ("/api/courses/{course_id}/report.csv", "get"): (200, "text/csv", CSV_MATRIX),
+    ("/api/audit", "get"): (200, "application/json", array(ref("AuditEntry"))),
+    ("/healthz", "get"): (200, "application/json", obj({"ok": BOOL, "pending_events": INT})),
+    ("/api/me", "get"): (
+        200, "application/json",
+        obj({"role": {"type": "string", "enum": ["student", "teacher"]}, "id": STR,
+             "name": STR,
+             "lessons": array(obj({"id": STR, "title": STR, "status": STR, "course_id": STR,
+                                   "started_ms": MS_OR_NULL}))}),
+    ),
+    ("/api/lessons/{lesson_id}/qr.svg", "get"): (200, "image/svg+xml", SVG),
+    ("/api/students/{student_id}/qr.svg", "get"): (200, "image/svg+xml", SVG),
+}  # fmt: skip
+
+
+def response(path: str, method: str) -> dict[str, Any]:
+    """The OpenAPI success response of one operation (KeyError if it has none: a test checks)."""
+    status, content_type, schema = RESPONSES[(path, method)]
+    if isinstance(schema, str):
+        body = {"schema": {"type": "string", "description": schema}}
+        return {str(status): {"description": schema, "content": {content_type: body}}}
+    return {str(status): {"description": "Success", "content": {content_type: {"schema": schema}}}}

@@ -1,0 +1,196 @@
+"""The REST API is a contract: every real response validates against the OpenAPI document."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from typing import Any
+
+import aiohttp
+import pytest
+import socketio
+
+from client.rest import token_from_link
+from client.sabak_client import SabakClient
+from server.exports import LESSON_COLUMNS
+from server.openapi import document
+from tests.conftest import Running
+from tests.schema_check import KNOWN, problems
+
+DOC = document()
+COMPONENTS = DOC["components"]["schemas"]
+
+
+def keywords(schema: Any) -> set[str]:
+    """Every keyword used anywhere in a schema (to keep to what the checker knows)."""
+    if not isinstance(schema, dict):
+        return set()
+    found = set(schema)
+    for key in ("items", "additionalProperties"):
+        found |= keywords(schema.get(key))
+    for sub in schema.get("properties", {}).values():
+        found |= keywords(sub)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("value", "complaint"),
+    [
+        ({"id": "c1", "title": "A"}, "'created_ms' is missing"),
+        ({"id": "c1", "title": "A", "created_ms": 1, "secret": 2}, "'secret' is not in the schema"),
+        ({"id": "c1", "title": "A", "created_ms": "1"}, "is not integer"),
+        ({"id": "c1", "title": "A", "created_ms": True}, "is not integer"),
+    ],
+)
+def test_the_checker_finds_what_breaks_a_schema(value: Any, complaint: str) -> None:
+    found = problems(value, COMPONENTS["Course"], COMPONENTS)
+    assert len(found) == 1 and complaint in found[0]
+
+
+def test_every_operation_has_a_described_success_response() -> None:
+    for path, methods in DOC["paths"].items():
+        for method, op in methods.items():
+            success = [code for code in op["responses"] if code.startswith("2")]
+            assert len(success) == 1, (path, method)
+            (content,) = op["responses"][success[0]]["content"].values()
+            assert keywords(content["schema"]) <= KNOWN, (path, method)
+    for name, schema in COMPONENTS.items():
+        assert keywords(schema) <= KNOWN, name
+
+
+class Contract:
+    """Calls the API with a key and checks each response against the document."""
+
+    def __init__(self, url: str, http: aiohttp.ClientSession) -> None:
+        self.url, self.http = url, http
+        self.covered: set[tuple[str, str]] = set()
+
+    async def call(self, method: str, template: str, key: str, **kw: Any) -> Any:
+        path = template.format(**kw.pop("ids", {}))
+        headers = {"Authorization": f"Bearer {key}", **kw.pop("headers", {})}
+        async with self.http.request(method, self.url + path, headers=headers, **kw) as resp:
+            body = await resp.read()
+            op = DOC["paths"][template][method.lower()]
+            assert str(resp.status) in op["responses"], (template, resp.status, body[:200])
+            ((content_type, content),) = op["responses"][str(resp.status)]["content"].items()
+            assert resp.content_type == content_type, template
+            self.covered.add((template, method.lower()))
+            if content_type != "application/json":
+                return body.decode()
+            data = await resp.json()
+            found = problems(data, content["schema"], COMPONENTS)
+            assert not found, (template, found[:10])
+            return data
+
+
+async def busy_lesson(server: Running, room: dict[str, Any]) -> None:
+    """Everything a report can show: listening, background, a drop, a guest, a check, polls,
+    a quiz, chat and hands."""
+    teacher = server.client(room["teacher"]["link"])
+    ana = server.client(room["students"][0]["link"], reconnection=False)
+    bek = server.client(room["students"][1]["link"])
+    for who in (teacher, ana, bek):
+        await who.connect()
+        await who.join(room["lesson"]["id"])
+    guest = SabakClient(server.url, guest_code=room["lesson"]["code"], name="Visitor")
+    await guest.connect()
+    waiting = await guest.join()
+    await teacher.call("guest_admit", {"participant_id": waiting["you"]["id"]})
+    await ana.chat("Salam")
+    await bek.raise_hand()
+    await ana.visibility(False, listening=True)
+    await bek.visibility(False)
+    check = await teacher.call("check_start", {"window_s": 5})
+    await ana.answer_check(check["check_id"])
+    await teacher.call("poll_open", {"kind": "single", "question": "Q?", "options": ["a", "b"]})
+    await teacher.call("poll_open", {"kind": "yesno", "question": "Secret?", "anonymous": True})
+    await ana.call("poll_answer", {"poll_id": 1, "answer": 0})
+    await bek.call("poll_answer", {"poll_id": 2, "answer": 1})
+    quiz = {"title": "Q", "mode": "whole", "limit_s": 60,
+            "questions": [{"kind": "number", "text": "6*7?", "correct": [42]}]}  # fmt: skip
+    started = await teacher.call("quiz_start", quiz)
+    await ana.call("quiz_next", {"quiz_id": started["quiz_id"]})
+    await ana.call("quiz_answer", {"quiz_id": started["quiz_id"], "position": 1, "answer": 42})
+    await ana.sio.eio.ws.close()  # a network drop
+    await asyncio.sleep(0.5)
+    with pytest.raises(socketio.exceptions.ConnectionError):  # an audited refusal
+        await SabakClient(server.url, token="s1.bad.token").connect()
+    for who in (teacher, bek, guest):
+        await who.close()
+
+
+async def test_every_rest_response_validates_against_the_openapi_document(
+    server: Running,
+) -> None:
+    admin = server.admin_key
+    async with aiohttp.ClientSession() as http:
+        api = Contract(server.url, http)
+        course = await api.call("POST", "/api/courses", admin, json={"title": "Algebra"})
+        ids = {"course_id": course["id"]}
+        await api.call("GET", "/api/courses", admin)
+        students = await api.call(
+            "POST", "/api/courses/{course_id}/students", admin, ids=ids,
+            json={"students": [{"name": "Ana", "external_id": "A-1"}, {"name": "Bek"}]},
+        )  # fmt: skip
+        await api.call(
+            "POST", "/api/courses/{course_id}/students", admin, ids=ids,
+            data=b"Cem,C-3\n", headers={"Content-Type": "text/csv"},
+        )  # fmt: skip
+        await api.call("GET", "/api/courses/{course_id}/students", admin, ids=ids)
+        teacher = await api.call(
+            "POST", "/api/teachers", admin, json={"name": "Aigul", "course_ids": [course["id"]]}
+        )
+        await api.call("GET", "/api/teachers", admin)
+        await api.call("GET", "/api/courses/{course_id}", admin, ids=ids)
+        lesson = await api.call(
+            "POST", "/api/courses/{course_id}/lessons", admin, ids=ids,
+            json={"title": "Fractions", "allow_guests": True},
+        )  # fmt: skip
+        lid = {"lesson_id": lesson["id"]}
+        await api.call("GET", "/api/courses/{course_id}/lessons", admin, ids=ids)
+        await api.call("GET", "/api/lessons/{lesson_id}", admin, ids=lid)
+        lesson = await api.call("POST", "/api/lessons/{lesson_id}/start", admin, ids=lid)
+        room = {"lesson": lesson, "teacher": teacher, "students": students}
+        await busy_lesson(server, room)
+        student_key = token_from_link(students[0]["link"])
+        me = await api.call("GET", "/api/me", student_key)
+        assert me["lessons"][0]["id"] == lesson["id"]
+        teacher_key = token_from_link(teacher["link"])
+        for key in (admin, teacher_key):
+            live = await api.call("GET", "/api/lessons/{lesson_id}/report", key, ids=lid)
+        assert {r["status"] for r in live["learners"]} <= {
+            "absent",
+            "late",
+            "left-early",
+            "present",
+        }
+        await api.call("POST", "/api/lessons/{lesson_id}/end", admin, ids=lid)
+        report = await api.call("GET", "/api/lessons/{lesson_id}/report", admin, ids=lid)
+        states = {s["state"] for r in report["learners"] for s in r["segments"]}
+        assert {"present", "listening", "background", "network", "waiting"} <= states
+        events = await api.call("GET", "/api/lessons/{lesson_id}/events", admin, ids=lid)
+        assert events[-1]["type"] == "LessonEnded"
+        text = await api.call("GET", "/api/lessons/{lesson_id}/report.csv", admin, ids=lid)
+        rows = list(csv.reader(io.StringIO(text)))
+        assert tuple(rows[0]) == LESSON_COLUMNS and len(rows) == len(report["learners"]) + 1
+        svg = await api.call("GET", "/api/lessons/{lesson_id}/timeline.svg", admin, ids=lid)
+        assert svg.startswith("<svg")
+        matrix = await api.call("GET", "/api/courses/{course_id}/report", admin, ids=ids)
+        assert list(matrix["learners"][0]["lessons"]) == [lesson["id"]]
+        text = await api.call("GET", "/api/courses/{course_id}/report.csv", admin, ids=ids)
+        assert next(csv.reader(io.StringIO(text)))[:3] == ["learner_id", "name", "guest"]
+        for _ in range(50):
+            audit = await api.call("GET", "/api/audit", admin)
+            if audit:
+                break
+            await asyncio.sleep(0.1)
+        assert audit and audit[0]["code"] == "bad-token"
+        await api.call("GET", "/healthz", admin)
+        await api.call("GET", "/api/lessons/{lesson_id}/qr.svg", admin, ids=lid)
+        sid = {"student_id": students[0]["id"]}
+        await api.call("GET", "/api/students/{student_id}/qr.svg", admin, ids=sid)
+        await api.call("POST", "/api/students/{student_id}/rotate-link", admin, ids=sid)
+        await api.call("GET", "/api/lessons/{lesson_id}", teacher_key, ids=lid)
+    described = {(p, m) for p, methods in DOC["paths"].items() for m in methods}
+    assert api.covered == described
