@@ -76,6 +76,8 @@ class ServerSettings:
     # on, it costs a zlib state per student (~110 KB) and a deflate of every frame per socket
     # (see config/sabak.toml).
     websocket_deflate: bool = False
+    # Proxies (addresses or CIDRs) whose X-Forwarded-For names the client (see sabak.toml).
+    trusted_proxies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,9 @@ class AuthSettings:
     link_ttl_days: int = setting(365, minimum=1, maximum=3650)
     resume_grace_s: float = setting(120.0, minimum=1, maximum=3600)
     guest_code_attempts_per_minute: int = setting(10, minimum=1, maximum=1000)
+    guest_entries_per_address_per_minute: int = setting(20, minimum=1, maximum=10_000)
+    guest_entries_per_lesson_per_minute: int = setting(60, minimum=1, maximum=10_000)
+    waiting_guest_expiry_s: float = setting(30.0, minimum=1, maximum=3600)
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,7 @@ class LessonSettings:
     chat_history_replay: int = setting(500, minimum=0, maximum=100_000)
     hand_rate_per_minute: int = setting(20, minimum=1, maximum=1000)
     quiz_max_extension_s: float = setting(120.0, minimum=0, maximum=3600)
+    waiting_room_max: int = setting(50, minimum=1, maximum=10_000)
 
 
 @dataclass(frozen=True)
