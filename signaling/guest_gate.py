@@ -21,16 +21,20 @@ from server.client_address import bucket
 from server.throttle import WindowLimit
 from signaling.identity import Session
 
-# How long a wrong code waits for its answer once an address is over its budget: long
-# enough to make guessing slow (one connection guesses at most a few codes a minute),
-# short enough that a person who mistyped is not kept waiting long.
+# How long a wrong code waits for its answer once an address is over its budget: each
+# connection is one guess, so this slows a guesser down to (connections it may hold) / 2 s,
+# while a person who mistyped waits only a moment longer.
 SLOW_WRONG_S = 2.0
 
 Identify = Callable[[], Awaitable[Session]]
 
 
 class GuestGate:
-    """Budgets of one server process, keyed by address bucket (IPv6: the /64) and lesson."""
+    """Budgets of one server process, keyed by address bucket (IPv6: the /64) and lesson code.
+
+    With several processes each counts its own connections (nginx's hash on the address
+    sends one address to one process, so the per-address budgets still hold).
+    """
 
     def __init__(self, auth: AuthSettings, slow_wrong_s: float = SLOW_WRONG_S) -> None:
         self.wrong = WindowLimit(auth.guest_code_attempts_per_minute)
@@ -49,7 +53,10 @@ class GuestGate:
             if refused.code == "unknown-code":
                 await self._wrong(key)
             raise
-        self._count_entry(key, session.lesson_id or "")
+        # Counted per lesson *code*: once the teacher gives the lesson a new code, the
+        # flood's old code no longer uses up the budget of the guests who get the new one.
+        code = str(auth["guest_code"]).strip().upper()
+        self._count_entry(key, f"{session.lesson_id}/{code}")
         return session
 
     async def _wrong(self, key: str) -> None:
@@ -63,12 +70,12 @@ class GuestGate:
                 "Too many wrong codes from your network; check the code and type it again.",
             )
 
-    def _count_entry(self, key: str, lesson_id: str) -> None:
+    def _count_entry(self, key: str, lesson_code: str) -> None:
         now = time.monotonic()
-        if self.per_address.full(key, now) or self.per_lesson.full(lesson_id, now):
+        if self.per_address.full(key, now) or self.per_lesson.full(lesson_code, now):
             raise Refused(
                 "too-many-guests",
                 "Too many guests are joining right now; wait a minute and try again.",
             )
         self.per_address.add(key, now)
-        self.per_lesson.add(lesson_id, now)
+        self.per_lesson.add(lesson_code, now)

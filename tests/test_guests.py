@@ -211,6 +211,11 @@ async def test_entries_per_lesson_and_the_waiting_room_are_capped(tuned: Running
     assert joins[3]["error"]["code"] == "waiting-room-full"
     later, _ = await guest_connect(tuned, code, "G5", forwarded="2001:db8:9::1")
     assert later == "too-many-guests"
+    async with tuned.rest() as rest:  # a new code: the flood's count is not the new guests'
+        fresh = await rest.request("POST", f"/api/lessons/{room.lesson['id']}/rotate-code")
+    refused, sio = await guest_connect(tuned, fresh["code"], "G6", forwarded="2001:db8:a::1")
+    assert refused is None
+    guests.append(sio)
     await asyncio.gather(*(sio.disconnect() for sio in guests))
 
 
