@@ -259,16 +259,24 @@ async def test_a_waiting_guest_whose_socket_is_gone_leaves_after_the_expiry(
     try:
         teacher = second.client(room.teacher["link"], reconnection=False)
         await teacher.connect()
-        you = {
-            p["id"]: p for p in (await teacher.join(room.lesson["id"]))["snapshot"]["participants"]
-        }
-        assert you[pid]["presence"] == "waiting"
+        snap = (await teacher.join(room.lesson["id"]))["snapshot"]
+        assert {p["id"]: p["presence"] for p in snap["participants"]}[pid] == "waiting"
+        alive = SabakClient(second.url, guest_code=room.lesson["code"], name="Here")
+        await alive.connect()
+        alive_id = (await alive.join())["you"]["id"]
+
+        def last(who: str) -> str | None:
+            seen = [p["presence"] for p in teacher.inbox["participant"] if p["id"] == who]
+            return seen[-1] if seen else None
+
         for _ in range(40):
             await asyncio.sleep(0.25)
-            seen = [p for p in teacher.inbox["participant"] if p["id"] == pid]
-            if seen and seen[-1]["presence"] != "waiting":
+            if last(pid) not in (None, "waiting"):
                 break
-        assert seen and seen[-1]["presence"] == "left"
+        assert last(pid) == "left"
+        await asyncio.sleep(2)  # twice the expiry: a guest whose page is open keeps waiting
+        assert last(alive_id) == "waiting"
+        await alive.close()
         await teacher.close()
     finally:
         await second.runner.cleanup()
