@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict, deque
 
 
@@ -9,8 +10,8 @@ class WindowLimit:
     """At most `limit` hits per key per `window_s`; `full` says when the next would be over.
 
     It only counts: what to do past the limit (refuse, slow down) is the caller's choice.
-    Keys whose window is empty are forgotten once `max_keys` are held, so that a flood of
-    fresh addresses cannot grow it without bound.
+    Once `max_keys` are held, idle keys are forgotten, then the oldest, down to 90 %: a
+    flood of fresh addresses can neither grow it without bound nor make every hit scan it.
     """
 
     def __init__(self, limit: int, window_s: float = 60.0, max_keys: int = 100_000):
@@ -30,12 +31,15 @@ class WindowLimit:
 
     def add(self, key: str, now: float) -> None:
         if len(self._hits) >= self.max_keys:
-            self._forget_idle(now)
+            self._make_room(now)
         times = self._recent(key, now)
         times.append(now)
         if len(times) > self.limit:  # a count past the limit tells nothing more
             times.popleft()
 
-    def _forget_idle(self, now: float) -> None:
+    def _make_room(self, now: float) -> None:
         for key in [k for k in self._hits if not self._recent(k, now)]:
             del self._hits[key]
+        excess = len(self._hits) - int(self.max_keys * 0.9)
+        for key in list(itertools.islice(self._hits, max(excess, 0))):
+            del self._hits[key]  # the oldest first (dicts keep insertion order)

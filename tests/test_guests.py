@@ -19,6 +19,7 @@ from server.classroom.lesson import Actor, Lesson
 from server.classroom.report import Thresholds, lesson_report
 from server.classroom.rules import Rules
 from server.client_address import bucket, client_address, parse_networks
+from server.throttle import WindowLimit
 from tests.conftest import Running, free_port, make_classroom, settings_for, start_server
 
 TEACHER = Actor("t1", "teacher", "Aigul")
@@ -53,6 +54,16 @@ def test_the_client_is_the_right_most_untrusted_hop(
 ) -> None:
     trusted = parse_networks(["127.0.0.1", "10.0.0.0/8"])
     assert client_address(peer, header, trusted) == expected
+
+
+def test_a_flood_of_fresh_addresses_keeps_the_window_table_bounded() -> None:
+    limit = WindowLimit(2, window_s=60, max_keys=100)
+    for i in range(10_000):
+        limit.add(f"198.51.{i // 250}.{i % 250}", now=1.0)
+    assert len(limit._hits) <= 100
+    assert limit.full("198.51.39.249", 2.0) is False  # one hit, under its limit of 2
+    limit.add("198.51.39.249", 2.0)
+    assert limit.full("198.51.39.249", 2.0) is True
 
 
 def waiting_lesson(rules: Rules) -> tuple[Lesson, list[e.Record]]:
