@@ -1,6 +1,7 @@
 """The Settings object: typed defaults, then the TOML file, then SABAK_* environment overrides."""
 
 import dataclasses
+import ipaddress
 import json
 import math
 import os
@@ -411,7 +412,16 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
             "server.cluster: several server processes need one shared Redis: set redis.url "
             "(SABAK_REDIS_URL)"
         )
+    _check_networks(settings.server.trusted_proxies, "server.trusted_proxies")
     return settings
+
+
+def _check_networks(values: tuple[str, ...], key: str) -> None:
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ConfigError(f"{key}: {value!r} is not an IP address or CIDR") from None
 
 
 def _config_path(path: Path | None, env: Mapping[str, str]) -> Path:

@@ -12,6 +12,7 @@ import pytest
 import socketio
 
 from client.sabak_client import CallFailed, SabakClient
+from config import ConfigError, load_settings
 from server.classroom import commands as c
 from server.classroom import events as e
 from server.classroom.errors import Refused
@@ -64,6 +65,11 @@ def test_a_flood_of_fresh_addresses_keeps_the_window_table_bounded() -> None:
     assert limit.full("198.51.39.249", 2.0) is False  # one hit, under its limit of 2
     limit.add("198.51.39.249", 2.0)
     assert limit.full("198.51.39.249", 2.0) is True
+
+
+def test_a_wrong_trusted_proxy_stops_the_server_at_start_naming_the_key() -> None:
+    with pytest.raises(ConfigError, match=r"server\.trusted_proxies"):
+        load_settings(env={"SABAK_SERVER_TRUSTED_PROXIES": "127.0.0.1,nginx.local"})
 
 
 def waiting_lesson(rules: Rules) -> tuple[Lesson, list[e.Record]]:
