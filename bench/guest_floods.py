@@ -19,7 +19,7 @@ import shutil
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -100,10 +100,10 @@ async def many_addresses(url: str, code: str, n: int) -> dict[str, int]:
     return await settle(await bounded(jobs))
 
 
-async def bounded(jobs: list[Callable[[], Awaitable[Any]]]) -> list[Any]:
+async def bounded(jobs: Sequence[Callable[..., Awaitable[Any]]]) -> list[Any]:
     gate = asyncio.Semaphore(CONCURRENCY)
 
-    async def one(job: Callable[[], Awaitable[Any]]) -> Any:
+    async def one(job: Callable[..., Awaitable[Any]]) -> Any:
         async with gate:
             return await job()
 
