@@ -100,6 +100,25 @@ async def many_addresses(url: str, code: str, n: int) -> dict[str, int]:
     return await settle(await bounded(jobs))
 
 
+async def no_credentials(url: str, code: str, n: int) -> dict[str, int]:
+    """The control: as many connections with no credentials at all (refused before any
+    guest code is looked at), to tell the cost of connecting from the cost of the guest path."""
+    jobs = [lambda: guest_without_auth(url) for _ in range(n)]
+    return await settle(await bounded(jobs))
+
+
+async def guest_without_auth(url: str) -> Any:
+    sio = socketio.AsyncClient(reconnection=False)
+    errors: list[Any] = []
+    sio.on("connect_error", errors.append)
+    try:
+        await sio.connect(url, auth={}, transports=["websocket"], wait_timeout=30)
+    except socketio.exceptions.ConnectionError:
+        error = errors[0] if errors and isinstance(errors[0], dict) else {}
+        return str(error.get("data", error).get("code")), sio
+    return "connected", sio
+
+
 async def bounded(jobs: Sequence[Callable[..., Awaitable[Any]]]) -> list[Any]:
     gate = asyncio.Semaphore(CONCURRENCY)
 
@@ -186,6 +205,8 @@ async def guest_floods(guests: int = 300, guesses: int = 500) -> list[dict[str, 
                         "many_addresses", url, code, guests),
             await phase(f"{guesses} wrong codes from one address, the right code of another "
                         "lesson in the middle", proc.pid, honest, "guessing", url, fresh, guesses),
+            await phase(f"control: {guests} connections without credentials", proc.pid,
+                        honest, "no_credentials", url, code, guests),
         ]  # fmt: skip
         quiet.append(await quiet_window(honest, 8))  # the machine's own noise, after
         honest.stop = True
@@ -214,7 +235,12 @@ async def guessing(url: str, code: str, guesses: int) -> dict[str, int]:
     return await settle([*results, (f"right code: {right} in {took * 1000:.0f} ms", sio)])
 
 
-ATTACKS = {"one_address": one_address, "many_addresses": many_addresses, "guessing": guessing}
+ATTACKS = {
+    "one_address": one_address,
+    "many_addresses": many_addresses,
+    "guessing": guessing,
+    "no_credentials": no_credentials,
+}
 
 
 def table(rows: list[dict[str, Any]]) -> str:
