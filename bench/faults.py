@@ -1,6 +1,7 @@
 """Fault drills with numbers: Redis killed mid-lesson, the server killed and restarted.
 
 Run: .venv/bin/python bench/faults.py [--students 30]   (loopback only; stops by itself)
+     .venv/bin/python bench/faults.py --guest-floods      (bench/guest_floods.py only)
 Prints a markdown table: events acknowledged vs stored, duplicates, recovery times.
 """
 
@@ -175,7 +176,14 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--students", type=int, default=30)
     parser.add_argument("--outage", type=float, default=10.0)
+    parser.add_argument("--guest-floods", action="store_true", help="the guest floods only")
     args = parser.parse_args()
+    if args.guest_floods:
+        from bench.guest_floods import guest_floods
+        from bench.guest_floods import table as flood_table
+
+        print(flood_table(await guest_floods()))
+        return
     rows = [await redis_outage(args.students, args.outage)]
     for how in (signal.SIGTERM, signal.SIGKILL):
         rows.append(await server_restart(args.students, how))

@@ -29,6 +29,7 @@ class SabakClient:
         "chat",
         "chat_deleted",
         "chat_locked",
+        "guest_entry",
         "chat_muted",
         "hands",
         "hand",

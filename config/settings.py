@@ -1,6 +1,7 @@
 """The Settings object: typed defaults, then the TOML file, then SABAK_* environment overrides."""
 
 import dataclasses
+import ipaddress
 import json
 import math
 import os
@@ -80,6 +81,8 @@ class ServerSettings:
     # its last pong, which bounds how late a silent drop is noticed (see config/sabak.toml).
     ping_interval_s: float = setting(10.0, minimum=1, maximum=300)
     ping_timeout_s: float = setting(10.0, minimum=1, maximum=300)
+    # Proxies (addresses or CIDRs) whose X-Forwarded-For names the client (see sabak.toml).
+    trusted_proxies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,9 @@ class AuthSettings:
     resume_grace_s: float = setting(120.0, minimum=1, maximum=3600)
     resume_token_hours: float = setting(12.0, minimum=1, maximum=168)
     guest_code_attempts_per_minute: int = setting(10, minimum=1, maximum=1000)
+    guest_entries_per_address_per_minute: int = setting(20, minimum=1, maximum=10_000)
+    guest_entries_per_lesson_per_minute: int = setting(60, minimum=1, maximum=10_000)
+    waiting_guest_expiry_s: float = setting(30.0, minimum=1, maximum=3600)
 
 
 @dataclass(frozen=True)
@@ -113,6 +119,7 @@ class LessonSettings:
     chat_history_replay: int = setting(500, minimum=0, maximum=100_000)
     hand_rate_per_minute: int = setting(20, minimum=1, maximum=1000)
     quiz_max_extension_s: float = setting(120.0, minimum=0, maximum=3600)
+    waiting_room_max: int = setting(50, minimum=1, maximum=10_000)
 
 
 @dataclass(frozen=True)
@@ -410,7 +417,16 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
             "server.cluster: several server processes need one shared Redis: set redis.url "
             "(SABAK_REDIS_URL)"
         )
+    _check_networks(settings.server.trusted_proxies, "server.trusted_proxies")
     return settings
+
+
+def _check_networks(values: tuple[str, ...], key: str) -> None:
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ConfigError(f"{key}: {value!r} is not an IP address or CIDR") from None
 
 
 def _config_path(path: Path | None, env: Mapping[str, str]) -> Path:

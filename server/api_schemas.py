@@ -93,6 +93,7 @@ REPORT = obj(
             "questions": array(obj({"id": STR, "text": STR, "answered": INT, "correct": INT})),
         })),
         "learners": array(ref("LearnerRow")),
+        "waiting_guests": obj({"count": INT, "names": array(STR)}),
     }
 )  # fmt: skip
 
@@ -156,6 +157,7 @@ RESPONSES: dict[tuple[str, str], tuple[int, str, Any]] = {
     ("/api/courses/{course_id}/lessons", "get"): (200, "application/json",
                                                   array(ref("Lesson"))),
     ("/api/lessons/{lesson_id}", "get"): (200, "application/json", ref("Lesson")),
+    ("/api/lessons/{lesson_id}/rotate-code", "post"): (200, "application/json", ref("Lesson")),
     ("/api/lessons/{lesson_id}/start", "post"): (200, "application/json", ref("Lesson")),
     ("/api/lessons/{lesson_id}/end", "post"): (200, "application/json", ref("Lesson")),
     ("/api/lessons/{lesson_id}/events", "get"): (200, "application/json",

@@ -19,6 +19,7 @@ from config import Settings
 from server import appkeys as k
 from server.audit import Audit
 from server.classroom.rules import Rules
+from server.client_address import ClientAddresses
 from server.cluster import Cluster
 from server.clustered import ClusteredLessons
 from server.directory import Directory
@@ -28,14 +29,15 @@ from server.openapi import openapi_route
 from server.redis_launcher import EmbeddedRedis, ensure_redis
 from server.report_routes import report_routes
 from server.routes import refusals, routes
-from server.throttle import FailureThrottle
 from server.tokens import Signer, load_or_create_secret
 from server.web import add_web, security_headers
 from signaling import aiortc_compat, engineio_compat
 from signaling.broadcast import manager_class
 from signaling.fanout import Fanout
+from signaling.guest_gate import GuestGate
 from signaling.media import MediaRooms
 from signaling.namespace import LessonNamespace
+from signaling.waiting import WaitingSweep
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,7 @@ def rules_from(settings: Settings) -> Rules:
         check_window_ms=int(settings.attendance.check_window_s * 1000),
         grace_ms=int(settings.auth.resume_grace_s * 1000),
         quiz_max_extension_ms=int(s.quiz_max_extension_s * 1000),
+        waiting_room_max=s.waiting_room_max,
     )
 
 
@@ -81,6 +84,7 @@ def create_app(settings: Settings) -> web.Application:
         client_max_size=settings.server.max_http_body_bytes,
     )
     app[k.SETTINGS] = settings
+    app[k.ADDRESSES] = ClientAddresses(settings.server.trusted_proxies)
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
         client_manager=_manager(settings),
@@ -193,7 +197,8 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         settings.auth.resume_token_hours * 3600,
         settings.attendance.heartbeat_s,
         audit,
-        FailureThrottle(settings.auth.guest_code_attempts_per_minute),
+        GuestGate(settings.auth),
+        app[k.ADDRESSES],
     )
     app[k.SIO].register_namespace(namespace)
     app[k.NAMESPACE] = namespace
@@ -207,10 +212,14 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     live.start()
     audit.start()
     watcher = asyncio.create_task(engineio_compat.watch_slow(app[k.SIO], MAX_QUEUED_PACKETS))
+    connected = namespace.sessions.__contains__
+    sweep = WaitingSweep(live, fanout, connected, settings.auth.waiting_guest_expiry_s)
+    sweeper = asyncio.create_task(sweep.run_forever(), name="waiting-sweep")
     try:
         yield
     finally:
         watcher.cancel()
+        sweeper.cancel()
         await media.close()
         await live.close()
         await eventlog.close()

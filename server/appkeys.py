@@ -10,6 +10,7 @@ from aiohttp import web
 
 from config import Settings
 from server.audit import Audit
+from server.client_address import ClientAddresses
 from server.directory import Directory
 from server.eventlog import EventLog
 from server.live import LiveLessons
@@ -24,6 +25,7 @@ ADMIN_KEY = web.AppKey("admin_key", bytes)
 SIO = web.AppKey("sio", socketio.AsyncServer)
 REDIS = web.AppKey("redis", aioredis.Redis)
 AUDIT = web.AppKey("audit", Audit)
+ADDRESSES = web.AppKey("addresses", ClientAddresses)
 if TYPE_CHECKING:
     from signaling.namespace import LessonNamespace
 NAMESPACE: web.AppKey[LessonNamespace] = web.AppKey("namespace")

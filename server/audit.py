@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 AUDITED = frozenset({
     "forbidden", "wrong-lesson", "removed", "bad-token", "token-expired", "link-revoked",
     "unknown-learner", "not-a-student", "too-many-attempts", "unknown-code",
+    "too-many-guests",
 })  # fmt: skip
 MAX_ENTRIES = 100_000
 MAX_PENDING = 10_000

@@ -96,6 +96,12 @@ class Directory:
         ids = sorted(await self.redis.smembers(self._key(f"lessons:{course_id}")))
         return sorted(await self.many(LessonInfo, ids), key=lambda x: x.created_ms)
 
+    async def change_code(self, old: LessonInfo, new: LessonInfo) -> None:
+        """Store `new` and let the old code open nothing any more."""
+        await self.put(new)
+        if old.code != new.code:
+            await self.redis.hdel(self._key("codes"), old.code)
+
     async def lesson_by_code(self, code: str) -> LessonInfo | None:
         lesson_id = await self.redis.hget(self._key("codes"), code)
         return await self.get(LessonInfo, str(lesson_id)) if lesson_id else None

@@ -67,6 +67,13 @@ OPERATIONS: list[tuple[str, str, str, str | None, str]] = [
     ("/api/lessons/{lesson_id}", "get", "A lesson's record", None, "organizer, teacher"),
     ("/api/lessons/{lesson_id}/start", "post", "Start a lesson", None, "organizer, teacher"),
     (
+        "/api/lessons/{lesson_id}/rotate-code",
+        "post",
+        "Give the lesson a new guest code; the old code no longer lets new guests in",
+        None,
+        "organizer, teacher",
+    ),
+    (
         "/api/lessons/{lesson_id}/end",
         "post",
         "End a lesson; everyone is disconnected",

@@ -199,7 +199,7 @@ async def create_lesson(request: web.Request) -> web.Response:
     course = await course_for(request, who)
     data = await body(request, "lesson")
     teacher_id = who.teacher.id if who.teacher else ""
-    code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+    code = new_code()
     info = LessonInfo(
         new_id("l"),
         course.id,
@@ -211,6 +211,10 @@ async def create_lesson(request: web.Request) -> web.Response:
     )
     await request.app[DIRECTORY].put(info)
     return ok(asdict(info), 201)
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
 
 
 @routes.get("/api/courses/{course_id}/lessons")
@@ -231,6 +235,15 @@ async def lesson_for(request: web.Request, who: Caller) -> LessonInfo:
 async def get_lesson(request: web.Request) -> web.Response:
     info = await lesson_for(request, await caller(request))
     return ok(asdict(info))
+
+
+@routes.post("/api/lessons/{lesson_id}/rotate-code")
+async def rotate_lesson_code(request: web.Request) -> web.Response:
+    """A new guest code: the old one (and its QR code) no longer lets anyone new in."""
+    info = await lesson_for(request, await caller(request))
+    rotated = replace(info, code=new_code())
+    await request.app[DIRECTORY].change_code(info, rotated)
+    return ok(asdict(rotated))
 
 
 @routes.post("/api/lessons/{lesson_id}/start")

@@ -15,12 +15,13 @@ from server.classroom import commands as c
 from server.classroom.errors import Refused
 from server.classroom.lesson import Actor, Lesson
 from server.classroom.views import quiz_results, snapshot
+from server.client_address import ClientAddresses
 from server.clustered import ClusteredLessons
 from server.directory import Directory, LessonInfo, Student
 from server.live import LiveLessons
-from server.throttle import FailureThrottle
 from server.tokens import Claims, Signer
 from signaling.fanout import Fanout
+from signaling.guest_gate import GuestGate
 from signaling.identity import Session, check_lesson_access, from_token, identify
 from signaling.media import MediaRooms
 from signaling.wire import spec_for
@@ -42,26 +43,24 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         resume_ttl_s: float,
         heartbeat_s: float,
         audit: Audit,
-        guesses: FailureThrottle,
+        gate: GuestGate,
+        addresses: ClientAddresses,
     ) -> None:
         super().__init__("/")
         self.live, self.directory, self.signer, self.fanout = live, directory, signer, fanout
         self.resume_ttl_s, self.heartbeat_s = resume_ttl_s, heartbeat_s
-        self.audit, self.guesses = audit, guesses
+        self.audit, self.gate, self.addresses = audit, gate, addresses
         self.media: MediaRooms | None = None
         self.sessions: dict[str, Session] = {}
         self.closing = False
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        address = _address(environ)
-        guessing = isinstance(auth, dict) and "guest_code" in auth
+        address = self.addresses.of_environ(environ)
         try:
-            if guessing:
-                self.guesses.check(address, time.monotonic())
-            session = await identify(auth, self.directory, self.signer)
+            session = await self.gate.enter(
+                auth, address, lambda: identify(auth, self.directory, self.signer)
+            )
         except Refused as refused:
-            if refused.code == "unknown-code":
-                self.guesses.failed(address, time.monotonic())
             self.audit.record(refused.code, event="connect", address=address)
             raise socketio.exceptions.ConnectionRefusedError(
                 refused.message, refused.as_dict()
@@ -324,12 +323,6 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         await self.fanout.detach_participant(sid, session.lesson_id, pid)
         if not session.learners:
             await self.fanout.detach(sid, session.lesson_id)
-
-
-def _address(environ: dict[str, Any]) -> str:
-    """The peer's address (engine.io's aiohttp driver fills REMOTE_ADDR with a constant)."""
-    request = environ.get("aiohttp.request")
-    return str(getattr(request, "remote", None) or environ.get("REMOTE_ADDR", "?"))
 
 
 def _joined(session: Session) -> str:

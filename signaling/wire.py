@@ -44,6 +44,7 @@ EVENTS: dict[str, Spec] = {
     "hand_lower": Spec((Field("participant_id", str, required=False),), c.LowerHand),
     "guest_admit": Spec((PID,), c.AdmitGuest, teacher_only=True),
     "guest_deny": Spec((PID,), c.DenyGuest, teacher_only=True),
+    "guest_entry": Spec((Field("open", bool),), c.SetGuestEntry, teacher_only=True),
     "lesson_end": Spec((), c.EndLesson, teacher_only=True),
     "beat": Spec((), None),
     "visibility": Spec(

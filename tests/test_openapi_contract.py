@@ -151,6 +151,7 @@ async def test_every_rest_response_validates_against_the_openapi_document(
         await api.call("GET", "/api/courses/{course_id}/lessons", admin, ids=ids)
         await api.call("GET", "/api/lessons/{lesson_id}", admin, ids=lid)
         lesson = await api.call("POST", "/api/lessons/{lesson_id}/start", admin, ids=lid)
+        lesson = await api.call("POST", "/api/lessons/{lesson_id}/rotate-code", admin, ids=lid)
         room = {"lesson": lesson, "teacher": teacher, "students": students}
         await busy_lesson(server, room)
         student_key = token_from_link(students[0]["link"])

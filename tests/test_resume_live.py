@@ -159,9 +159,11 @@ async def test_a_waiting_guest_whose_socket_drops_leaves_for_a_network_reason(
     assert left == [
         {"participant_id": gone["id"], "reason": "network", "last_seen_ms": left[0]["last_seen_ms"]}
     ]
-    assert [
-        r["state"] for r in (await report(server, room.lesson["id"]))[gone["id"]]["segments"]
-    ] == ["waiting"]
+    async with server.rest() as rest:
+        data = await rest.report(f"/api/lessons/{room.lesson['id']}/report")
+    # never admitted: no attendance row, only counted beside the rows
+    assert gone["id"] not in {r["id"] for r in data["learners"]}
+    assert data["waiting_guests"] == {"count": 1, "names": ["Visitor"]}
     await teacher.close()
 
 

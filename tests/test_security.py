@@ -126,16 +126,6 @@ async def test_forged_expired_and_revoked_tokens_are_refused(
     assert {"bad-token", "token-expired", "link-revoked"} <= {a["code"] for a in audit}
 
 
-async def test_guessing_lesson_codes_is_throttled_per_address(server: Running) -> None:
-    room = await make_classroom(server, n_students=0, allow_guests=True)
-    limit = server.settings.auth.guest_code_attempts_per_minute
-    for i in range(limit):
-        msg = await refused_connect(server, {"guest_code": f"WRONG{i:03d}", "name": "x"})
-        assert "unknown-code" in msg
-    right = {"guest_code": room.lesson["code"], "name": "x"}
-    assert "too-many-attempts" in await refused_connect(server, right)
-
-
 async def test_a_websocket_from_a_foreign_origin_is_refused(server: Running) -> None:
     url = server.url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket"
     async with aiohttp.ClientSession() as http:

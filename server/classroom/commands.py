@@ -144,6 +144,13 @@ class DenyGuest(Command):
 
 
 @dataclass(frozen=True)
+class SetGuestEntry(Command):
+    """The teacher opens or closes the lesson to new guests (those waiting stay)."""
+
+    open: bool
+
+
+@dataclass(frozen=True)
 class OpenPoll(Command):
     kind: Literal["single", "multiple", "yesno", "text", "number"]
     question: str

@@ -98,6 +98,12 @@ class GuestAdmitted(Event):
 
 @_event
 @dataclass(frozen=True)
+class GuestEntryChanged(Event):
+    open: bool
+
+
+@_event
+@dataclass(frozen=True)
 class ChatPosted(Event):
     message_id: int
     client_id: str

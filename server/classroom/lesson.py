@@ -13,6 +13,7 @@ from server.classroom.chat import ChatMessage, ChatMixin
 from server.classroom.checks import ChecksMixin
 from server.classroom.errors import Refused
 from server.classroom.floor import FloorMixin
+from server.classroom.guests import GuestsMixin
 from server.classroom.hands import HandsMixin
 from server.classroom.polls import PollsMixin
 from server.classroom.quizzes import QuizzesMixin
@@ -36,7 +37,16 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-class Lesson(ChatMixin, HandsMixin, ChecksMixin, PollsMixin, QuizzesMixin, FloorMixin, LessonState):
+class Lesson(
+    ChatMixin,
+    HandsMixin,
+    ChecksMixin,
+    PollsMixin,
+    QuizzesMixin,
+    FloorMixin,
+    GuestsMixin,
+    LessonState,
+):
     """One lesson's state, rebuilt from its log by `apply`, changed only by events."""
 
     def execute(self, actor: Actor, command: c.Command, now_ms: int) -> Outcome:
@@ -129,8 +139,7 @@ class Lesson(ChatMixin, HandsMixin, ChecksMixin, PollsMixin, QuizzesMixin, Floor
         if cmd.resume and p is not None and self._past_grace(p, now):
             raise Refused("token-expired", "You were away too long; join again.")
         if actor.role == "guest" and (p is None or not p.admitted):
-            if not self.allow_guests:
-                raise Refused("guests-not-allowed", "This lesson does not admit guests.")
+            self.check_guest_entry()
             return [e.GuestWaiting(actor.participant_id, actor.name)], {}
         if actor.role == "system":
             raise Refused("forbidden", "The server cannot join a lesson.")

@@ -120,17 +120,32 @@ def lesson_report(
         "checks": [_check_summary(ch) for ch in checks.values()],
         **activity.summary(),
         "learners": rows,
+        "waiting_guests": _never_admitted(fold),
     }
 
 
+WAITING_NAMES_SHOWN = 20  # the section stays short however many knocked
+
+
+def _admitted(t: Timeline) -> bool:
+    return any(s.state != "waiting" for s in t.segments)
+
+
 def _learners(roster: list[RosterEntry], fold: PresenceFold) -> list[RosterEntry]:
+    """The roster, then the guests who were let in (those who only waited are no rows)."""
     known = {r.id for r in roster}
     guests = [
         RosterEntry(t.participant_id, t.name)
         for t in fold.timelines.values()
-        if t.role == "guest" and t.participant_id not in known
+        if t.role == "guest" and t.participant_id not in known and _admitted(t)
     ]
     return [*roster, *guests]
+
+
+def _never_admitted(fold: PresenceFold) -> dict[str, Any]:
+    """Guests who knocked and were never let in: how many, and the first few names."""
+    names = [t.name for t in fold.timelines.values() if t.role == "guest" and not _admitted(t)]
+    return {"count": len(names), "names": names[:WAITING_NAMES_SHOWN]}
 
 
 def _count(

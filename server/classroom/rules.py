@@ -18,6 +18,7 @@ class Rules:
     check_window_ms: int = 60_000
     grace_ms: int = 120_000
     quiz_max_extension_ms: int = 120_000
+    waiting_room_max: int = 50
 
     def check_chat_text(self, text: str) -> None:
         if not text.strip():

@@ -74,6 +74,7 @@ class LessonState:
         self.title = ""
         self.teacher_id = ""
         self.allow_guests = False
+        self.guests_open = True  # the teacher may close guest entry during the lesson
         self.end_reason = ""
         self.seq = 0
         self.started_ms: int | None = None

@@ -12,6 +12,7 @@ export const SERVER_EVENTS = [
   'chat',
   'chat_deleted',
   'chat_locked',
+  'guest_entry',
   'chat_muted',
   'hands',
   'hand',

@@ -118,12 +118,7 @@ async function openLesson(lesson, startFirst) {
     (roster) => (state.roster = roster),
     () => {},
   );
-  if (state.info.allow_guests) {
-    rest.get(`/api/lessons/${lesson.id}/qr.svg`, 'blob').then(
-      (b) => showBlob(byId('qr'), b),
-      () => {},
-    );
-  }
+  loadQr();
   // This connection, not the page's current one: it still reports after the page let go.
   const c = (conn = new LessonConnection({ auth: { token }, lessonId: lesson.id }));
   life.follow(c);
@@ -142,12 +137,33 @@ async function openLesson(lesson, startFirst) {
   renderAll();
 }
 
+function loadQr() {
+  if (!state.info.allow_guests) return;
+  rest.get(`/api/lessons/${state.info.id}/qr.svg`, 'blob').then(
+    (b) => showBlob(byId('qr'), b),
+    () => {},
+  );
+}
+
+/** A new guest code: whoever has the old one (a photo of the QR code) can no longer enter. */
+async function rotateCode() {
+  if (!state.info || !confirm(t('teach.confirm_rotate'))) return;
+  try {
+    state.info = await rest.post(`/api/lessons/${state.info.id}/rotate-code`);
+  } catch (err) {
+    return notice(errorText(err));
+  }
+  view.renderLessonInfo(state.info, conn && conn.state);
+  loadQr();
+}
+
 function welcome(ack) {
   const snap = ack.snapshot;
   state.participants = new Map(snap.participants.map((p) => [p.id, p]));
   state.hands = snap.hands;
   state.chat = new Map(snap.chat.map((m) => [m.id, m]));
   state.chatLocked = snap.lesson.chat_locked;
+  byId('guests-open').checked = snap.lesson.guests_open;
   state.tallies = new Map(snap.check_tallies.map((x) => [x.check_id, x]));
   state.count = snap.present_count;
   renderAll();
@@ -173,6 +189,9 @@ const HANDLERS = {
   chat_deleted: (d) => {
     state.chat.delete(d.id);
     renderMessages();
+  },
+  guest_entry: (d) => {
+    byId('guests-open').checked = d.open;
   },
   chat_locked: (d) => {
     state.chatLocked = d.locked;
@@ -300,6 +319,11 @@ function bindControls() {
     const ack = await conn.call('chat_lock', { locked: event.target.checked });
     if (!ack.ok) notice(errorText(ack.error));
   });
+  byId('guests-open').addEventListener('change', async (event) => {
+    const ack = await conn.call('guest_entry', { open: event.target.checked });
+    if (!ack.ok) notice(errorText(ack.error));
+  });
+  byId('rotate-code').addEventListener('click', rotateCode);
   byId('chat-form').addEventListener('submit', (event) => {
     event.preventDefault();
     const input = byId('chat-text');

@@ -209,6 +209,7 @@ export function renderLessonInfo(info, state) {
     `${t(`status.${info.status}`)} · ${formatDateTime(info.started_ms)}`;
   byId('qr-code').textContent = info.allow_guests ? info.code : '';
   byId('qr').hidden = !info.allow_guests;
+  byId('guest-controls').hidden = !info.allow_guests;
   byId('qr-note').textContent = t(info.allow_guests ? 'teach.qr_guests' : 'teach.qr_no_guests');
   byId('count').hidden = state === null;
 }
