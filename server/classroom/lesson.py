@@ -9,6 +9,7 @@ from typing import Any
 
 from server.classroom import commands as c
 from server.classroom import events as e
+from server.classroom.budgets import BudgetsMixin
 from server.classroom.chat import ChatMessage, ChatMixin
 from server.classroom.checks import ChecksMixin
 from server.classroom.errors import Refused
@@ -20,7 +21,6 @@ from server.classroom.state import (
     ACTIVE,
     SYSTEM,
     Actor,
-    LessonState,
     Outcome,
     Participant,
     Presence,
@@ -36,13 +36,16 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-class Lesson(ChatMixin, HandsMixin, ChecksMixin, PollsMixin, QuizzesMixin, FloorMixin, LessonState):
+class Lesson(
+    ChatMixin, HandsMixin, ChecksMixin, PollsMixin, QuizzesMixin, FloorMixin, BudgetsMixin
+):
     """One lesson's state, rebuilt from its log by `apply`, changed only by events."""
 
     def execute(self, actor: Actor, command: c.Command, now_ms: int) -> Outcome:
         """Decide a command; on success apply its events. A refusal changes nothing."""
         decide = self._method("decide", type(command).__name__)
         events, result = decide(actor, command, now_ms)
+        self.check_budgets(actor, events, now_ms)
         records = tuple(
             e.Record(self.seq + i + 1, now_ms, ev.actor_for(actor.participant_id), ev)
             for i, ev in enumerate(events)
@@ -54,6 +57,7 @@ class Lesson(ChatMixin, HandsMixin, ChecksMixin, PollsMixin, QuizzesMixin, Floor
     def apply(self, record: e.Record) -> None:
         """Fold one logged event into the state (also used to replay the log)."""
         self._method("apply", type(record.event).__name__)(record.event, record.ts_ms)
+        self.note_spent(record)
         self.seq = record.seq
 
     def _method(self, prefix: str, class_name: str) -> Callable[..., Any]:
@@ -71,7 +75,8 @@ class Lesson(ChatMixin, HandsMixin, ChecksMixin, PollsMixin, QuizzesMixin, Floor
             for p in self.participants.values()
             if p.presence == "away" and now_ms - p.since_ms >= self.rules.grace_ms
         ]
-        return [*self.checks_due(now_ms), *self.quizzes_due(now_ms), *expired]
+        due = [*self.checks_due(now_ms), *self.quizzes_due(now_ms), *expired]
+        return [*due, *self.visibility_due(now_ms)]
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -126,6 +131,7 @@ class Lesson(ChatMixin, HandsMixin, ChecksMixin, PollsMixin, QuizzesMixin, Floor
             raise Refused("removed", "The teacher has removed you from this lesson.")
         if p is not None and p.presence in ("present", "waiting"):
             return [], {}
+        self.check_join_budget(actor.participant_id, now)
         if actor.role == "guest" and (p is None or not p.admitted):
             if not self.allow_guests:
                 raise Refused("guests-not-allowed", "This lesson does not admit guests.")
@@ -153,12 +159,6 @@ class Lesson(ChatMixin, HandsMixin, ChecksMixin, PollsMixin, QuizzesMixin, Floor
         seen = cmd.last_seen_ms
         seen = None if seen is None else max(min(seen, now), p.since_ms)
         return [e.ParticipantLeft(p.id, "network", seen)], {}
-
-    def _decide_set_visibility(self, actor: Actor, cmd: c.SetVisibility, now: int) -> Any:
-        p = self.require_present(actor)
-        if p.visible == cmd.visible:
-            return [], {}
-        return [e.VisibilityChanged(p.id, cmd.visible)], {}
 
     def _decide_expire_away(self, actor: Actor, cmd: c.ExpireAway, now: int) -> Any:
         self.require_teacher(actor)
@@ -193,7 +193,7 @@ class Lesson(ChatMixin, HandsMixin, ChecksMixin, PollsMixin, QuizzesMixin, Floor
 
     def _set_presence(self, p: Participant, presence: Presence, ts: int) -> None:
         self.present_count += (presence == "present") - (p.presence == "present")
-        p.presence, p.since_ms = presence, ts
+        p.presence, p.since_ms, p.pending_visible = presence, ts, None
         if presence == "present":
             p.visible = True
             self.on_became_present(p.id)
@@ -211,6 +211,8 @@ class Lesson(ChatMixin, HandsMixin, ChecksMixin, PollsMixin, QuizzesMixin, Floor
     def _apply_guest_waiting(self, ev: e.GuestWaiting, ts: int) -> None:
         p = Participant(ev.participant_id, ev.name, "guest", "waiting", admitted=False)
         p.since_ms = ts
+        earlier = self.participants.get(p.id)
+        p.spent = earlier.spent if earlier is not None else {}  # budgets outlive a re-entry
         self.participants[p.id] = p
 
     def _apply_guest_admitted(self, ev: e.GuestAdmitted, ts: int) -> None:
@@ -226,6 +228,3 @@ class Lesson(ChatMixin, HandsMixin, ChecksMixin, PollsMixin, QuizzesMixin, Floor
 
     def _apply_participant_timed_out(self, ev: e.ParticipantTimedOut, ts: int) -> None:
         self._set_presence(self.participants[ev.participant_id], "left", ts)
-
-    def _apply_visibility_changed(self, ev: e.VisibilityChanged, ts: int) -> None:
-        self.participants[ev.participant_id].visible = ev.visible
