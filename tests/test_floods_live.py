@@ -148,3 +148,21 @@ async def test_a_report_on_a_huge_log_does_not_hold_another_lessons_chat(
     assert max(during) < max(0.5, 10 * max(quiet)) < took
     assert answered_meanwhile, "the report was too fast to show anything"
     await teacher.close()
+
+
+async def test_join_and_leave_cycles_over_sockets_are_bounded(server: Running) -> None:
+    room = await make_classroom(server, n_students=1)
+    lesson_id, link = room.lesson["id"], room.students[0]["link"]
+    for _ in range(10):  # join_rate_per_minute
+        kid = await joined(server, link, lesson_id)
+        await kid.close()  # a goodbye: ParticipantLeft, always stored
+    kid = server.client(link)
+    await kid.connect()
+    with pytest.raises(CallFailed) as info:
+        await kid.join(lesson_id)
+    assert info.value.code == "rate-limited"
+    await kid.close()
+    async with server.rest() as rest:
+        log = await rest.events(lesson_id)
+    mine = [r["type"] for r in log if r["data"].get("participant_id") == room.students[0]["id"]]
+    assert mine == ["ParticipantJoined", "ParticipantLeft"] * 10
