@@ -220,3 +220,20 @@ def test_no_time_back_once_the_quiz_is_closed_or_published() -> None:
     run.do(ANA, c.Join(), 12_000)
     assert run.count(e.QuizTimeExtended) == 0
     assert run.refused(ANA, c.AnswerQuiz(quiz, 1, 1), 12_500) == "quiz-closed"
+
+
+def test_budgets_are_rebuilt_from_the_log_so_a_restart_does_not_reset_them() -> None:
+    run = Run(Rules(join_rate_per_minute=2, answer_changes=1))
+    poll = run.do(TEACHER, c.OpenPoll("yesno", "Ok?"), 0)["poll_id"]
+    run.do(ANA, c.AnswerPoll(poll, 0), 10)
+    run.do(ANA, c.AnswerPoll(poll, 1), 20)
+    run.do(ANA, c.Leave(), 30)
+    run.do(ANA, c.Join(), 40)
+    run.do(ANA, c.Leave(), 50)
+    replayed = Lesson("L", "C", run.lesson.rules)
+    for record in run.log:
+        replayed.apply(record)
+    run.lesson = replayed
+    assert run.refused(ANA, c.Join(), 60) == "rate-limited"
+    run.do(ANA, c.Join(), 60 * S + 1)
+    assert run.refused(ANA, c.AnswerPoll(poll, 0), 60 * S + 2) == "too-many-changes"

@@ -59,7 +59,8 @@ class BudgetsMixin(LessonState):
         budget = _BUDGET_OF.get(name)
         if budget is not None:
             subject = self.participants[vars(record.event)["participant_id"]]
-            note_time(subject.times(budget), record.ts_ms, self.rules.join_rate_per_minute)
+            keep = self.rules.join_rate_per_minute if budget == "join" else 1
+            note_time(subject.times(budget), record.ts_ms, keep)
 
     def check_join_budget(self, pid: str, now: int) -> None:
         p = self.participants.get(pid)
