@@ -2,7 +2,9 @@
 
 Run: .venv/bin/python bench/faults.py [--students 30]   (loopback only; stops by itself)
      .venv/bin/python bench/faults.py --guest-floods      (bench/guest_floods.py only)
-Prints a markdown table: events acknowledged vs stored, duplicates, recovery times.
+Prints a markdown table: events acknowledged vs stored, duplicates, recovery times; and the
+floods (issue 12): what was refused or held, server RSS, an honest lesson's chat p99
+(`--visibility-flood-only` runs just the visibility flood).
 """
 
 from __future__ import annotations
@@ -18,8 +20,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import markdown_table, percentile
 from client.rest import RestClient, token_from_link
 from client.sabak_client import CallFailed, SabakClient
 from server.redis_launcher import EmbeddedRedis
@@ -165,6 +170,103 @@ async def serve(env: dict[str, str]) -> asyncio.subprocess.Process:
     return proc
 
 
+# -- floods (issue 12): one hostile socket, an honest lesson's chat beside it --------------
+
+
+async def honest_chat(kids: list[SabakClient], until: float, latencies: list[float]) -> None:
+    """Each honest student chats every 1.1 s (within the limit); every ack's latency counts."""
+
+    async def one(n: int, kid: SabakClient) -> None:
+        i = 0
+        while time.monotonic() < until:
+            began = time.perf_counter()
+            await kid.call("chat_send", {"client_id": f"h{n}-{i}-{began}", "text": "hello"})
+            latencies.append(time.perf_counter() - began)
+            i += 1
+            await asyncio.sleep(1.1)
+
+    await asyncio.gather(*(one(n, k) for n, k in enumerate(kids)))
+
+
+async def flip_flood(kid: SabakClient, until: float, acks: dict[str, int]) -> None:
+    """Visibility flips as fast as one socket gets them acknowledged, 100 in flight."""
+
+    async def flip(visible: bool) -> None:
+        try:
+            ack = await kid.call("visibility", {"visible": visible}, timeout=30)
+            key = "held" if ack.get("held") else "ok"
+        except CallFailed as refused:
+            key = refused.code
+        acks[key] = acks.get(key, 0) + 1
+
+    while time.monotonic() < until:
+        await asyncio.gather(*(flip(i % 2 == 1) for i in range(100)))
+    await flip(False)  # the flood ends hidden: that must be the stored state
+
+
+async def visibility_flood(honest: int, flood_s: float, quiet_s: float) -> dict[str, Any]:
+    """One student floods `visibility` in lesson B while `honest` students chat in lesson A."""
+    tmp = Path(tempfile.mkdtemp(prefix="sabak-faults-"))
+    redis = EmbeddedRedis(tmp / "redis")
+    await redis.start()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SABAK_")}
+    env |= {"SABAK_SERVER_PORT": str(free_port()), "SABAK_SERVER_DATA_DIR": str(tmp / "var"),
+            "SABAK_REDIS_URL": redis.url}  # fmt: skip
+    url = f"http://127.0.0.1:{env['SABAK_SERVER_PORT']}"
+    proc = await serve(env)
+    rss = psutil.Process(proc.pid)
+    try:
+        key = (tmp / "var" / "admin.key").read_text().strip()
+        async with RestClient(url, key) as rest:
+            course = await rest.create_course("Flood")
+            roster = await rest.add_students(course["id"], [f"S{i}" for i in range(honest + 1)])
+            a, b = [await rest.create_lesson(course["id"], t) for t in ("Honest", "Flooded")]
+            for lesson in (a, b):
+                await rest.start_lesson(lesson["id"])
+        kids = [SabakClient(url, token=token_from_link(s["link"])) for s in roster]
+        for kid in kids:
+            await kid.connect()
+        for kid in kids[:-1]:
+            await kid.join(a["id"])
+        await kids[-1].join(b["id"])
+        quiet: list[float] = []
+        await honest_chat(kids[:-1], time.monotonic() + quiet_s, quiet)
+        rss_before = rss.memory_info().rss
+        during: list[float] = []
+        acks: dict[str, int] = {}
+        until = time.monotonic() + flood_s
+        flood = asyncio.gather(flip_flood(kids[-1], until, acks),
+                               honest_chat(kids[:-1], until, during))  # fmt: skip
+        rss_during = rss_before
+        while not flood.done():
+            rss_during = max(rss_during, rss.memory_info().rss)
+            await asyncio.sleep(0.5)
+        await flood
+        await asyncio.sleep(6)  # past the visibility interval: the held state is stored
+        rss_after = rss.memory_info().rss
+        async with RestClient(url, key) as rest:
+            log = await rest.events(b["id"])
+        flips = [r for r in log if r["type"] == "VisibilityChanged"]
+        for kid in kids:
+            await kid.close()
+        mb = 1024 * 1024
+        return {
+            "flood": f"visibility flips from one socket for {flood_s:.0f} s; "
+                     f"{honest} honest students chat in another lesson",
+            "sent": sum(acks.values()), "answers": acks, "stored": len(flips),
+            "final state stored": bool(flips) and flips[-1]["data"]["visible"] is False,
+            "rss MB before/during/after": f"{rss_before / mb:.0f} / {rss_during / mb:.0f} / "
+                                          f"{rss_after / mb:.0f}",
+            "chat p99 quiet/during ms": f"{percentile(quiet, 99) * 1000:.1f} / "
+                                        f"{percentile(during, 99) * 1000:.1f}",
+        }  # fmt: skip
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.wait(), 30)
+        await redis.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     heads = ["fault", "acknowledged", "stored", "acked but not stored", "duplicates", "recovery"]
     lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
@@ -177,12 +279,18 @@ async def main() -> None:
     parser.add_argument("--students", type=int, default=30)
     parser.add_argument("--outage", type=float, default=10.0)
     parser.add_argument("--guest-floods", action="store_true", help="the guest floods only")
+    parser.add_argument("--flood", type=float, default=20.0, help="seconds of each flood")
+    parser.add_argument("--visibility-flood-only", action="store_true")
     args = parser.parse_args()
     if args.guest_floods:
         from bench.guest_floods import guest_floods
         from bench.guest_floods import table as flood_table
 
         print(flood_table(await guest_floods()))
+        return
+    flood = await visibility_flood(10, args.flood, quiet_s=15)
+    print(markdown_table(list(flood), [list(flood.values())]))
+    if args.visibility_flood_only:
         return
     rows = [await redis_outage(args.students, args.outage)]
     for how in (signal.SIGTERM, signal.SIGKILL):

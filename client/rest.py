@@ -78,8 +78,16 @@ class RestClient:
     async def end_lesson(self, lesson_id: str) -> Any:
         return await self.request("POST", f"/api/lessons/{lesson_id}/end")
 
-    async def events(self, lesson_id: str) -> list[dict[str, Any]]:
-        return await self.request("GET", f"/api/lessons/{lesson_id}/events")  # type: ignore[no-any-return]
+    async def events(self, lesson_id: str, page: int = 1000) -> list[dict[str, Any]]:
+        """The whole log, a page at a time (the cursor is the last seq received)."""
+        found: list[dict[str, Any]] = []
+        while True:
+            after = found[-1]["seq"] if found else 0
+            path = f"/api/lessons/{lesson_id}/events?after={after}&limit={page}"
+            rows = await self.request("GET", path)
+            found += rows
+            if len(rows) < page or rows[-1]["seq"] <= after:  # the end (or no cursor support)
+                return found
 
 
 def token_from_link(link: str) -> str:

@@ -111,7 +111,7 @@ class AuthSettings:
 
 @dataclass(frozen=True)
 class LessonSettings:
-    """[lesson]: chat and raised-hand limits inside a live lesson."""
+    """[lesson]: chat, raised-hand and other budgets inside a live lesson; its log ceiling."""
 
     chat_max_chars: int = setting(1000, minimum=1, maximum=100_000)
     chat_rate_messages: int = setting(5, minimum=1, maximum=1000)
@@ -120,6 +120,11 @@ class LessonSettings:
     hand_rate_per_minute: int = setting(20, minimum=1, maximum=1000)
     quiz_max_extension_s: float = setting(120.0, minimum=0, maximum=3600)
     waiting_room_max: int = setting(50, minimum=1, maximum=10_000)
+    events_per_minute: int = setting(120, minimum=1, maximum=100_000)
+    join_rate_per_minute: int = setting(10, minimum=1, maximum=1000)
+    visibility_interval_s: float = setting(5.0, minimum=0, maximum=600)
+    answer_changes: int = setting(3, minimum=0, maximum=1000)
+    max_events: int = setting(200_000, minimum=100, maximum=100_000_000)
 
 
 @dataclass(frozen=True)

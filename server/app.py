@@ -59,6 +59,11 @@ def rules_from(settings: Settings) -> Rules:
         grace_ms=int(settings.auth.resume_grace_s * 1000),
         quiz_max_extension_ms=int(s.quiz_max_extension_s * 1000),
         waiting_room_max=s.waiting_room_max,
+        events_per_minute=s.events_per_minute,
+        join_rate_per_minute=s.join_rate_per_minute,
+        visibility_interval_ms=int(s.visibility_interval_s * 1000),
+        answer_changes=s.answer_changes,
+        max_events=s.max_events,
     )
 
 

@@ -17,6 +17,7 @@ from server.classroom.events import Record, event_from_dict, event_to_dict
 log = logging.getLogger(__name__)
 
 _ALREADY_STORED = "equal or smaller than the target stream top item"
+READ_CHUNK = 2000
 
 
 class OutboxFull(Exception):
@@ -141,14 +142,22 @@ class EventLog:
             if not p.done.done():
                 p.done.set_result(None)
 
-    async def read(self, lesson_id: str, after_seq: int = 0) -> list[Record]:
-        """The log of a lesson after `after_seq` (all of it by default), oldest first."""
+    async def read(self, lesson_id: str, after_seq: int = 0, limit: int = 0) -> list[Record]:
+        """The log of a lesson after `after_seq` (all of it, or `limit` records), oldest first.
+
+        Rows are decoded in a thread, a chunk at a time: a huge log never holds the loop.
+        """
         key = lesson_key(self.prefix, lesson_id)
         records: list[Record] = []
         start = f"({after_seq}-1" if after_seq else "-"
         while True:
-            rows: Any = await self.redis.xrange(key, min=start, count=2000)
-            records += [decode(fields) for _, fields in rows]
-            if len(rows) < 2000:
+            count = min(READ_CHUNK, limit - len(records)) if limit else READ_CHUNK
+            rows: Any = await self.redis.xrange(key, min=start, count=count)
+            records += await asyncio.to_thread(_decode_rows, rows)
+            if len(rows) < count or len(records) == limit:
                 return records
             start = "(" + rows[-1][0]
+
+
+def _decode_rows(rows: list[tuple[str, dict[str, str]]]) -> list[Record]:
+    return [decode(fields) for _, fields in rows]

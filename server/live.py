@@ -77,8 +77,8 @@ class LiveLessons:
             raise Refused("unknown-lesson", "There is no such lesson.")
         lesson = Lesson(info.id, info.course_id, self.rules)
         records = await self.eventlog.read(lesson_id)
-        for record in records:
-            lesson.apply(record)
+        # Replaying a long log is a fold like a report's: in a thread, off the event loop.
+        await asyncio.to_thread(_replay, lesson, records)
         self._lessons[lesson_id] = lesson
         if records and note_restart:
             log.info("lesson %s rebuilt from %d events", lesson_id, len(records))
@@ -176,6 +176,11 @@ class LiveLessons:
 
     async def renew(self, lesson_ids: list[str]) -> None:
         """Keep holding these lessons (several processes: renew the ownership leases)."""
+
+
+def _replay(lesson: Lesson, records: list[Record]) -> None:
+    for record in records:
+        lesson.apply(record)
 
 
 def _with_status(info: LessonInfo, lesson: Lesson) -> LessonInfo:

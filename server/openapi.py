@@ -21,6 +21,15 @@ ERROR = {
     },
 }
 
+QUERY: dict[str, list[dict[str, Any]]] = {
+    "/api/lessons/{lesson_id}/events": [
+        {"name": "after", "in": "query", "required": False,
+         "schema": {"type": "integer", "minimum": 0, "default": 0}},
+        {"name": "limit", "in": "query", "required": False,
+         "schema": {"type": "integer", "minimum": 1, "maximum": 5000, "default": 1000}},
+    ],
+}  # fmt: skip
+
 # path, method, summary, request body (a BODIES name, "csv", or None), who may call it
 OPERATIONS: list[tuple[str, str, str, str | None, str]] = [
     ("/api/courses", "post", "Create a course", "course", "organizer"),
@@ -83,7 +92,9 @@ OPERATIONS: list[tuple[str, str, str, str | None, str]] = [
     (
         "/api/lessons/{lesson_id}/events",
         "get",
-        "The lesson's event log, oldest first",
+        "The lesson's event log, oldest first, a page at a time: `after` (a seq, the cursor; "
+        "default 0) and `limit` (1 to 5000, default 1000); a full page has a `Link` header "
+        "(rel=next) to the next one",
         None,
         "organizer, teacher",
     ),
@@ -142,7 +153,8 @@ def _operation(path: str, method: str, summary: str, body: str | None, who: str)
             {"name": p.strip("{}"), "in": "path", "required": True, "schema": {"type": "string"}}
             for p in path.split("/")
             if p.startswith("{")
-        ],
+        ]
+        + QUERY.get(path, []),
         "responses": {
             **response(path, method),
             "4XX": {"description": "Refused", "content": {"application/json": {"schema": ERROR}}},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import asdict
 from typing import Any
@@ -56,7 +57,9 @@ async def report_of(request: web.Request, info: LessonInfo) -> dict[str, Any]:
     students = await request.app[DIRECTORY].roster(info.course_id)
     roster = [RosterEntry(s.id, s.name, s.external_id) for s in students]
     now_ms = int(time.time() * 1000)
-    return {"lesson": asdict(info), **lesson_report(records, roster, thresholds(request), now_ms)}
+    # A fold of a long log takes a while: in a thread, so the lessons' events go on meanwhile.
+    report = await asyncio.to_thread(lesson_report, records, roster, thresholds(request), now_ms)
+    return {"lesson": asdict(info), **report}
 
 
 def attachment(text: str, content_type: str, filename: str) -> web.Response:
@@ -85,7 +88,7 @@ async def lesson_timeline(request: web.Request) -> web.Response:
     info = await lesson_for(request, await caller(request))
     report = await report_of(request, info)
     labels = LABELS.get(request.query.get("lang", "en"), LABELS["en"])
-    svg = timeline_svg(info.title, report, labels)
+    svg = await asyncio.to_thread(timeline_svg, info.title, report, labels)
     return web.Response(text=svg, content_type="image/svg+xml")
 
 
@@ -93,7 +96,7 @@ async def matrix_of(request: web.Request) -> dict[str, Any]:
     course = await course_for(request, await caller(request))
     lessons = [x for x in await request.app[DIRECTORY].lessons(course.id) if x.started_ms]
     pairs = [(asdict(x), await report_of(request, x)) for x in lessons]
-    return {"course": asdict(course), **course_matrix(pairs)}
+    return {"course": asdict(course), **await asyncio.to_thread(course_matrix, pairs)}
 
 
 @report_routes.get("/api/courses/{course_id}/report")

@@ -285,11 +285,30 @@ async def end_lesson(request: web.Request) -> web.Response:
     return ok(asdict(await lesson_for(request, who)))
 
 
+EVENTS_PAGE, EVENTS_PAGE_MAX = 1000, 5000
+
+
 @routes.get("/api/lessons/{lesson_id}/events")
 async def lesson_events(request: web.Request) -> web.Response:
+    """One page of the log: `after` a seq (the cursor), at most `limit` records."""
     info = await lesson_for(request, await caller(request))
-    records = await request.app[EVENTLOG].read(info.id)
-    return ok([r.as_dict() for r in records])
+    after = query_int(request, "after", 0, 0, 2**53)
+    limit = query_int(request, "limit", EVENTS_PAGE, 1, EVENTS_PAGE_MAX)
+    records = await request.app[EVENTLOG].read(info.id, after, limit)
+    response = ok([r.as_dict() for r in records])
+    if len(records) == limit:
+        next_page = f"{request.path}?after={records[-1].seq}&limit={limit}"
+        response.headers["Link"] = f'<{next_page}>; rel="next"'
+    return response
+
+
+def query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    given = request.query.get(name)
+    if given is None:
+        return default
+    if not given.isdigit() or not low <= int(given) <= high:
+        raise Refused("invalid-payload", f"'{name}' must be a whole number from {low} to {high}.")
+    return int(given)
 
 
 @routes.get("/api/audit")

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from server.classroom import commands as c
 from server.classroom import events as e
 from server.classroom.errors import Refused
-from server.classroom.rules import sliding_window_full
+from server.classroom.rules import note_time, rate_limited, sliding_window_full
 from server.classroom.state import Actor, LessonState
 
 
@@ -56,8 +56,8 @@ class ChatMixin(LessonState):
         rules = self.rules
         # The teacher leads the lesson: ten times the students' allowance, still bounded.
         allowance = rules.chat_rate_messages * (10 if p.role == "teacher" else 1)
-        if sliding_window_full(p.chat_times, now, allowance, rules.chat_rate_window_ms):
-            raise Refused("rate-limited", "You are sending messages too fast; wait a moment.")
+        if sliding_window_full(p.times("chat"), now, allowance, rules.chat_rate_window_ms):
+            raise rate_limited("You are sending messages too fast; wait a moment.")
         message_id = len(self.chat) + 1
         text = rules.normalize_text(cmd.text)
         event = e.ChatPosted(message_id, cmd.client_id, p.id, text, cmd.to)
@@ -96,8 +96,7 @@ class ChatMixin(LessonState):
         )
         self.chat.append(msg)
         self.chat_by_client[(ev.author_id, ev.client_id)] = msg
-        author.chat_times.append(ts)
-        del author.chat_times[: -self.rules.chat_rate_messages * 10]
+        note_time(author.times("chat"), ts, self.rules.chat_rate_messages * 10)
 
     def _apply_chat_deleted(self, ev: e.ChatDeleted, ts: int) -> None:
         self.chat[ev.message_id - 1].deleted = True

@@ -64,6 +64,13 @@ class SetVisibility(Command):
 
 
 @dataclass(frozen=True)
+class SettleVisibility(Command):
+    """Store a participant's held visibility flip now that its interval has passed."""
+
+    participant_id: str
+
+
+@dataclass(frozen=True)
 class ExpireAway(Command):
     """A dropped participant did not come back within the grace window."""
 

@@ -7,7 +7,7 @@ from typing import Any
 from server.classroom import commands as c
 from server.classroom import events as e
 from server.classroom.errors import Refused
-from server.classroom.rules import sliding_window_full
+from server.classroom.rules import note_time, rate_limited, sliding_window_full
 from server.classroom.state import Actor, LessonState
 
 
@@ -29,8 +29,8 @@ class HandsMixin(LessonState):
             raise Refused("forbidden", "The teacher does not raise a hand.")
         if p.id in self.hands:
             return [], {"position": self.hand_position(p.id)}
-        if sliding_window_full(p.hand_times, now, self.rules.hand_rate_per_minute, 60_000):
-            raise Refused("rate-limited", "You are raising your hand too often; wait a moment.")
+        if sliding_window_full(p.times("hand"), now, self.rules.hand_rate_per_minute, 60_000):
+            raise rate_limited("You are raising your hand too often; wait a moment.")
         return [e.HandRaised(p.id)], {"position": len(self.hands) + 1}
 
     def _decide_lower_hand(self, actor: Actor, cmd: c.LowerHand, now: int) -> Any:
@@ -45,8 +45,7 @@ class HandsMixin(LessonState):
     def _apply_hand_raised(self, ev: e.HandRaised, ts: int) -> None:
         self.hands.append(ev.participant_id)
         p = self.participants[ev.participant_id]
-        p.hand_times.append(ts)
-        del p.hand_times[: -self.rules.hand_rate_per_minute]
+        note_time(p.times("hand"), ts, self.rules.hand_rate_per_minute)
 
     def _apply_hand_lowered(self, ev: e.HandLowered, ts: int) -> None:
         self.hands.remove(ev.participant_id)

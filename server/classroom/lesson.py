@@ -9,6 +9,7 @@ from typing import Any
 
 from server.classroom import commands as c
 from server.classroom import events as e
+from server.classroom.budgets import BudgetsMixin
 from server.classroom.chat import ChatMessage, ChatMixin
 from server.classroom.checks import ChecksMixin
 from server.classroom.errors import Refused
@@ -21,7 +22,6 @@ from server.classroom.state import (
     ACTIVE,
     SYSTEM,
     Actor,
-    LessonState,
     Outcome,
     Participant,
     Presence,
@@ -45,7 +45,7 @@ class Lesson(
     QuizzesMixin,
     FloorMixin,
     GuestsMixin,
-    LessonState,
+    BudgetsMixin,
 ):
     """One lesson's state, rebuilt from its log by `apply`, changed only by events."""
 
@@ -53,6 +53,7 @@ class Lesson(
         """Decide a command; on success apply its events. A refusal changes nothing."""
         decide = self._method("decide", type(command).__name__)
         events, result = decide(actor, command, now_ms)
+        self.check_budgets(actor, events, now_ms)
         records = tuple(
             e.Record(self.seq + i + 1, now_ms, ev.actor_for(actor.participant_id), ev)
             for i, ev in enumerate(events)
@@ -64,6 +65,7 @@ class Lesson(
     def apply(self, record: e.Record) -> None:
         """Fold one logged event into the state (also used to replay the log)."""
         self._method("apply", type(record.event).__name__)(record.event, record.ts_ms)
+        self.note_spent(record)
         self.seq = record.seq
 
     def _method(self, prefix: str, class_name: str) -> Callable[..., Any]:
@@ -81,7 +83,8 @@ class Lesson(
             for p in self.participants.values()
             if p.presence == "away" and now_ms - p.since_ms >= self.rules.grace_ms
         ]
-        return [*self.checks_due(now_ms), *self.quizzes_due(now_ms), *expired]
+        due = [*self.checks_due(now_ms), *self.quizzes_due(now_ms), *expired]
+        return [*due, *self.visibility_due(now_ms)]
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -138,6 +141,7 @@ class Lesson(
             return [], {}
         if cmd.resume and p is not None and self._past_grace(p, now):
             raise Refused("token-expired", "You were away too long; join again.")
+        self.check_join_budget(actor.participant_id, now)
         if actor.role == "guest" and (p is None or not p.admitted):
             self.check_guest_entry()
             return [e.GuestWaiting(actor.participant_id, actor.name)], {}
@@ -168,13 +172,6 @@ class Lesson(
         seen = cmd.last_seen_ms
         seen = None if seen is None else max(min(seen, now), p.since_ms)
         return [e.ParticipantLeft(p.id, "network", seen)], {}
-
-    def _decide_set_visibility(self, actor: Actor, cmd: c.SetVisibility, now: int) -> Any:
-        p = self.require_present(actor)
-        listening = cmd.listening and not cmd.visible
-        if (p.visible, p.listening) == (cmd.visible, listening):
-            return [], {}
-        return [e.VisibilityChanged(p.id, cmd.visible, listening)], {}
 
     def _decide_expire_away(self, actor: Actor, cmd: c.ExpireAway, now: int) -> Any:
         self.require_teacher(actor)
@@ -209,7 +206,7 @@ class Lesson(
 
     def _set_presence(self, p: Participant, presence: Presence, ts: int) -> None:
         self.present_count += (presence == "present") - (p.presence == "present")
-        p.presence, p.since_ms = presence, ts
+        p.presence, p.since_ms, p.pending_visible = presence, ts, None
         if presence == "present":
             p.visible, p.listening, p.timed_out = True, False, False
             self.on_became_present(p.id)
@@ -227,6 +224,8 @@ class Lesson(
     def _apply_guest_waiting(self, ev: e.GuestWaiting, ts: int) -> None:
         p = Participant(ev.participant_id, ev.name, "guest", "waiting", admitted=False)
         p.since_ms = ts
+        earlier = self.participants.get(p.id)
+        p.spent = earlier.spent if earlier is not None else {}  # budgets outlive a re-entry
         self.participants[p.id] = p
 
     def _apply_guest_admitted(self, ev: e.GuestAdmitted, ts: int) -> None:
@@ -247,7 +246,3 @@ class Lesson(
         p = self.participants[ev.participant_id]
         self._set_presence(p, "left", ts)
         p.timed_out = True
-
-    def _apply_visibility_changed(self, ev: e.VisibilityChanged, ts: int) -> None:
-        p = self.participants[ev.participant_id]
-        p.visible, p.listening = ev.visible, ev.listening

@@ -28,6 +28,7 @@ class Poll:
     number_min: float | None = None
     number_max: float | None = None
     answers: dict[str, Any] = field(default_factory=dict)  # voter -> answer
+    changes: dict[str, int] = field(default_factory=dict)  # voter -> times changed
     closed: bool = False
     published: bool = False
     with_names: bool = False
@@ -145,6 +146,8 @@ class PollsMixin(LessonState):
             return [], {"duplicate": True}  # a resend after a lost ack, changeable or not
         if voter in poll.answers and not poll.changeable:
             raise Refused("already-answered", "You have answered this poll.")
+        if poll.changes.get(voter, 0) >= self.rules.answer_changes:
+            raise too_many_changes()
         if poll.anonymous:
             return [e.PollBallotCast(poll.id, voter, answer)], {}
         return [e.PollAnswered(poll.id, p.id, answer)], {}
@@ -169,10 +172,10 @@ class PollsMixin(LessonState):
                                ev.changeable, ev.guests, ev.number_min, ev.number_max))  # fmt: skip
 
     def _apply_poll_answered(self, ev: e.PollAnswered, ts: int) -> None:
-        self.polls[ev.poll_id - 1].answers[ev.participant_id] = ev.answer
+        _answered(self.polls[ev.poll_id - 1], ev.participant_id, ev.answer)
 
     def _apply_poll_ballot_cast(self, ev: e.PollBallotCast, ts: int) -> None:
-        self.polls[ev.poll_id - 1].answers[ev.voter_tag] = ev.answer
+        _answered(self.polls[ev.poll_id - 1], ev.voter_tag, ev.answer)
 
     def _apply_poll_closed(self, ev: e.PollClosed, ts: int) -> None:
         self.polls[ev.poll_id - 1].closed = True
@@ -191,6 +194,16 @@ class PollsMixin(LessonState):
                 key=lambda row: row["name"],
             )  # fmt: skip
         return out
+
+
+def _answered(poll: Poll, voter: str, answer: Any) -> None:
+    if voter in poll.answers:
+        poll.changes[voter] = poll.changes.get(voter, 0) + 1
+    poll.answers[voter] = answer
+
+
+def too_many_changes() -> Refused:
+    return Refused("too-many-changes", "You have changed this answer too many times.")
 
 
 def _poll_options(cmd: c.OpenPoll) -> list[str]:

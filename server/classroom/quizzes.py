@@ -8,6 +8,7 @@ from typing import Any, Literal
 from server.classroom import commands as c
 from server.classroom import events as e
 from server.classroom.errors import Refused
+from server.classroom.polls import too_many_changes
 from server.classroom.shuffle import inverse, permutation
 from server.classroom.state import Actor, LessonState, Participant
 
@@ -37,8 +38,9 @@ class Learner:
     """One learner's own run through a quiz."""
 
     order: list[int]
-    shown: dict[int, int] = field(default_factory=dict)  # position -> shown at (ms)
+    shown: dict[int, int] = field(default_factory=dict)  # position (0: whole) -> sent at (ms)
     answers: dict[str, Any] = field(default_factory=dict)  # question id -> canonical answer
+    changes: dict[str, int] = field(default_factory=dict)  # question id -> times changed
     extra_ms: dict[int, int] = field(default_factory=dict)  # position (0: whole) -> extra
 
     @property
@@ -73,10 +75,6 @@ class Quiz:
         """per_question: the position now shown to the learner (1-based), if any."""
         shown = self.learner(pid).shown
         return max(shown) if shown else None
-
-    def opened_ms(self, pid: str, position: int) -> int:
-        """When the learner's clock for this position started."""
-        return self.started_ms if self.mode == "whole" else self.learner(pid).shown[position]
 
     def deadline(self, pid: str, position: int, shown_ms: int | None = None) -> int:
         you = self.learner(pid)
@@ -185,8 +183,10 @@ class QuizzesMixin(LessonState):
     def _decide_next_question(self, actor: Actor, cmd: c.NextQuestion, now: int) -> Any:
         p, quiz = self._quiz_taker(actor, cmd.quiz_id)
         if quiz.mode == "whole":
-            return [], {"questions": [quiz.presented(p.id, k + 1)
-                                      for k in range(len(quiz.questions))]}  # fmt: skip
+            questions = [quiz.presented(p.id, k + 1) for k in range(len(quiz.questions))]
+            # The first time the questions are sent is logged: from then on they are seen.
+            sent = [] if 0 in quiz.learner(p.id).shown else [e.QuizQuestionShown(quiz.id, p.id, 0)]
+            return sent, {"questions": questions}
         current = quiz.current(p.id)
         unanswered = (
             current is not None
@@ -216,6 +216,8 @@ class QuizzesMixin(LessonState):
         answer = quiz.to_canonical(p.id, question, cmd.answer)
         if you.answers.get(question.id) == answer:
             return [], {"duplicate": True}
+        if you.changes.get(question.id, 0) >= self.rules.answer_changes:
+            raise too_many_changes()
         return [e.QuizAnswered(quiz.id, p.id, question.id, answer)], {}
 
     def _decide_close_quiz(self, actor: Actor, cmd: c.CloseQuiz, now: int) -> Any:
@@ -234,22 +236,23 @@ class QuizzesMixin(LessonState):
     def extensions_on_return(self, p: Participant, now: int) -> list[e.Event]:
         """Time back for a learner whose connection dropped during an open quiz (bounded).
 
-        The time back is the part of the gap that fell inside the learner's running clock,
-        up to the quiz's bound; the event says how long the gap was and why.
+        Only time the learner's clock ran while they had not been sent the questions comes
+        back: a whole quiz whose questions they never fetched. Once questions are sent they
+        count as seen (the server cannot tell whether a phone went offline to look answers
+        up), and one question at a time its clock only starts when it is sent, so it never
+        runs unseen. The time back is capped by the quiz's bound and given once, on return.
         """
         out: list[e.Event] = []
         if p.role == "teacher":
             return out  # the teacher takes no quiz: nothing to give back
         for quiz in self.open_quizzes():
-            position = 0 if quiz.mode == "whole" else (quiz.current(p.id) or 0)
-            if quiz.mode == "per_question" and not position:
+            you = quiz.learner(p.id)
+            if quiz.mode == "per_question" or you.shown:
                 continue
-            lost = min(now, quiz.deadline(p.id, position or 1)) - max(
-                p.gap_from_ms, quiz.opened_ms(p.id, position or 1)
-            )
-            extra = min(lost, quiz.max_extension_ms - quiz.learner(p.id).extended_ms)
+            lost = min(now, quiz.deadline(p.id, 1)) - max(p.gap_from_ms, quiz.started_ms)
+            extra = min(lost, quiz.max_extension_ms - you.extended_ms)
             if extra > 0:
-                out.append(e.QuizTimeExtended(quiz.id, p.id, position, extra,
+                out.append(e.QuizTimeExtended(quiz.id, p.id, 0, extra,
                                               now - p.gap_from_ms, p.gap_reason))  # fmt: skip
         return out
 
@@ -264,6 +267,8 @@ class QuizzesMixin(LessonState):
 
     def _apply_quiz_answered(self, ev: e.QuizAnswered, ts: int) -> None:
         learner = self.quizzes[ev.quiz_id - 1].enrol(ev.participant_id)
+        if ev.question_id in learner.answers:
+            learner.changes[ev.question_id] = learner.changes.get(ev.question_id, 0) + 1
         learner.answers[ev.question_id] = ev.answer
 
     def _apply_quiz_time_extended(self, ev: e.QuizTimeExtended, ts: int) -> None:

@@ -19,6 +19,12 @@ class Rules:
     grace_ms: int = 120_000
     quiz_max_extension_ms: int = 120_000
     waiting_room_max: int = 50
+    # Budgets against log flooding (issue 12): every stored event of a participant counts.
+    events_per_minute: int = 120  # anything one participant causes (a teacher: ten times)
+    join_rate_per_minute: int = 10  # joins and waiting-room entries, so also leave cycles
+    visibility_interval_ms: int = 5000  # at most one stored flip per interval; last wins
+    answer_changes: int = 3  # changes of one's answer to one poll or one quiz question
+    max_events: int = 200_000  # a lesson's log ceiling
 
     def check_chat_text(self, text: str) -> None:
         if not text.strip():
@@ -38,5 +44,20 @@ class Rules:
 
 def sliding_window_full(times: list[int], now_ms: int, limit: int, window_ms: int) -> bool:
     """True when `limit` events already happened within `window_ms` before `now_ms`."""
-    recent = [t for t in times[-limit:] if now_ms - t < window_ms]
-    return len(recent) >= limit
+    return window_opens_at(times, limit, window_ms) > now_ms
+
+
+def window_opens_at(times: list[int], limit: int, window_ms: int) -> int:
+    """When the window next has room: the `limit`-th newest time leaves it (0: room now)."""
+    return times[-limit] + window_ms if limit and len(times) >= limit else 0
+
+
+def note_time(times: list[int], ts_ms: int, keep: int) -> None:
+    """Remember one more stored event; only the newest `keep` times matter to a window."""
+    times.append(ts_ms)
+    if len(times) > keep:
+        del times[:-keep]
+
+
+def rate_limited(message: str) -> Refused:
+    return Refused("rate-limited", message)

@@ -40,8 +40,15 @@ class Participant:
     gap_from_ms: int = 0  # when the current network gap began (last heard)
     gap_reason: str = ""  # "network" or "server"
     timed_out: bool = False  # away past the grace: a resume token no longer brings them back
-    chat_times: list[int] = field(default_factory=list)
-    hand_times: list[int] = field(default_factory=list)
+    # Times of stored events by budget ("chat", "hand", "join", "visibility", "any"),
+    # rebuilt from the log, so reconnecting or a restart does not reset a budget.
+    spent: dict[str, list[int]] = field(default_factory=dict)
+    # The newest visibility a flip asked for while its budget was spent: not logged (the
+    # server stores it once the interval allows; a connection that ends drops it).
+    pending_visible: tuple[bool, bool] | None = None  # (visible, listening)
+
+    def times(self, budget: str) -> list[int]:
+        return self.spent.setdefault(budget, [])
 
     def view(self) -> dict[str, Any]:
         return {
