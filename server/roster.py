@@ -7,6 +7,7 @@ import io
 from dataclasses import dataclass
 
 from server.classroom.errors import Refused
+from server.classroom.names import clean_name
 
 MAX_ROWS = 5000
 MAX_NAME = 80
@@ -29,11 +30,12 @@ def parse_roster_csv(text: str) -> list[RosterRow]:
 
 
 def _row(number: int, cells: list[str]) -> RosterRow:
-    name = cells[0].strip()
-    if not name or len(name) > MAX_NAME:
+    try:
+        name = clean_name(cells[0], "name", MAX_NAME)
+    except Refused:
         raise Refused(
             "invalid-roster", f"Row {number}: a name must have 1 to {MAX_NAME} characters."
-        )
+        ) from None
     external = cells[1].strip() if len(cells) > 1 else ""
     if len(external) > 64:
         raise Refused("invalid-roster", f"Row {number}: the external id is too long.")

@@ -19,6 +19,7 @@ from server.appkeys import AUDIT, DIRECTORY, EVENTLOG, LIVE, SETTINGS, SIGNER
 from server.classroom import commands as c
 from server.classroom.errors import Refused
 from server.classroom.lesson import SYSTEM, Actor
+from server.classroom.names import clean_name
 from server.directory import Course, LessonInfo, Student, Teacher, new_id
 from server.roster import parse_roster_csv
 from server.schema import Field, Spec
@@ -291,10 +292,7 @@ async def health(request: web.Request) -> web.Response:
 
 
 def _text(value: str, name: str) -> str:
-    value = value.strip()
-    if not value:
-        raise Refused("invalid-payload", f"'{name}' cannot be empty.")
-    return value
+    return clean_name(value, name, 200 if name == "title" else 80)
 
 
 STATUS = {
