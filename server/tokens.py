@@ -47,10 +47,6 @@ class Signer:
     def _mac(self, body: str) -> str:
         return _b64(hmac.new(self._key, body.encode(), hashlib.sha256).digest())
 
-    def tag(self, subject: str) -> str:
-        """A keyed, one-way tag of `subject`: the same input always gives the same tag."""
-        return self._mac("tag:" + subject)[:22]
-
     def sign(self, claims: Claims) -> str:
         body = _b64(json.dumps(asdict(claims), separators=(",", ":")).encode())
         return f"{_PREFIX}.{body}.{self._mac(body)}"

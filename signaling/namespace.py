@@ -143,12 +143,9 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         return outcome.result
 
     def _server_side(self, command: c.Command, actor: Actor, lesson_id: str) -> c.Command:
-        """Fields only the server may set: a quiz's seed, an anonymous ballot's voter tag."""
+        """Fields only the server may set: a quiz's seed (a voter tag: LiveLessons.run)."""
         if isinstance(command, c.StartQuiz):
             return replace(command, seed=secrets.token_hex(16))
-        if isinstance(command, c.AnswerPoll):
-            subject = f"ballot/{lesson_id}/{command.poll_id}/{actor.participant_id}"
-            return replace(command, voter_tag=self.signer.tag(subject))
         return command
 
     async def _leave(self, sid: str, session: Session, learner: Any) -> dict[str, Any]:
