@@ -136,7 +136,7 @@ async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
             start_timeout_s=settings.redis.start_timeout_s,
         )
         url = await embedded.start()
-        log.info("embedded Redis (pid %s) at %s", embedded.pid, url)
+        log.info("embedded Redis (pid %s) on port %s", embedded.pid, embedded.port)
     else:
         await ensure_redis(url, settings.redis.start_timeout_s)
     pool = aioredis.BlockingConnectionPool.from_url(
