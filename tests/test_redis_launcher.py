@@ -210,7 +210,7 @@ async def test_ensure_redis_with_a_bad_url_raises() -> None:
 @pytest.mark.asyncio
 async def test_without_the_password_redis_refuses_everything(tmp_path: Path) -> None:
     async with running_redis(tmp_path) as (embedded, url):
-        anonymous = aioredis.Redis(host="127.0.0.1", port=embedded.port)
+        anonymous = aioredis.Redis(host="127.0.0.1", port=embedded.port or 0)
         try:
             with pytest.raises(AuthenticationError):
                 await anonymous.set("greeting", "hijacked")
@@ -237,7 +237,7 @@ async def test_sabaks_own_user_cannot_reconfigure_redis_or_write_files(tmp_path:
                             ("DEBUG", "SLEEP", "0"), ("MODULE", "LIST"), ("SAVE",),
                             ("ACL", "LIST"), ("MONITOR",)):  # fmt: skip
                 with pytest.raises(NoPermissionError):
-                    await client.execute_command(*command)
+                    await client.execute_command(*command)  # type: ignore[no-untyped-call]
             assert await client.eval("return 1", 0) == 1  # what Sabak uses still works
         finally:
             await client.aclose()
