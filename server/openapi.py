@@ -6,6 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
+from server.roster import XLSX
 from server.routes import BODIES
 from server.web_api import WEB_OPERATIONS
 
@@ -28,8 +29,10 @@ OPERATIONS: list[tuple[str, str, str, str | None, str]] = [
     (
         "/api/courses/{course_id}/students",
         "post",
-        "Import a roster: text/csv (name[,external_id]) or JSON; re-importing an external id "
-        "updates that student",
+        "Import a roster: JSON, text/csv (separator , ; or tab, a header row, UTF-8, UTF-16 "
+        "or Windows-1251 detected) or .xlsx; ?dry_run=1 returns the preview (rows to create "
+        "or update, problems by row) and stores nothing; a file with problems is refused "
+        "whole (invalid-roster); re-importing an external id updates that student",
         "students",
         "organizer",
     ),
@@ -146,6 +149,11 @@ def _operation(path: str, summary: str, body: str | None, who: str) -> dict[str,
         content: dict[str, Any] = {"application/json": {"schema": BODIES[body].json_schema()}}
         if body == "students":
             content["text/csv"] = {"schema": {"type": "string"}}
+            content[XLSX] = {"schema": {"type": "string", "format": "binary"}}
+            op["parameters"].append(
+                {"name": "dry_run", "in": "query", "required": False,
+                 "schema": {"type": "string", "enum": ["1", "true"]}}
+            )  # fmt: skip
         op["requestBody"] = {"required": True, "content": content}
     return op
 

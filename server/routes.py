@@ -21,7 +21,7 @@ from server.classroom.errors import Refused
 from server.classroom.lesson import SYSTEM, Actor
 from server.classroom.names import clean_name
 from server.directory import Course, LessonInfo, Student, Teacher, new_id
-from server.roster import parse_roster_csv
+from server.roster import XLSX, read_roster
 from server.schema import Field, Spec
 from server.tokens import Claims
 
@@ -110,12 +110,16 @@ async def import_students(request: web.Request) -> web.Response:
     who = await caller(request)
     who.require_organizer()
     course = await course_for(request, who)
-    if request.content_type == "text/csv":
-        rows = [(r.name, r.external_id) for r in parse_roster_csv(await request.text())]
-    else:
-        rows = [_student_row(item) for item in (await body(request, "students"))["students"]]
     directory = request.app[DIRECTORY]
     existing = {s.external_id: s for s in await directory.roster(course.id) if s.external_id}
+    if request.content_type in ("text/csv", XLSX):
+        preview = read_roster(await request.read(), request.content_type, request.charset)
+        if request.query.get("dry_run") in ("1", "true"):  # nothing stored: show, then confirm
+            return ok(preview.as_dict(set(existing)))
+        preview.require_clean()
+        rows = [(r.name, r.external_id) for r in preview.rows]
+    else:
+        rows = [_student_row(item) for item in (await body(request, "students"))["students"]]
     out = []
     for name, external in rows:
         earlier = existing.get(external) if external else None
