@@ -199,6 +199,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     app[k.NAMESPACE] = namespace
     fanout.rejoin = namespace.rejoin_connected
     namespace.media = media = MediaRooms(settings.media)
+    fanout.ice_for = media.ice_for
     media.on_lost = lambda lesson_id: fanout.tell_everyone(lesson_id, "media_restart", {})
     live.publishers.append(media)
     if isinstance(live, ClusteredLessons):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -20,6 +21,7 @@ from server.classroom.errors import Refused
 from server.classroom.lesson import Actor, Lesson
 from signaling.media_worker import MediaWorkers, RemoteRoom, RoomOptions, worker_count
 from signaling.sfu import MediaError, Seat
+from signaling.turn import ice_for
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,11 @@ class MediaRooms:
         # Told of each lesson whose media died with its worker (the app tells its clients).
         self.on_lost: Callable[[str], None] | None = None
         self._following: dict[str, asyncio.Task[None]] = {}  # the latest follow-up per lesson
+
+    def ice_for(self, participant_id: str) -> list[dict[str, Any]]:
+        """The STUN/TURN servers for one admitted participant's page (never a waiting guest)."""
+        s = self.settings
+        return ice_for(self.ice_servers, s.turn_secret, participant_id, s.turn_ttl_s, time.time())
 
     def _lost(self, lesson_ids: list[str]) -> None:
         for lesson_id in lesson_ids:

@@ -302,14 +302,11 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         me = lesson.participants[pid]
         expires = int(time.time() + self.resume_ttl_s)
         claims = Claims("resume", pid, lesson.id, link_version, expires, me.name, me.role)
-        common = {
-            "resume": self.signer.sign(claims),
-            "heartbeat_s": self.heartbeat_s,
-            "ice_servers": self.media.ice_servers if self.media else [],
-        }
-        if me.presence == "waiting":
-            return {"waiting": True, "you": me.view(), **common}
-        return {"waiting": False, "snapshot": snapshot(lesson, pid), **common}
+        common = {"resume": self.signer.sign(claims), "heartbeat_s": self.heartbeat_s}
+        if me.presence == "waiting":  # no relay for the waiting room: TURN comes on admission
+            return {"waiting": True, "you": me.view(), **common, "ice_servers": []}
+        ice = self.media.ice_for(pid) if self.media else []
+        return {"waiting": False, "snapshot": snapshot(lesson, pid), **common, "ice_servers": ice}
 
     async def _drop_learner(self, sid: str, session: Session, pid: str) -> None:
         assert session.lesson_id is not None

@@ -97,7 +97,9 @@ function connect(auth, lessonId) {
   conn = new LessonConnection({ auth, lessonId });
   conn.on('state', () => renderBanner(byId('banner'), conn.state, conn.queue.length));
   conn.on('welcome', welcome);
-  conn.on('admitted', (snapshot) => welcome({ waiting: false, snapshot, primary: true }));
+  conn.on('admitted', (snapshot) =>
+    welcome({ waiting: false, snapshot, primary: true, ice_servers: snapshot.ice_servers }),
+  );
   conn.on('learner_added', () => {}); // the connection turns it into a 'welcome'
   conn.on('server_time', (ms) => {
     if (ms) state.skew = Date.now() - ms;
