@@ -120,8 +120,16 @@ OPERATIONS: list[tuple[str, str, str, str | None, str]] = [
     (
         "/api/audit",
         "get",
-        "The newest audit entries (refused attempts: wrong role, bad tokens, code guessing); "
-        "query count=1..1000",
+        "The newest audit entries: refusals of someone identified (wrong role, REST 403 with "
+        "who, expired or revoked links); query count=1..1000",
+        None,
+        "organizer",
+    ),
+    (
+        "/api/audit/counts",
+        "get",
+        "Unauthenticated refusals (no or garbage credentials, guessed lesson codes), counted by "
+        "hour, event, code and address block (/24, /48), kept 30 days; query hours=1..720",
         None,
         "organizer",
     ),

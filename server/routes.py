@@ -14,7 +14,7 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from config import AttendanceSettings
-from server.access import Caller, caller
+from server.access import CALLER, Caller, caller
 from server.appkeys import AUDIT, DIRECTORY, EVENTLOG, LIVE, SETTINGS, SIGNER
 from server.classroom import commands as c
 from server.classroom.errors import Refused
@@ -289,6 +289,14 @@ async def audit_entries(request: web.Request) -> web.Response:
     return ok(await request.app[AUDIT].entries(count))
 
 
+@routes.get("/api/audit/counts")
+async def audit_counts(request: web.Request) -> web.Response:
+    (await caller(request)).require_organizer()
+    given = request.query.get("hours", "24")
+    hours = min(max(int(given), 1), 24 * 30) if given.isdigit() else 24
+    return ok(await request.app[AUDIT].counts(hours))
+
+
 @routes.get("/healthz")
 async def health(request: web.Request) -> web.Response:
     eventlog = request.app[EVENTLOG]
@@ -320,12 +328,25 @@ def status_for(code: str) -> int:
     return 400
 
 
+def _audit(request: web.Request, code: str) -> None:
+    """Failed authentication (counted) and 403s (stored, with who): REST refusals are audited."""
+    if AUDIT not in request.app:
+        return
+    who = request.get(CALLER)
+    request.app[AUDIT].record(
+        code, event=f"{request.method} {request.path}"[:40], address=request.remote,
+        actor=who.teacher.id if who and who.teacher else ("organizer" if who else None),
+        role=("teacher" if who.teacher else "organizer") if who else None,
+    )  # fmt: skip
+
+
 @web.middleware
 async def refusals(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Refusals become JSON errors with a stable code; other failures become 'internal'."""
     try:
         return await handler(request)
     except Refused as refused:
+        _audit(request, refused.code)
         return ok({"error": refused.as_dict()}, status_for(refused.code))
     except web.HTTPRequestEntityTooLarge:
         return ok(
