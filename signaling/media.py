@@ -21,7 +21,7 @@ from server.classroom.errors import Refused
 from server.classroom.lesson import Actor, Lesson
 from signaling.media_worker import MediaWorkers, RemoteRoom, RoomOptions, worker_count
 from signaling.sfu import MediaError, Seat
-from signaling.turn import ice_for
+from signaling.turn import ice_for, is_turn
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +50,10 @@ class MediaRooms:
     def __init__(self, settings: MediaSettings) -> None:
         self.settings = settings
         self.ice_servers = ice_servers(settings)  # what browsers need too (join ack)
-        options = RoomOptions(
-            tuple(self.ice_servers), settings.ice_host_addresses, settings.ice_accept_remote_ips
-        )
+        # The server's own side: a TURN entry without static credentials (turn_secret in use)
+        # would only make aiortc try an allocation it cannot authenticate.
+        own = tuple(s for s in self.ice_servers if not (is_turn(s) and not s["username"]))
+        options = RoomOptions(own, settings.ice_host_addresses, settings.ice_accept_remote_ips)
         self.workers = MediaWorkers(worker_count(settings.workers), options, self._lost)
         # Told of each lesson whose media died with its worker (the app tells its clients).
         self.on_lost: Callable[[str], None] | None = None
