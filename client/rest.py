@@ -53,11 +53,18 @@ class RestClient:
         return await self.request("POST", "/api/courses", json={"title": title})  # type: ignore[no-any-return]
 
     async def import_roster_csv(self, course_id: str, csv_text: str) -> list[dict[str, Any]]:
-        return await self.request(  # type: ignore[no-any-return]
+        return await self.import_roster(course_id, csv_text.encode())  # type: ignore[no-any-return]
+
+    async def import_roster(
+        self, course_id: str, data: bytes, content_type: str = "text/csv", dry_run: bool = False
+    ) -> Any:
+        """Import a CSV or .xlsx file's bytes; with dry_run, only the preview (nothing stored)."""
+        query = "?dry_run=1" if dry_run else ""
+        return await self.request(
             "POST",
-            f"/api/courses/{course_id}/students",
-            data=csv_text.encode(),
-            headers={"Content-Type": "text/csv"},
+            f"/api/courses/{course_id}/students{query}",
+            data=data,
+            headers={"Content-Type": content_type},
         )
 
     async def add_students(self, course_id: str, names: list[str]) -> list[dict[str, Any]]:

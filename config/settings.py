@@ -149,6 +149,9 @@ class MediaSettings:
     ice_host_addresses: tuple[str, ...] = ()
     ice_accept_remote_ips: tuple[str, ...] = ()
     workers: int = setting(0, minimum=0, maximum=64)
+    # coturn's use-auth-secret: each admitted participant gets their own TURN credentials.
+    turn_secret: str | None = setting(None, secret=True)
+    turn_ttl_s: int = setting(14_400, minimum=300, maximum=86_400)
 
 
 @dataclass(frozen=True)

@@ -32,15 +32,23 @@ class Caller:
             raise Refused("forbidden", "You do not teach this course.")
 
 
+CALLER = web.RequestKey("caller", Caller)
+
+
 async def caller(request: web.Request) -> Caller:
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         raise Refused("auth-required", "Send 'Authorization: Bearer <admin key or teacher token>'.")
     secret = header.removeprefix("Bearer ").strip()
     if same_secret(secret, request.app[ADMIN_KEY]):
-        return Caller(None)
+        return _known(request, Caller(None))
     claims = request.app[SIGNER].verify(secret, time.time())
     teacher = await request.app[DIRECTORY].get(Teacher, claims.sub)
     if claims.kind != "teacher" or teacher is None or teacher.link_version != claims.version:
         raise Refused("auth-required", "This key or token is not valid.")
-    return Caller(teacher)
+    return _known(request, Caller(teacher))
+
+
+def _known(request: web.Request, who: Caller) -> Caller:
+    request[CALLER] = who  # so that a refusal that follows is audited with who it was
+    return who

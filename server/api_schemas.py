@@ -137,7 +137,16 @@ CSV_MATRIX = (
 SVG = "An SVG picture."
 
 # (path, method) -> (status, content type, schema or description of a non-JSON body)
-RESPONSES: dict[tuple[str, str], tuple[int, str, Any]] = {
+ROSTER_PREVIEW = obj(
+    {"format": {"type": "string", "enum": ["csv", "xlsx"]}, "encoding": STR, "separator": STR,
+     "header": BOOL,
+     "students": array(obj({"name": STR, "external_id": STR, "row": INT,
+                            "action": {"type": "string", "enum": ["create", "update"]}})),
+     "problems": array(obj({"row": INT, "code": STR, "message": STR}))}
+)  # fmt: skip
+
+Response = tuple[int, str, Any]
+RESPONSES: dict[tuple[str, str], Response | list[Response]] = {
     ("/api/courses", "post"): (201, "application/json", ref("Course")),
     ("/api/courses", "get"): (200, "application/json", array(ref("Course"))),
     ("/api/courses/{course_id}", "get"): (
@@ -145,8 +154,10 @@ RESPONSES: dict[tuple[str, str], tuple[int, str, Any]] = {
         obj({"id": STR, "title": STR, "created_ms": MS,
              "teachers": array(obj({"id": STR, "name": STR}))}),
     ),
-    ("/api/courses/{course_id}/students", "post"): (201, "application/json",
-                                                    array(ref("Student"))),
+    ("/api/courses/{course_id}/students", "post"): [
+        (201, "application/json", array(ref("Student"))),
+        (200, "application/json", ROSTER_PREVIEW),  # ?dry_run=1 with a CSV or .xlsx body
+    ],
     ("/api/courses/{course_id}/students", "get"): (200, "application/json",
                                                    array(ref("Student"))),
     ("/api/students/{student_id}/rotate-link", "post"): (200, "application/json",
@@ -168,6 +179,10 @@ RESPONSES: dict[tuple[str, str], tuple[int, str, Any]] = {
     ("/api/courses/{course_id}/report", "get"): (200, "application/json", ref("Matrix")),
     ("/api/courses/{course_id}/report.csv", "get"): (200, "text/csv", CSV_MATRIX),
     ("/api/audit", "get"): (200, "application/json", array(ref("AuditEntry"))),
+    ("/api/audit/counts", "get"): (
+        200, "application/json",
+        array(obj({"hour": STR, "event": STR, "code": STR, "network": STR, "count": INT})),
+    ),
     ("/healthz", "get"): (200, "application/json", obj({"ok": BOOL, "pending_events": INT})),
     ("/api/me", "get"): (
         200, "application/json",
@@ -183,8 +198,12 @@ RESPONSES: dict[tuple[str, str], tuple[int, str, Any]] = {
 
 def response(path: str, method: str) -> dict[str, Any]:
     """The OpenAPI success response of one operation (KeyError if it has none: a test checks)."""
-    status, content_type, schema = RESPONSES[(path, method)]
+    given = RESPONSES[(path, method)]
+    return dict(_one(*r) for r in (given if isinstance(given, list) else [given]))
+
+
+def _one(status: int, content_type: str, schema: Any) -> tuple[str, dict[str, Any]]:
     if isinstance(schema, str):
         body = {"schema": {"type": "string", "description": schema}}
-        return {str(status): {"description": schema, "content": {content_type: body}}}
-    return {str(status): {"description": "Success", "content": {content_type: {"schema": schema}}}}
+        return str(status), {"description": schema, "content": {content_type: body}}
+    return str(status), {"description": "Success", "content": {content_type: {"schema": schema}}}

@@ -145,7 +145,7 @@ async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
             start_timeout_s=settings.redis.start_timeout_s,
         )
         url = await embedded.start()
-        log.info("embedded Redis (pid %s) at %s", embedded.pid, url)
+        log.info("embedded Redis (pid %s) on port %s", embedded.pid, embedded.port)
     else:
         await ensure_redis(url, settings.redis.start_timeout_s)
     pool = aioredis.BlockingConnectionPool.from_url(
@@ -209,6 +209,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     app[k.NAMESPACE] = namespace
     fanout.rejoin = namespace.rejoin_connected
     namespace.media = media = MediaRooms(settings.media)
+    fanout.ice_for = media.ice_for
     media.on_lost = lambda lesson_id: fanout.tell_everyone(lesson_id, "media_restart", {})
     live.publishers.append(media)
     if isinstance(live, ClusteredLessons):

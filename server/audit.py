@@ -1,12 +1,20 @@
-"""The audit trail: refused attempts that matter for security, kept in a capped Redis stream."""
+"""The audit trail: refused attempts that matter for security, kept in a capped Redis stream.
+
+Refusals of someone identified (a token the server signed, an admin key or a teacher token
+that worked) are stored one by one. Unauthenticated noise (garbage tokens, no credentials,
+guessed lesson codes) is only counted, by hour, code and address block: anyone can make it
+in bulk, and stored one by one it would push the real entries out of the capped stream.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
 import time
-from collections import deque
+from collections import Counter, deque
+from datetime import UTC, datetime
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -20,8 +28,13 @@ AUDITED = frozenset({
     "unknown-learner", "not-a-student", "too-many-attempts", "unknown-code",
     "too-many-guests",
 })  # fmt: skip
+# Anyone can cause these without holding anything the server issued: counted, not stored.
+NOISE = frozenset({"auth-required", "bad-token", "unknown-code", "too-many-attempts",
+                   "invalid-name"})  # fmt: skip
 MAX_ENTRIES = 100_000
 MAX_PENDING = 10_000
+MAX_COUNTERS = 10_000  # distinct (hour, event, code, block) waiting to be written
+NOISE_KEEP_S = 30 * 86400
 
 
 class Audit:
@@ -30,6 +43,7 @@ class Audit:
     def __init__(self, redis: aioredis.Redis, prefix: str) -> None:
         self.redis, self.key = redis, f"{prefix}:audit"
         self._pending: deque[dict[str, str]] = deque(maxlen=MAX_PENDING)
+        self._counts: Counter[tuple[str, str]] = Counter()  # (hour key, field) -> new count
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -44,6 +58,9 @@ class Audit:
             await self._flush()
 
     def record(self, code: str, **detail: Any) -> None:
+        if code in NOISE:
+            self.count(code, str(detail.get("event", "")), detail.get("address"))
+            return
         if code not in AUDITED:
             return
         entry = {"ts": str(int(time.time() * 1000)), "code": code}
@@ -52,6 +69,29 @@ class Audit:
         self._pending.append(entry)
         self._wake.set()
 
+    def count(self, code: str, event: str, address: str | None) -> None:
+        """One more unauthenticated refusal in this hour, from this address block."""
+        hour = datetime.now(UTC).strftime("%Y-%m-%dT%H")
+        field = f"{event[:40]}|{code}|{address_block(address)}"
+        if (hour, field) not in self._counts and len(self._counts) >= MAX_COUNTERS:
+            field = f"{event[:40]}|{code}|other"  # a spray of addresses: one line, still counted
+        self._counts[(f"{self.key}:noise:{hour}", field)] += 1
+        self._wake.set()
+
+    async def counts(self, hours: int = 24) -> list[dict[str, Any]]:
+        """The noise counters of the last `hours` hours, newest hour first."""
+        now = time.time()
+        hours_back = [datetime.fromtimestamp(now - 3600 * h, UTC) for h in range(hours)]
+        out = []
+        for moment in hours_back:
+            hour = moment.strftime("%Y-%m-%dT%H")
+            rows: Any = await self.redis.hgetall(f"{self.key}:noise:{hour}")
+            for field, n in sorted(rows.items()):
+                event, code, block = str(field).split("|", 2)
+                out.append({"hour": hour, "event": event, "code": code, "network": block,
+                            "count": int(n)})  # fmt: skip
+        return out
+
     async def _run(self) -> None:
         while True:
             await self._wake.wait()
@@ -59,6 +99,7 @@ class Audit:
             await self._flush()
 
     async def _flush(self) -> None:
+        await self._flush_counts()
         while self._pending:
             entry = self._pending[0]
             try:
@@ -69,7 +110,31 @@ class Audit:
                 return
             self._pending.popleft()
 
+    async def _flush_counts(self) -> None:
+        if not self._counts:
+            return
+        counts, self._counts = self._counts, Counter()
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            for (key, field), n in counts.items():
+                pipe.hincrby(key, field, n)
+                pipe.expire(key, NOISE_KEEP_S)
+            await pipe.execute()
+        except (RedisError, OSError) as exc:
+            log.warning("audit counters not stored yet: %s", exc)
+            self._counts.update(counts)
+
     async def entries(self, count: int = 100) -> list[dict[str, Any]]:
         """The newest entries first."""
         rows: Any = await self.redis.xrevrange(self.key, count=count)
         return [dict(fields) for _, fields in rows]
+
+
+def address_block(address: str | None) -> str:
+    """The /24 (IPv4) or /48 (IPv6) an address is in: enough to see where noise comes from."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return "unknown"
+    prefix = 24 if ip.version == 4 else 48
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))

@@ -20,6 +20,7 @@ from config import ConfigError, Settings, load_settings
 from server import appkeys as k
 from server.app import create_app
 from server.redis_launcher import RedisLaunchError
+from server.roster import XLSX
 from signaling.aiortc_compat import AiortcInternalsChanged
 from signaling.engineio_compat import EngineioInternalsChanged
 from signaling.sfu import MediaError
@@ -57,9 +58,12 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("teachers", help="list teachers with their links")
     c = sub.add_parser("course-create", help="create a course")
     c.add_argument("title")
-    r = sub.add_parser("roster-import", help="import a roster CSV (name[,external_id])")
+    r = sub.add_parser("roster-import", help="import a roster: CSV (, ; or tab) or .xlsx")
     r.add_argument("course_id")
-    r.add_argument("csv_file")
+    r.add_argument("csv_file", help="a .csv (UTF-8, UTF-16 or Windows-1251) or .xlsx file")
+    r.add_argument(
+        "--dry-run", action="store_true", help="show what would be imported, store nothing"
+    )
     t = sub.add_parser("teacher-create", help="create a teacher with a personal link")
     t.add_argument("name")
     t.add_argument("--course", action="append", default=[], dest="courses")
@@ -155,13 +159,17 @@ def _organizer(settings: Settings, args: argparse.Namespace) -> None:
         print(json.dumps(result, ensure_ascii=False, indent=2))
 
 
+def _file_type(path: str) -> str:
+    return XLSX if path.lower().endswith(".xlsx") else "text/csv"
+
+
 Action = Callable[[RestClient, argparse.Namespace], Awaitable[Any]]
 _ACTIONS: dict[str, Action] = {
     "courses": lambda r, a: r.request("GET", "/api/courses"),
     "teachers": lambda r, a: r.request("GET", "/api/teachers"),
     "course-create": lambda r, a: r.create_course(a.title),
-    "roster-import": lambda r, a: r.import_roster_csv(
-        a.course_id, Path(a.csv_file).read_text(encoding="utf-8")
+    "roster-import": lambda r, a: r.import_roster(
+        a.course_id, Path(a.csv_file).read_bytes(), _file_type(a.csv_file), a.dry_run
     ),
     "teacher-create": lambda r, a: r.create_teacher(a.name, a.courses),
     "lesson-create": lambda r, a: r.create_lesson(a.course_id, a.title, a.guests),

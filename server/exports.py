@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,11 +16,17 @@ LESSON_COLUMNS = (
     "poll_answers", "quiz_score", "quiz_max_score", "minutes_listening", "minutes_counted",
 )  # fmt: skip
 _RISKY_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+# A spreadsheet set to another separator (`;` in Russian-locale Excel, tab, `|`) splits a
+# cell we wrote whole; every piece it could make must not start a formula either.
+_RISKY_PIECE = re.compile(r'([,;\t|\r\n])([ "]*)(?=[=+\-@\t\r])')
 
 
 def safe_cell(value: Any) -> str:
-    """A cell a spreadsheet shows as text: formulas (= + - @ ...) are neutralized with a '."""
-    text = "" if value is None else str(value)
+    """A cell a spreadsheet shows as text: formulas (= + - @ ...) are neutralized with a '.
+
+    Whatever separator the spreadsheet splits the line by, no piece starts with a formula.
+    """
+    text = _RISKY_PIECE.sub(r"\1\2'", "" if value is None else str(value))
     return "'" + text if text.startswith(_RISKY_START) else text
 
 

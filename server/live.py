@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -50,6 +53,9 @@ class LiveLessons:
         self._loading: dict[str, asyncio.Future[Lesson]] = {}
         self._ticker: asyncio.Task[None] | None = None
         self.publishers: list[Publisher] = []
+        # One random key per poll, never stored: an anonymous voter's tag cannot be recomputed
+        # from anything on disk (var/secret.key included), and dies with this process.
+        self._ballot_keys: dict[tuple[str, int], bytes] = {}
 
     def start(self) -> None:
         self._ticker = asyncio.create_task(self._tick_forever(), name="lesson-ticker")
@@ -115,11 +121,19 @@ class LiveLessons:
             raise Refused(
                 "log-unavailable", "The server cannot store events right now; try again soon."
             ) from None
+        if isinstance(command, c.AnswerPoll):
+            command = replace(command, voter_tag=self._voter_tag(lesson_id, command, actor))
         outcome = lesson.execute(actor, command, self.clock())
         await self.eventlog.append(lesson_id, outcome.records)
         if outcome.records:
             await self._after_stored(lesson, outcome.records)
         return outcome
+
+    def _voter_tag(self, lesson_id: str, command: c.AnswerPoll, actor: Actor) -> str:
+        """Set here, in the process that holds the lesson and its sealed ballot boxes."""
+        key = self._ballot_keys.setdefault((lesson_id, command.poll_id), secrets.token_bytes(32))
+        mac = hmac.new(key, actor.participant_id.encode(), hashlib.sha256)
+        return mac.hexdigest()[:22]
 
     async def _after_stored(self, lesson: Lesson, records: tuple[Record, ...]) -> None:
         await self._sync_directory(lesson, records)

@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from server.api_schemas import SCHEMAS, response
+from server.roster import XLSX
 from server.routes import BODIES
 from server.web_api import WEB_OPERATIONS
 
@@ -38,8 +39,10 @@ OPERATIONS: list[tuple[str, str, str, str | None, str]] = [
     (
         "/api/courses/{course_id}/students",
         "post",
-        "Import a roster: text/csv (name[,external_id]) or JSON; re-importing an external id "
-        "updates that student",
+        "Import a roster: JSON, text/csv (separator , ; or tab, a header row, UTF-8, UTF-16 "
+        "or Windows-1251 detected) or .xlsx; ?dry_run=1 returns the preview (rows to create "
+        "or update, problems by row) and stores nothing; a file with problems is refused "
+        "whole (invalid-roster); re-importing an external id updates that student",
         "students",
         "organizer",
     ),
@@ -136,8 +139,16 @@ OPERATIONS: list[tuple[str, str, str, str | None, str]] = [
     (
         "/api/audit",
         "get",
-        "The newest audit entries (refused attempts: wrong role, bad tokens, code guessing); "
-        "query count=1..1000",
+        "The newest audit entries: refusals of someone identified (wrong role, REST 403 with "
+        "who, expired or revoked links); query count=1..1000",
+        None,
+        "organizer",
+    ),
+    (
+        "/api/audit/counts",
+        "get",
+        "Unauthenticated refusals (no or garbage credentials, guessed lesson codes), counted by "
+        "hour, event, code and address block (/24, /48), kept 30 days; query hours=1..720",
         None,
         "organizer",
     ),
@@ -166,6 +177,11 @@ def _operation(path: str, method: str, summary: str, body: str | None, who: str)
         content: dict[str, Any] = {"application/json": {"schema": BODIES[body].json_schema()}}
         if body == "students":
             content["text/csv"] = {"schema": {"type": "string"}}
+            content[XLSX] = {"schema": {"type": "string", "format": "binary"}}
+            op["parameters"].append(
+                {"name": "dry_run", "in": "query", "required": False,
+                 "schema": {"type": "string", "enum": ["1", "true"]}}
+            )  # fmt: skip
         op["requestBody"] = {"required": True, "content": content}
     return op
 

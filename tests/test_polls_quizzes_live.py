@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import time
 from typing import Any
 
@@ -66,9 +69,39 @@ async def test_an_anonymous_poll_leaves_no_learner_in_the_log(server: Running) -
         await kids[0].call("poll_answer", {"poll_id": poll["poll_id"], "answer": 1})
     assert info.value.code == "already-answered"
     ids = [k.welcome["snapshot"]["you"]["id"] for k in kids]
-    ballots = [r for r in await log_of(server, lesson_id) if r["type"] == "PollBallotCast"]
-    assert len(ballots) == 2
+    await teacher.call("poll_close", {"poll_id": poll["poll_id"]})
+    ballots = [r for r in await log_of(server, lesson_id) if r["actor"] == "anonymous"]
+    assert [(b["type"], b["data"]["answers"]) for b in ballots] == [("PollBallotsCounted", [0, 0])]
     assert not any(pid in repr(b) for b in ballots for pid in ids)
+
+
+async def test_the_teachers_log_cannot_tell_who_cast_an_anonymous_ballot(
+    server: Running,
+) -> None:
+    """Nothing between opening and closing, no tag `var/secret.key` could recompute."""
+    lesson_id, teacher, kids = await room_with(server, 3)
+    poll = await teacher.call(
+        "poll_open", {"kind": "single", "question": "Secret?", "options": ["a", "b", "c"],
+                      "anonymous": True},
+    )  # fmt: skip
+    for kid, choice in zip(kids, (2, 0, 1), strict=True):
+        await kid.call("hand_raise", {})  # the voter's own events, right before the ballot
+        assert await kid.call("poll_answer", {"poll_id": poll["poll_id"], "answer": choice})
+    opened_at = len(await log_of(server, lesson_id))
+    await teacher.call("poll_close", {"poll_id": poll["poll_id"]})
+    log = await log_of(server, lesson_id)
+    assert all(r["type"] == "HandRaised" for r in log[opened_at - 3 : opened_at])
+    counted, closed = log[opened_at:]
+    assert (counted["type"], closed["type"]) == ("PollBallotsCounted", "PollClosed")
+    assert counted["data"] == {"poll_id": 1, "answers": [0, 1, 2]}  # sorted, not cast order
+    assert counted["ts"] == closed["ts"] and counted["actor"] == "anonymous"
+    secret = (server.settings.data_path / "secret.key").read_text().strip().encode()
+    text = repr(log)
+    for kid in kids:
+        pid = kid.welcome["snapshot"]["you"]["id"]
+        subject = f"tag:ballot/{lesson_id}/1/{pid}".encode()
+        old_tag = base64.urlsafe_b64encode(hmac.new(secret, subject, hashlib.sha256).digest())
+        assert old_tag.decode().rstrip("=")[:22] not in text
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
+from redis.exceptions import AuthenticationError, NoPermissionError
 
 from server import redis_launcher
+from server.redis_guard import outdated
 from server.redis_launcher import (
     EmbeddedRedis,
     RedisLaunchError,
@@ -80,7 +82,7 @@ async def test_data_survives_stop_and_start(tmp_path: Path) -> None:
     embedded = EmbeddedRedis(tmp_path)
     try:
         url = await embedded.start()
-        assert url == f"redis://127.0.0.1:{embedded.port}/0"
+        assert url.startswith("redis://sabak:") and url.endswith(f"@127.0.0.1:{embedded.port}/0")
         await write_sample(url)
         await embedded.stop()
         assert await embedded.start() == url  # same port, AOF replayed
@@ -203,3 +205,67 @@ async def test_ensure_redis_on_a_closed_port_raises() -> None:
 async def test_ensure_redis_with_a_bad_url_raises() -> None:
     with pytest.raises(RedisLaunchError, match="cannot reach Redis at http://x"):
         await ensure_redis("http://x", timeout_s=1.0)
+
+
+@pytest.mark.asyncio
+async def test_without_the_password_redis_refuses_everything(tmp_path: Path) -> None:
+    async with running_redis(tmp_path) as (embedded, url):
+        anonymous = aioredis.Redis(host="127.0.0.1", port=embedded.port or 0)
+        try:
+            with pytest.raises(AuthenticationError):
+                await anonymous.set("greeting", "hijacked")
+        finally:
+            await anonymous.aclose()
+        wrong = aioredis.Redis.from_url(url.replace("sabak:", "sabak:x"))
+        try:
+            with pytest.raises(AuthenticationError):
+                await wrong.ping()
+        finally:
+            await wrong.aclose()
+    secret = tmp_path / "data" / "redis" / "password"
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    assert secret.read_text().strip() in url
+    assert secret.read_text().strip() not in (secret.parent / "redis.conf").read_text()
+
+
+@pytest.mark.asyncio
+async def test_sabaks_own_user_cannot_reconfigure_redis_or_write_files(tmp_path: Path) -> None:
+    async with running_redis(tmp_path) as (_, url):
+        client = aioredis.Redis.from_url(url, decode_responses=True)
+        try:
+            for command in (("CONFIG", "SET", "dir", "/tmp"), ("CONFIG", "GET", "dir"),
+                            ("DEBUG", "SLEEP", "0"), ("MODULE", "LIST"), ("SAVE",),
+                            ("ACL", "LIST"), ("MONITOR",)):  # fmt: skip
+                with pytest.raises(NoPermissionError):
+                    await client.execute_command(*command)  # type: ignore[no-untyped-call]
+            assert await client.eval("return 1", 0) == 1  # what Sabak uses still works
+        finally:
+            await client.aclose()
+
+
+@pytest.mark.asyncio
+async def test_the_data_directory_and_the_aof_are_private(tmp_path: Path) -> None:
+    data = tmp_path / "var"
+    data.mkdir(mode=0o755)
+    async with running_redis(data) as (_, url):
+        await write_sample(url)
+    redis_dir = data / "data" / "redis"
+    for directory in (data / "data", redis_dir):
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700, directory
+    files = [p for p in redis_dir.rglob("*") if p.is_file()]
+    assert any("appendonly" in p.name for p in files)
+    for path in files:
+        assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
+
+
+def test_an_old_redis_is_named_outdated(tmp_path: Path) -> None:
+    def fake(version: str) -> Path:
+        return script(tmp_path, f'echo "{version} sha=0:0 malloc=libc bits=64"')
+
+    assert "6.2.20" in str(outdated(fake("Redis server v=6.2.14")))
+    assert "no longer" in str(outdated(fake("Redis server v=7.0.15")))
+    assert outdated(fake("Redis server v=7.4.6")) is None
+    assert outdated(fake("Valkey server v=8.1.4")) is None
+    assert "8.1.4" in str(outdated(fake("Valkey server v=8.1.1")))
+    assert outdated(fake("Redis server v=9.0.0")) is None
+    assert "unknown" in str(outdated(fake("nonsense")))

@@ -190,11 +190,26 @@ class PollAnswered(Event):
 @_event
 @dataclass(frozen=True)
 class PollBallotCast(Event):
-    """An anonymous poll's answer: a voter tag no report can turn back into a learner."""
+    """One anonymous ballot, as logs written before ballots were sealed have it (read only)."""
 
     poll_id: int
     voter_tag: str
     answer: Any
+
+    def actor_for(self, participant_id: str) -> str:
+        return "anonymous"
+
+
+@_event
+@dataclass(frozen=True)
+class PollBallotsCounted(Event):
+    """An anonymous poll's sealed ballot box, opened at close: answers only, in sorted order.
+
+    One record for all ballots, so no ballot has a time or a place next to its voter's events.
+    """
+
+    poll_id: int
+    answers: list[Any]
 
     def actor_for(self, participant_id: str) -> str:
         return "anonymous"

@@ -105,7 +105,8 @@ class Lesson(
             for p in self.participants.values()
             if p.presence in (*ACTIVE, "waiting")
         ]
-        closing = [e.CheckClosed(ch.id) for ch in self.checks if not ch.closed]
+        closing: list[e.Event] = [e.CheckClosed(ch.id) for ch in self.checks if not ch.closed]
+        closing += self.polls_closed_at_end()
         return [*closing, *leaving, e.LessonEnded(cmd.reason)], {}
 
     def _decide_note_restart(self, actor: Actor, cmd: c.NoteRestart, now: int) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ class Poll:
     number_max: float | None = None
     answers: dict[str, Any] = field(default_factory=dict)  # voter -> answer
     changes: dict[str, int] = field(default_factory=dict)  # voter -> times changed
+    # An anonymous poll's sealed ballots (voter tag -> answer), in memory only until close.
+    box: dict[str, Any] = field(default_factory=dict)
     closed: bool = False
     published: bool = False
     with_names: bool = False
@@ -42,8 +45,8 @@ class Poll:
         }  # fmt: skip
 
     def tally(self) -> dict[str, Any]:
-        values = list(self.answers.values())
-        out: dict[str, Any] = {"poll_id": self.id, "answered": len(values)}
+        values = list(self.answers.values())  # sealed ballots count once the box is opened
+        out: dict[str, Any] = {"poll_id": self.id, "answered": len(values) + len(self.box)}
         if self.kind in ("single", "yesno"):
             out["counts"] = [sum(1 for v in values if v == i) for i in range(len(self.options))]
         elif self.kind == "multiple":
@@ -138,32 +141,54 @@ class PollsMixin(LessonState):
             raise Refused("forbidden", "Guests do not answer this poll.")
         if poll.closed:
             raise Refused("poll-closed", "This poll has closed.")
-        voter = cmd.voter_tag if poll.anonymous else p.id
-        if not voter:
+        if poll.anonymous:
+            return self._seal_ballot(poll, cmd)
+        answer = poll.check_answer(cmd.answer)
+        if poll.answers.get(p.id) == answer:
+            return [], {"duplicate": True}  # a resend after a lost ack, changeable or not
+        if p.id in poll.answers and not poll.changeable:
+            raise Refused("already-answered", "You have answered this poll.")
+        if poll.changes.get(p.id, 0) >= self.rules.answer_changes:
+            raise too_many_changes()
+        return [e.PollAnswered(poll.id, p.id, answer)], {}
+
+    def _seal_ballot(self, poll: Poll, cmd: c.AnswerPoll) -> Any:
+        """Into the box, not the log: a logged ballot would sit next to its voter's events.
+
+        The one state change without an event, on purpose: the box is opened into the log as
+        one `PollBallotsCounted` when the poll closes; a restart before that loses it (see
+        docs/protocol.md, "Anonymous polls").
+        """
+        if not cmd.voter_tag:
             raise Refused("internal", "An anonymous answer needs a voter tag.")
         answer = poll.check_answer(cmd.answer)
-        if poll.answers.get(voter) == answer:
-            return [], {"duplicate": True}  # a resend after a lost ack, changeable or not
-        if voter in poll.answers and not poll.changeable:
+        if poll.box.get(cmd.voter_tag, answer) != answer:
             raise Refused("already-answered", "You have answered this poll.")
-        if poll.changes.get(voter, 0) >= self.rules.answer_changes:
-            raise too_many_changes()
-        if poll.anonymous:
-            return [e.PollBallotCast(poll.id, voter, answer)], {}
-        return [e.PollAnswered(poll.id, p.id, answer)], {}
+        if cmd.voter_tag in poll.box:
+            return [], {"sealed": True, "duplicate": True}  # a resend after a lost ack
+        poll.box[cmd.voter_tag] = answer
+        return [], {"sealed": True}
+
+    def ballots_counted(self, poll: Poll) -> list[e.Event]:
+        """The events that open an anonymous poll's box (nothing when there is no box)."""
+        if not poll.box:
+            return []
+        answers = sorted(poll.box.values(), key=lambda a: json.dumps(a, sort_keys=True))
+        return [e.PollBallotsCounted(poll.id, answers)]
 
     def _decide_close_poll(self, actor: Actor, cmd: c.ClosePoll, now: int) -> Any:
         self.require_teacher(actor)
-        if self.poll(cmd.poll_id).closed:
+        poll = self.poll(cmd.poll_id)
+        if poll.closed:
             return [], {}
-        return [e.PollClosed(cmd.poll_id)], {}
+        return [*self.ballots_counted(poll), e.PollClosed(cmd.poll_id)], {}
 
     def _decide_publish_poll(self, actor: Actor, cmd: c.PublishPoll, now: int) -> Any:
         self.require_teacher(actor)
         poll = self.poll(cmd.poll_id)
         if cmd.with_names and poll.anonymous:
             raise Refused("poll-anonymous", "An anonymous poll's answers have no names.")
-        closing = [] if poll.closed else [e.PollClosed(poll.id)]
+        closing = [] if poll.closed else [*self.ballots_counted(poll), e.PollClosed(poll.id)]
         return [*closing, e.PollPublished(poll.id, cmd.with_names)], {}
 
     def _apply_poll_opened(self, ev: e.PollOpened, ts: int) -> None:
@@ -176,6 +201,19 @@ class PollsMixin(LessonState):
 
     def _apply_poll_ballot_cast(self, ev: e.PollBallotCast, ts: int) -> None:
         _answered(self.polls[ev.poll_id - 1], ev.voter_tag, ev.answer)
+
+    def _apply_poll_ballots_counted(self, ev: e.PollBallotsCounted, ts: int) -> None:
+        poll = self.polls[ev.poll_id - 1]
+        poll.answers.update((f"ballot-{i + 1}", a) for i, a in enumerate(ev.answers))
+        poll.box.clear()
+
+    def polls_closed_at_end(self) -> list[e.Event]:
+        """Anonymous polls still open when the lesson ends: their boxes are opened, not lost."""
+        out: list[e.Event] = []
+        for poll in self.polls:
+            if poll.anonymous and not poll.closed:
+                out += [*self.ballots_counted(poll), e.PollClosed(poll.id)]
+        return out
 
     def _apply_poll_closed(self, ev: e.PollClosed, ts: int) -> None:
         self.polls[ev.poll_id - 1].closed = True

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from server.classroom import commands as c
 from server.classroom import events as e
 from server.classroom.errors import Refused
+from server.classroom.names import clean_name
 from server.classroom.polls import too_many_changes
 from server.classroom.shuffle import inverse, permutation
 from server.classroom.state import Actor, LessonState, Participant
@@ -168,14 +169,15 @@ class QuizzesMixin(LessonState):
         self.require_teacher(actor)
         self.require_live()
         questions = [_question(i, q) for i, q in enumerate(cmd.questions)]
-        if not 1 <= len(questions) <= 100 or not cmd.title.strip():
+        title = _title(cmd.title)
+        if not 1 <= len(questions) <= 100 or not title:
             raise Refused("invalid-quiz", "A quiz needs a title and 1 to 100 questions.")
         if cmd.mode == "whole" and not cmd.limit_s:
             raise Refused("invalid-quiz", "A whole-quiz time limit is needed.")
         if cmd.mode == "per_question" and not all(q.limit_ms for q in questions):
             raise Refused("invalid-quiz", "Every question needs a time limit.")
         quiz_id = len(self.quizzes) + 1
-        event = e.QuizStarted(quiz_id, cmd.title.strip(), cmd.mode,
+        event = e.QuizStarted(quiz_id, title, cmd.mode,
                               [_question_dict(q) for q in questions], int(cmd.limit_s * 1000),
                               cmd.seed, self.rules.quiz_max_extension_ms)  # fmt: skip
         return [event], {"quiz_id": quiz_id}
@@ -307,3 +309,11 @@ def _question_dict(q: Question) -> dict[str, Any]:
 def question_from(d: dict[str, Any]) -> Question:
     return Question(d["id"], d["kind"], d["text"], tuple(d["options"]), tuple(d["correct"]),
                     d["points"], d["limit_ms"])  # fmt: skip
+
+
+def _title(value: str) -> str:
+    """The quiz title as plain text, or "" when nothing visible is left (refused above)."""
+    try:
+        return clean_name(value, "title", 200)
+    except Refused:
+        return ""

@@ -47,6 +47,9 @@ class _Activity:
             self.polls[ev.poll_id] = {"poll_id": ev.poll_id, "question": ev.question,
                                       "kind": ev.kind, "anonymous": ev.anonymous,
                                       "voters": set()}  # fmt: skip
+        elif isinstance(ev, e.PollBallotsCounted):
+            voters = self.polls[ev.poll_id]["voters"]
+            voters.update(f"ballot-{len(voters) + i}" for i in range(len(ev.answers)))
         elif isinstance(ev, e.PollAnswered | e.PollBallotCast):
             voter = ev.participant_id if isinstance(ev, e.PollAnswered) else ev.voter_tag
             self.polls[ev.poll_id]["voters"].add(voter)

@@ -289,6 +289,7 @@ _POLL_EVENTS: tuple[type[e.Event], ...] = (
     e.PollOpened,
     e.PollAnswered,
     e.PollBallotCast,
+    e.PollBallotsCounted,
     e.PollClosed,
     e.PollPublished,
 )

@@ -27,6 +27,7 @@ const state = {
   matrix: null,
   tab: 'courses',
   sub: 'roster',
+  rosterPreview: null,
 };
 /** @type {Rest|null} */
 let rest = null;
@@ -83,6 +84,7 @@ async function act(action, data) {
 async function openCourse(course) {
   state.course = course;
   state.report = null;
+  state.rosterPreview = null;
   const [students, lessons, matrix] = await Promise.all([
     attempt(() => rest.get(`/api/courses/${course.id}/students`)),
     attempt(() => rest.get(`/api/courses/${course.id}/lessons`)),
@@ -121,6 +123,7 @@ function renderAll() {
   if (!state.course) return;
   byId('course-heading').textContent = state.course.title;
   view.renderRoster(state.students, act);
+  view.renderRosterPreview(state.rosterPreview && state.rosterPreview.preview);
   view.renderLessons(state.lessons, act);
   byId('report').hidden = !state.report;
   if (state.report) view.renderReport(state.report);
@@ -168,7 +171,15 @@ function bindControls() {
     state.courses = [...state.courses, course];
     await openCourse(course);
   });
-  onSubmit('roster-form', importRoster);
+  onSubmit('roster-form', previewRoster);
+  byId('roster-confirm').addEventListener('click', async () => {
+    await importRoster();
+    renderAll();
+  });
+  byId('roster-cancel').addEventListener('click', () => {
+    state.rosterPreview = null;
+    renderAll();
+  });
   onSubmit('lesson-form', async () => {
     const body = {
       title: byId('lesson-title').value.trim(),
@@ -195,14 +206,31 @@ function bindControls() {
   );
 }
 
-async function importRoster() {
+const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+
+/** The chosen file (bytes as they are: the server detects encoding and separator) or text. */
+function rosterFile() {
   const file = byId('roster-file').files[0];
-  const csv = file ? await file.text() : byId('roster-csv').value;
-  if (!csv.trim()) return;
-  const added = await attempt(() =>
-    rest.request('POST', `/api/courses/${state.course.id}/students`, { csv }),
-  );
+  if (file) return { data: file, type: /\.xlsx$/i.test(file.name) ? XLSX : 'text/csv' };
+  const text = byId('roster-csv').value;
+  return text.trim() ? { data: text, type: 'text/csv' } : null;
+}
+
+/** First a dry run: the organizer sees what will be created and what is wrong. */
+async function previewRoster() {
+  const file = rosterFile();
+  if (!file) return;
+  const path = `/api/courses/${state.course.id}/students?dry_run=1`;
+  const preview = await attempt(() => rest.request('POST', path, { file }));
+  state.rosterPreview = preview ? { preview, file } : null;
+}
+
+async function importRoster() {
+  const { file } = state.rosterPreview;
+  const path = `/api/courses/${state.course.id}/students`;
+  const added = await attempt(() => rest.request('POST', path, { file }));
   if (!added) return;
+  state.rosterPreview = null;
   byId('roster-csv').value = '';
   byId('roster-file').value = '';
   state.students =

@@ -73,6 +73,44 @@ export function renderRoster(students, act) {
   table('roster-table', ['org.col_name', 'org.col_external', 'org.col_link', 'org.col_qr'], rows);
 }
 
+/** What an import would do, row by row, and what is wrong; nothing is stored yet. */
+export function renderRosterPreview(preview) {
+  byId('roster-preview').hidden = !preview;
+  if (!preview) return;
+  const sep = preview.separator === '\t' ? t('org.sep_tab') : `“${preview.separator || '—'}”`;
+  byId('roster-preview-read').textContent = t('org.preview_read', {
+    format: preview.format.toUpperCase(),
+    sep,
+    encoding: preview.encoding || '—',
+    header: t(preview.header ? 'org.yes' : 'org.no'),
+  });
+  const bad = preview.problems.length;
+  byId('roster-preview-counts').textContent = t('org.preview_counts', {
+    n: preview.students.length,
+    bad,
+  });
+  byId('roster-problems-box').hidden = !bad;
+  const problems = preview.problems.map((p) =>
+    h('tr', {}, h('td', { text: String(p.row) }), h('td', { text: t(`org.problem.${p.code}`) })),
+  );
+  table('roster-problems', ['org.col_row', 'org.col_problem'], problems);
+  const rows = preview.students.map((s) =>
+    h(
+      'tr',
+      {},
+      h('td', { text: String(s.row) }),
+      h('td', { text: s.name }),
+      h('td', { text: s.external_id }),
+      h('td', { text: t(s.action === 'update' ? 'org.action_update' : 'org.action_create') }),
+    ),
+  );
+  const head = ['org.col_row', 'org.col_name', 'org.col_external', 'org.col_action'];
+  table('roster-preview-table', head, rows);
+  const confirm = byId('roster-confirm');
+  confirm.textContent = t('org.confirm_import', { n: preview.students.length });
+  confirm.disabled = bad > 0 || preview.students.length === 0;
+}
+
 export function renderLessons(lessons, act) {
   const rows = lessons.map((l) =>
     h(

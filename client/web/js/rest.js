@@ -22,9 +22,10 @@ export class Rest {
   /**
    * @param {string} method
    * @param {string} path
-   * @param {{json?: any, csv?: string, as?: 'json'|'blob'|'text'}} [options]
+   * @param {{json?: any, csv?: string, file?: {data: Blob|string, type: string},
+   *          as?: 'json'|'blob'|'text'}} [options]
    */
-  async request(method, path, { json, csv, as = 'json' } = {}) {
+  async request(method, path, { json, csv, file, as = 'json' } = {}) {
     const headers = { Authorization: `Bearer ${this.key}` };
     let body;
     if (json !== undefined) {
@@ -33,6 +34,9 @@ export class Rest {
     } else if (csv !== undefined) {
       headers['Content-Type'] = 'text/csv';
       body = csv;
+    } else if (file !== undefined) {
+      headers['Content-Type'] = file.type;
+      body = file.data;
     }
     let response;
     try {

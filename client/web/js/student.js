@@ -99,7 +99,9 @@ function connect(auth, lessonId) {
   life.follow(c);
   c.on('state', () => renderBanner(byId('banner'), c.state, c.queue.length));
   conn.on('welcome', welcome);
-  conn.on('admitted', (snapshot) => welcome({ waiting: false, snapshot, primary: true }));
+  conn.on('admitted', (snapshot) =>
+    welcome({ waiting: false, snapshot, primary: true, ice_servers: snapshot.ice_servers }),
+  );
   conn.on('learner_added', () => {}); // the connection turns it into a 'welcome'
   conn.on('server_time', (ms) => {
     if (ms) state.skew = Date.now() - ms;
