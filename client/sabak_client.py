@@ -36,6 +36,7 @@ class SabakClient:
         "admitted",
         "lesson_ended",
         "replaced",
+        "revoked",
         "check_started",
         "check_closed",
         "check_tally",

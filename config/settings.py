@@ -94,6 +94,7 @@ class AuthSettings:
     """[auth]: lifetimes of personal links and resume tokens, and guest-code throttling."""
 
     link_ttl_days: int = setting(365, minimum=1, maximum=3650)
+    teacher_link_ttl_days: int = setting(30, minimum=1, maximum=3650)
     resume_grace_s: float = setting(120.0, minimum=1, maximum=3600)
     guest_code_attempts_per_minute: int = setting(10, minimum=1, maximum=1000)
 
@@ -108,6 +109,8 @@ class LessonSettings:
     chat_history_replay: int = setting(500, minimum=0, maximum=100_000)
     hand_rate_per_minute: int = setting(20, minimum=1, maximum=1000)
     quiz_max_extension_s: float = setting(120.0, minimum=0, maximum=3600)
+    auto_end_no_teacher_min: float = setting(30.0, minimum=0.01, maximum=1440)
+    auto_end_overrun_min: float = setting(120.0, minimum=0, maximum=1440)
 
 
 @dataclass(frozen=True)

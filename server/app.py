@@ -21,12 +21,16 @@ from server.audit import Audit
 from server.classroom.rules import Rules
 from server.cluster import Cluster
 from server.clustered import ClusteredLessons
+from server.datarights import DataRights
 from server.directory import Directory
 from server.eventlog import EventLog
 from server.live import LiveLessons
+from server.manage_routes import manage_routes
+from server.notices import Notices
 from server.openapi import openapi_route
 from server.redis_launcher import EmbeddedRedis, ensure_redis
 from server.report_routes import report_routes
+from server.retention import Retention
 from server.routes import refusals, routes
 from server.throttle import FailureThrottle
 from server.tokens import Signer, load_or_create_secret
@@ -56,6 +60,10 @@ def rules_from(settings: Settings) -> Rules:
         check_window_ms=int(settings.attendance.check_window_s * 1000),
         grace_ms=int(settings.auth.resume_grace_s * 1000),
         quiz_max_extension_ms=int(s.quiz_max_extension_s * 1000),
+        auto_end_no_teacher_ms=int(s.auto_end_no_teacher_min * 60_000),
+        auto_end_after_ms=int(
+            (settings.attendance.planned_lesson_min + s.auto_end_overrun_min) * 60_000
+        ),
     )
 
 
@@ -99,6 +107,7 @@ def create_app(settings: Settings) -> web.Application:
     app.on_shutdown.append(_closing)
     app.router.add_routes(routes)
     app.router.add_routes(report_routes)
+    app.router.add_routes(manage_routes)
     app.router.add_get("/api/openapi.json", openapi_route)
     add_web(app, settings)
     return app
@@ -198,6 +207,11 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     app[k.SIO].register_namespace(namespace)
     app[k.NAMESPACE] = namespace
     fanout.rejoin = namespace.rejoin_connected
+    notices = Notices(client, prefix, settings.server.cluster)
+    notices.on_revoke, notices.on_forget = namespace.revoke, live.forget
+    app[k.RIGHTS] = rights = DataRights(directory, eventlog, live, notices)
+    days = settings.attendance.retention_days
+    app[k.RETENTION] = retention = Retention(rights, live, audit.key, days)
     namespace.media = media = MediaRooms(settings.media)
     media.on_lost = lambda lesson_id: fanout.tell_everyone(lesson_id, "media_restart", {})
     live.publishers.append(media)
@@ -206,11 +220,15 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     eventlog.start()
     live.start()
     audit.start()
+    notices.start()
+    retention.start()
     watcher = asyncio.create_task(engineio_compat.watch_slow(app[k.SIO], MAX_QUEUED_PACKETS))
     try:
         yield
     finally:
         watcher.cancel()
+        await retention.close()
+        await notices.close()
         await media.close()
         await live.close()
         await eventlog.close()

@@ -90,7 +90,7 @@ async def _guest(code: str, name: Any, directory: Directory) -> Session:
     if not isinstance(name, str) or not name.strip() or len(name) > 80:
         raise Refused("invalid-name", "Type your name (at most 80 characters).")
     lesson = await directory.lesson_by_code(code.strip().upper()[:32])
-    if lesson is None or not lesson.allow_guests:
+    if lesson is None or not lesson.allow_guests or lesson.status == "ended":
         raise Refused("unknown-code", "There is no lesson with this code open to guests.")
     guest_id = f"g{secrets.token_hex(6)}"
     return Session(Actor(guest_id, "guest", name.strip()), lesson_id=lesson.id)

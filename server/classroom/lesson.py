@@ -11,6 +11,7 @@ from server.classroom import commands as c
 from server.classroom import events as e
 from server.classroom.chat import ChatMessage, ChatMixin
 from server.classroom.checks import ChecksMixin
+from server.classroom.erasure import ErasureMixin
 from server.classroom.errors import Refused
 from server.classroom.floor import FloorMixin
 from server.classroom.hands import HandsMixin
@@ -36,7 +37,16 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-class Lesson(ChatMixin, HandsMixin, ChecksMixin, PollsMixin, QuizzesMixin, FloorMixin, LessonState):
+class Lesson(
+    ErasureMixin,
+    ChatMixin,
+    HandsMixin,
+    ChecksMixin,
+    PollsMixin,
+    QuizzesMixin,
+    FloorMixin,
+    LessonState,
+):
     """One lesson's state, rebuilt from its log by `apply`, changed only by events."""
 
     def execute(self, actor: Actor, command: c.Command, now_ms: int) -> Outcome:
@@ -71,7 +81,8 @@ class Lesson(ChatMixin, HandsMixin, ChecksMixin, PollsMixin, QuizzesMixin, Floor
             for p in self.participants.values()
             if p.presence == "away" and now_ms - p.since_ms >= self.rules.grace_ms
         ]
-        return [*self.checks_due(now_ms), *self.quizzes_due(now_ms), *expired]
+        due = [*self.checks_due(now_ms), *self.quizzes_due(now_ms), *expired]
+        return due + self.auto_end_due(now_ms)
 
     # -- lifecycle ------------------------------------------------------------------------
 

@@ -124,13 +124,15 @@ def lesson_report(
 
 
 def _learners(roster: list[RosterEntry], fold: PresenceFold) -> list[RosterEntry]:
+    """The roster, then learners who came but are not on it: guests, and erased students
+    (under their pseudonym, so that the lesson's figures still add up)."""
     known = {r.id for r in roster}
-    guests = [
+    others = [
         RosterEntry(t.participant_id, t.name)
         for t in fold.timelines.values()
-        if t.role == "guest" and t.participant_id not in known
+        if t.role != "teacher" and t.participant_id not in known
     ]
-    return [*roster, *guests]
+    return [*roster, *others]
 
 
 def _count(

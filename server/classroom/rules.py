@@ -18,6 +18,8 @@ class Rules:
     check_window_ms: int = 60_000
     grace_ms: int = 120_000
     quiz_max_extension_ms: int = 120_000
+    auto_end_no_teacher_ms: int = 0  # 0: a lesson without its teacher stays live
+    auto_end_after_ms: int = 0  # 0: a lesson may run for ever
 
     def check_chat_text(self, text: str) -> None:
         if not text.strip():
