@@ -7,8 +7,11 @@ text is kept beside the log (server/personal.py), so erasing never rewrites the 
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from dataclasses import replace
+
+from redis.exceptions import RedisError
 
 from server.classroom import commands as c
 from server.classroom import events as e
@@ -19,6 +22,8 @@ from server.eventlog import EventLog, lesson_key
 from server.live import LiveLessons
 from server.notices import Notices
 from server.personal import answer_field, chat_field, name_field, text_key
+
+log = logging.getLogger(__name__)
 
 
 class DataRights:
@@ -59,7 +64,15 @@ class DataRights:
         for info in await self.directory.lessons(student.course_id):
             await self._erase_in_lesson(info, student.id, pseudonym)
         await self.directory.delete(student)
+        await self.compact()
         return pseudonym
+
+    async def compact(self) -> None:
+        """Ask Redis to rewrite its append-only file, so erased text leaves the disk too."""
+        try:
+            await self.directory.redis.bgrewriteaof()
+        except RedisError as exc:  # already rewriting, or not allowed on a shared Redis
+            log.info("append-only file not rewritten now: %s", exc)
 
     async def _erase_in_lesson(self, info: LessonInfo, pid: str, pseudonym: str) -> None:
         records = await self.eventlog.read(info.id)
@@ -110,3 +123,4 @@ class DataRights:
                 kept = tuple(x for x in teacher.course_ids if x != course.id)
                 await self.directory.put(replace(teacher, course_ids=kept))
         await self.directory.delete(course)
+        await self.compact()

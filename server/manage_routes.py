@@ -196,4 +196,5 @@ async def change_lesson(request: web.Request) -> web.Response:
 async def delete_lesson(request: web.Request) -> web.Response:
     info = await _record(request, LessonInfo, "lesson_id", "unknown-lesson")
     await request.app[RIGHTS].delete_lesson(info)
+    await request.app[RIGHTS].compact()
     return ok({"deleted": info.id})

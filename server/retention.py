@@ -9,6 +9,7 @@ timers, and the automatic end of `[lesson] auto_end_*`, apply to it; a lesson en
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from server.classroom.errors import Refused
@@ -31,22 +32,26 @@ class Retention:
         self.rights, self.live, self.audit_key = rights, live, audit_key
         self.retention_ms = retention_days * DAY_MS
         self._task: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
+        self._compacted_ms = live.clock()  # Redis rewrites its file at start by itself
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._forever(), name="retention")
 
     async def close(self) -> None:
+        self._stop.set()  # a cancel swallowed inside a Redis call must not keep it running
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
 
     async def _forever(self) -> None:
-        while True:
-            await asyncio.sleep(SWEEP_S)
+        while not self._stop.is_set():  # at start first: lessons abandoned while down
             try:
                 await self.sweep()
             except Exception:
                 log.exception("retention sweep failed; it runs again later")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), SWEEP_S)
 
     async def sweep(self) -> None:
         now = self.live.clock()
@@ -58,6 +63,10 @@ class Retention:
         if self.retention_ms:
             redis = self.rights.directory.redis
             await redis.xtrim(self.audit_key, minid=now - self.retention_ms, approximate=False)
+        if now - self._compacted_ms >= DAY_MS:
+            # Deleted chat messages and expired logs leave the append-only file within a day.
+            self._compacted_ms = now
+            await self.rights.compact()
 
     async def _one(self, info: LessonInfo, now: int) -> None:
         if info.status == "live":
