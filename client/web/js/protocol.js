@@ -19,6 +19,7 @@ export const SERVER_EVENTS = [
   'removed',
   'lesson_ended',
   'replaced',
+  'revoked',
   'check_started',
   'check_closed',
   'check_tally',
@@ -215,7 +216,7 @@ export class LessonConnection extends Emitter {
 
   received(name, data) {
     if (name === 'lesson_ended') this.finishReason = 'lesson_ended';
-    if (name === 'removed' || name === 'replaced') {
+    if (name === 'removed' || name === 'replaced' || name === 'revoked') {
       this.learners.delete(data.participant_id);
       this.addedLearners.delete(data.participant_id);
       if (!this.learners.size) this.finishReason = name;

@@ -188,6 +188,7 @@ const HANDLERS = {
   finished: ({ reason, error }) => {
     if (reason === 'refused') closeLesson(errorText(error));
     else if (reason === 'replaced') closeLesson(t('end.replaced'));
+    else if (reason === 'revoked') closeLesson(t('end.revoked'));
   },
 };
 
