@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
-from client.rest import RestError, token_from_link
+from client.rest import RestClient, RestError, token_from_link
 from client.sabak_client import SabakClient
+from tests import test_cluster
 from tests.conftest import Classroom, Running, make_classroom
 from tests.test_security import refused_connect
+
+two = test_cluster.two  # the fixture of two `sabak serve` processes on one Redis
 
 
 async def joined(server: Running, link: str, lesson_id: str) -> SabakClient:
@@ -175,3 +179,35 @@ async def test_the_student_qr_and_links_are_for_organizers_only(
     assert roster and all("link" not in s for s in roster)
     qr = f"/api/students/{classroom.students[0]['id']}/qr.svg"
     assert await status_of(server, "GET", qr, teacher_key) == 403
+
+
+async def test_revoking_on_one_process_disconnects_sockets_on_another(
+    tmp_path: Path, two: tuple[str, str]
+) -> None:
+    url_a, url_b = two
+    key = (tmp_path / "var" / "admin.key").read_text().strip()
+    async with RestClient(url_a, key) as rest:
+        course = await rest.create_course("Two servers")
+        ana, bek = await rest.add_students(course["id"], ["Ana", "Bek"])
+        teacher = await rest.create_teacher("T", [course["id"]])
+        lesson = await rest.create_lesson(course["id"], "Across")
+        await rest.start_lesson(lesson["id"])  # process A runs the lesson
+    people = [
+        SabakClient(url, token=token_from_link(x["link"]), reconnection=False)
+        for url, x in ((url_a, teacher), (url_b, ana), (url_b, bek))
+    ]
+    for person in people:
+        await person.connect()
+        await person.join(lesson["id"])
+    teach, on_b_ana, on_b_bek = people
+    await on_b_ana.chat("my secret")
+    async with RestClient(url_a, key) as rest:
+        await rest.request("POST", f"/api/students/{bek['id']}/rotate-link")
+        await rest.request("DELETE", f"/api/students/{ana['id']}")
+    for person in (on_b_bek, on_b_ana):
+        await person.next("revoked", timeout=5)
+        await disconnected(person)
+    async with RestClient(url_b, key) as rest:
+        log = json.dumps(await rest.events(lesson["id"]))
+    assert "my secret" not in log and '"Ana"' not in log
+    await teach.close()
