@@ -12,6 +12,7 @@ from client.rest import token_from_link
 from tests.browser import ARTIFACTS, chromium, needs_chromium, record_errors
 from tests.conftest import Running, make_classroom
 from tests.test_datarights import status_of
+from tests.test_web import open_student
 
 pytestmark = [pytest.mark.browser, needs_chromium(), pytest.mark.timeout(180)]
 
@@ -55,3 +56,20 @@ async def test_the_organizer_page_renews_a_teacher_link_and_erases_a_student(
 
 async def _accept(dialog: Dialog) -> None:
     await dialog.accept()  # the confirmations of erasing and new links
+
+
+async def test_a_phone_whose_link_is_revoked_says_so_and_stays_out(server: Running) -> None:
+    room = await make_classroom(server, n_students=1)
+    async with chromium() as (browser, phone):
+        size = {"viewport": {"width": 360, "height": 780}, "locale": "ky-KG"}
+        context = await browser.new_context(**{**phone, **size})
+        page = record_errors(await context.new_page())
+        await open_student(page, room.students[0]["link"])
+        rotate = f"/api/students/{room.students[0]['id']}/rotate-link"
+        assert await status_of(server, "POST", rotate) == 200
+        await expect(page.locator("#entry-message")).to_have_text(KY["end.revoked"])
+        await page.wait_for_timeout(1500)  # no reconnecting with the old link behind our back
+        await expect(page.locator("#entry-message")).to_have_text(KY["end.revoked"])
+        await page.screenshot(path=str(ARTIFACTS / "student-revoked-360-ky.png"))
+        assert page.errors == []  # type: ignore[attr-defined]
+        await context.close()

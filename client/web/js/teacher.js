@@ -185,9 +185,12 @@ const HANDLERS = {
     if (item.status === 'failed') notice(errorText(item.ack.error));
   },
   lesson_ended: () => closeLesson(t('end.lesson_ended')),
+  revoked: (d) => (state.revoked = d.reason),
   finished: ({ reason, error }) => {
     if (reason === 'refused') closeLesson(errorText(error));
     else if (reason === 'replaced') closeLesson(t('end.replaced'));
+    else if (reason === 'revoked' && state.revoked === 'course-removed')
+      closeLesson(t('end.course_removed'));
     else if (reason === 'revoked') closeLesson(t('end.revoked'));
   },
 };
