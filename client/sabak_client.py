@@ -37,6 +37,7 @@ class SabakClient:
         "admitted",
         "lesson_ended",
         "replaced",
+        "revoked",
         "check_started",
         "check_closed",
         "check_tally",

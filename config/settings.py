@@ -101,6 +101,7 @@ class AuthSettings:
     """[auth]: lifetimes of personal links and resume tokens, and guest-code throttling."""
 
     link_ttl_days: int = setting(365, minimum=1, maximum=3650)
+    teacher_link_ttl_days: int = setting(30, minimum=1, maximum=3650)
     resume_grace_s: float = setting(120.0, minimum=1, maximum=3600)
     resume_token_hours: float = setting(12.0, minimum=1, maximum=168)
     guest_code_attempts_per_minute: int = setting(10, minimum=1, maximum=1000)
@@ -125,6 +126,8 @@ class LessonSettings:
     visibility_interval_s: float = setting(5.0, minimum=0, maximum=600)
     answer_changes: int = setting(3, minimum=0, maximum=1000)
     max_events: int = setting(200_000, minimum=100, maximum=100_000_000)
+    auto_end_no_teacher_min: float = setting(30.0, minimum=0.01, maximum=1440)
+    auto_end_overrun_min: float = setting(120.0, minimum=0, maximum=1440)
 
 
 @dataclass(frozen=True)

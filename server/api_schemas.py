@@ -113,7 +113,8 @@ MATRIX = obj(
 SCHEMAS: dict[str, dict[str, Any]] = {
     "Course": obj({"id": STR, "title": STR, "created_ms": MS}),
     "Student": obj({"id": STR, "course_id": STR, "name": STR, "external_id": STR,
-                    "link_version": INT, "link": STR}),
+                    "link_version": INT},
+                   link={**STR, "description": "the personal link: for organizers only"}),
     "Teacher": obj({"id": STR, "name": STR, "course_ids": array(STR), "link_version": INT,
                     "link": STR}),
     "Lesson": LESSON,
@@ -192,6 +193,19 @@ RESPONSES: dict[tuple[str, str], Response | list[Response]] = {
                                    "started_ms": MS_OR_NULL}))}),
     ),
     ("/api/lessons/{lesson_id}/qr.svg", "get"): (200, "image/svg+xml", SVG),
+    # Corrections and erasure (server/manage_routes.py)
+    ("/api/courses/{course_id}", "patch"): (200, "application/json", ref("Course")),
+    ("/api/courses/{course_id}", "delete"): (200, "application/json", obj({"deleted": STR})),
+    ("/api/students/{student_id}", "patch"): (200, "application/json", ref("Student")),
+    ("/api/students/{student_id}", "delete"): (
+        200, "application/json", obj({"erased": STR, "pseudonym": STR}),
+    ),
+    ("/api/teachers/{teacher_id}", "patch"): (200, "application/json", ref("Teacher")),
+    ("/api/teachers/{teacher_id}", "delete"): (200, "application/json", obj({"deleted": STR})),
+    ("/api/teachers/{teacher_id}/rotate-link", "post"): (200, "application/json",
+                                                         ref("Teacher")),
+    ("/api/lessons/{lesson_id}", "patch"): (200, "application/json", ref("Lesson")),
+    ("/api/lessons/{lesson_id}", "delete"): (200, "application/json", obj({"deleted": STR})),
     ("/api/students/{student_id}/qr.svg", "get"): (200, "image/svg+xml", SVG),
 }  # fmt: skip
 

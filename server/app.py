@@ -22,12 +22,16 @@ from server.classroom.rules import Rules
 from server.client_address import ClientAddresses
 from server.cluster import Cluster
 from server.clustered import ClusteredLessons
+from server.datarights import DataRights
 from server.directory import Directory
 from server.eventlog import EventLog
 from server.live import LiveLessons
+from server.manage_routes import manage_routes
+from server.notices import Notices
 from server.openapi import openapi_route
 from server.redis_launcher import EmbeddedRedis, ensure_redis
 from server.report_routes import report_routes
+from server.retention import Retention
 from server.routes import refusals, routes
 from server.tokens import Signer, load_or_create_secret
 from server.web import add_web, security_headers
@@ -64,6 +68,10 @@ def rules_from(settings: Settings) -> Rules:
         visibility_interval_ms=int(s.visibility_interval_s * 1000),
         answer_changes=s.answer_changes,
         max_events=s.max_events,
+        auto_end_no_teacher_ms=int(s.auto_end_no_teacher_min * 60_000),
+        auto_end_after_ms=int(
+            (settings.attendance.planned_lesson_min + s.auto_end_overrun_min) * 60_000
+        ),
     )
 
 
@@ -108,6 +116,7 @@ def create_app(settings: Settings) -> web.Application:
     app.on_shutdown.append(_closing)
     app.router.add_routes(routes)
     app.router.add_routes(report_routes)
+    app.router.add_routes(manage_routes)
     app.router.add_get("/api/openapi.json", openapi_route)
     add_web(app, settings)
     return app
@@ -208,6 +217,11 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     app[k.SIO].register_namespace(namespace)
     app[k.NAMESPACE] = namespace
     fanout.rejoin = namespace.rejoin_connected
+    notices = Notices(client, prefix, settings.server.cluster)
+    notices.on_revoke, notices.on_forget = namespace.revoke, live.forget
+    app[k.RIGHTS] = rights = DataRights(directory, eventlog, live, notices)
+    days = settings.attendance.retention_days
+    app[k.RETENTION] = retention = Retention(rights, live, audit.key, days)
     namespace.media = media = MediaRooms(settings.media)
     fanout.ice_for = media.ice_for
     media.on_lost = lambda lesson_id: fanout.tell_everyone(lesson_id, "media_restart", {})
@@ -217,6 +231,8 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     eventlog.start()
     live.start()
     audit.start()
+    notices.start()
+    retention.start()
     watcher = asyncio.create_task(engineio_compat.watch_slow(app[k.SIO], MAX_QUEUED_PACKETS))
     connected = namespace.sessions.__contains__
     sweep = WaitingSweep(live, fanout, connected, settings.auth.waiting_guest_expiry_s)
@@ -226,6 +242,8 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     finally:
         watcher.cancel()
         sweeper.cancel()
+        await retention.close()
+        await notices.close()
         await media.close()
         await live.close()
         await eventlog.close()

@@ -11,9 +11,11 @@ from aiohttp import web
 from config import Settings
 from server.audit import Audit
 from server.client_address import ClientAddresses
+from server.datarights import DataRights
 from server.directory import Directory
 from server.eventlog import EventLog
 from server.live import LiveLessons
+from server.retention import Retention
 from server.tokens import Signer
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -26,6 +28,8 @@ SIO = web.AppKey("sio", socketio.AsyncServer)
 REDIS = web.AppKey("redis", aioredis.Redis)
 AUDIT = web.AppKey("audit", Audit)
 ADDRESSES = web.AppKey("addresses", ClientAddresses)
+RIGHTS = web.AppKey("rights", DataRights)
+RETENTION = web.AppKey("retention", Retention)
 if TYPE_CHECKING:
     from signaling.namespace import LessonNamespace
 NAMESPACE: web.AppKey[LessonNamespace] = web.AppKey("namespace")

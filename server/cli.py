@@ -79,7 +79,33 @@ def _parser() -> argparse.ArgumentParser:
     crep = sub.add_parser("course-report", help="a course's learner × lesson matrix")
     crep.add_argument("course_id")
     crep.add_argument("--csv", action="store_true")
+    _correcting(sub)
     return p
+
+
+def _correcting(sub: Any) -> None:
+    """Commands that correct and erase (docs/privacy.md)."""
+    for name, what, arg in (
+        ("student-erase", "erase a student (logs keep a pseudonym)", "student_id"),
+        ("student-rotate", "revoke a student's link and print the new one", "student_id"),
+        ("teacher-rotate", "revoke a teacher's link and print the new one", "teacher_id"),
+        ("teacher-delete", "delete a teacher (their link stops working)", "teacher_id"),
+        ("course-delete", "delete a course with its lessons and students", "course_id"),
+        ("lesson-delete", "delete an ended lesson with its log", "lesson_id"),
+    ):
+        sub.add_parser(name, help=what).add_argument(arg)
+    for name, arg, field in (
+        ("student-rename", "student_id", "name"),
+        ("teacher-rename", "teacher_id", "name"),
+        ("course-rename", "course_id", "title"),
+        ("lesson-rename", "lesson_id", "title"),
+    ):
+        cmd = sub.add_parser(name, help=f"change a {name.split('-')[0]}'s {field}")
+        cmd.add_argument(arg)
+        cmd.add_argument(field)
+    tc = sub.add_parser("teacher-courses", help="set the courses a teacher teaches")
+    tc.add_argument("teacher_id")
+    tc.add_argument("--course", action="append", default=[], dest="courses")
 
 
 # -- serve --------------------------------------------------------------------------------
@@ -178,4 +204,25 @@ _ACTIONS: dict[str, Action] = {
     "lesson-events": lambda r, a: r.events(a.lesson_id),
     "report": lambda r, a: r.report(f"/api/lessons/{a.lesson_id}/report", a.csv),
     "course-report": lambda r, a: r.report(f"/api/courses/{a.course_id}/report", a.csv),
+    "student-erase": lambda r, a: r.request("DELETE", f"/api/students/{a.student_id}"),
+    "student-rotate": lambda r, a: r.request("POST", f"/api/students/{a.student_id}/rotate-link"),
+    "teacher-rotate": lambda r, a: r.request("POST", f"/api/teachers/{a.teacher_id}/rotate-link"),
+    "teacher-delete": lambda r, a: r.request("DELETE", f"/api/teachers/{a.teacher_id}"),
+    "course-delete": lambda r, a: r.request("DELETE", f"/api/courses/{a.course_id}"),
+    "lesson-delete": lambda r, a: r.request("DELETE", f"/api/lessons/{a.lesson_id}"),
+    "student-rename": lambda r, a: r.request(
+        "PATCH", f"/api/students/{a.student_id}", json={"name": a.name}
+    ),
+    "teacher-rename": lambda r, a: r.request(
+        "PATCH", f"/api/teachers/{a.teacher_id}", json={"name": a.name}
+    ),
+    "teacher-courses": lambda r, a: r.request(
+        "PATCH", f"/api/teachers/{a.teacher_id}", json={"course_ids": a.courses}
+    ),
+    "course-rename": lambda r, a: r.request(
+        "PATCH", f"/api/courses/{a.course_id}", json={"title": a.title}
+    ),
+    "lesson-rename": lambda r, a: r.request(
+        "PATCH", f"/api/lessons/{a.lesson_id}", json={"title": a.title}
+    ),
 }

@@ -23,7 +23,7 @@ from server.classroom.errors import Refused
 from server.classroom.events import Record
 from server.classroom.lesson import Actor, Lesson, Outcome
 from server.cluster import Cluster
-from server.eventlog import decode, lesson_key
+from server.eventlog import lesson_key
 from server.live import LiveLessons, Publisher
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,11 @@ class ClusteredLessons(LiveLessons):
         assert self.media_handler is not None
         return await self.media_handler(self._lessons[lesson_id], actor, event, data)
 
+    async def adopt(self, lesson_id: str) -> None:
+        """A live lesson whose owner is gone (or never was) is taken; another's is left alone."""
+        if await self.cluster.claim(lesson_id) == self.cluster.id:
+            await self._take(lesson_id)
+
     async def _forwarded(self, request: dict[str, Any]) -> Any:
         lesson_id = str(request["lesson"])
         if await self.cluster.claim(lesson_id) != self.cluster.id:
@@ -154,5 +159,5 @@ class ClusteredLessons(LiveLessons):
         streams = {key: f"{m.seq}-1" for key, m in mirrors.items()}
         rows: Any = await self.tail.xread(streams, count=500, block=500)  # type: ignore[arg-type]
         for key, entries in rows or []:
-            for _, fields in entries:
-                await self._mirror_record(mirrors[key], decode(fields))
+            for record in await self.eventlog.decode_rows(mirrors[key].id, entries):
+                await self._mirror_record(mirrors[key], record)

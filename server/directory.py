@@ -74,6 +74,25 @@ class Directory:
             await self.redis.sadd(self._key(f"lessons:{record.course_id}"), record.id)
             await self.redis.hset(self._key("codes"), record.code, record.id)
 
+    async def delete(self, record: Any) -> None:
+        """Remove a record and the indexes that point to it (not what it owns: see datarights)."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hdel(self._key(type(record).__name__), record.id)
+        if isinstance(record, Student):
+            pipe.srem(self._key(f"roster:{record.course_id}"), record.id)
+        if isinstance(record, LessonInfo):
+            pipe.srem(self._key(f"lessons:{record.course_id}"), record.id)
+        if isinstance(record, Course):
+            pipe.delete(self._key(f"roster:{record.id}"), self._key(f"lessons:{record.id}"))
+        await pipe.execute()
+        if isinstance(record, LessonInfo):
+            await self.forget_code(record)
+
+    async def forget_code(self, info: LessonInfo) -> None:
+        """An ended or deleted lesson's guest code opens nothing any more."""
+        if await self.redis.hget(self._key("codes"), info.code) == info.id:
+            await self.redis.hdel(self._key("codes"), info.code)
+
     async def get(self, cls: type[T], record_id: str) -> T | None:
         raw = await self.redis.hget(self._key(cls.__name__), record_id)
         return _load(cls, raw) if raw else None

@@ -12,7 +12,9 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
+from server.classroom import events as e
 from server.classroom.events import Record, event_from_dict, event_to_dict
+from server.personal import chat_field, restore, split, text_key
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,7 @@ class OutboxFull(Exception):
 @dataclass
 class _Pending:
     key: str
+    texts: str  # the lesson's text hash (server/personal.py)
     record: Record
     done: asyncio.Future[None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
@@ -38,19 +41,31 @@ def lesson_key(prefix: str, lesson_id: str) -> str:
     return f"{prefix}:lesson:{{{lesson_id}}}:log"
 
 
-def encode(record: Record) -> dict[str, str]:
+def encode(record: Record) -> tuple[dict[str, str], tuple[str, str] | None]:
+    """The stream entry, and the (text hash field, value) kept beside it, if any."""
+    personal = split(record)
+    if personal is not None:
+        record = personal[0]
     data = event_to_dict(record.event)
-    return {
+    entry = {
         "seq": str(record.seq),
         "ts": str(record.ts_ms),
         "actor": record.actor,
         "type": data["type"],
         "data": json.dumps(data["data"], ensure_ascii=False, separators=(",", ":")),
     }
+    if personal is None:
+        return entry, None
+    entry["text"], entry["attr"] = personal[1], personal[2]
+    return entry, (personal[1], personal[3])
 
 
-def decode(fields: dict[str, str]) -> Record:
-    event = event_from_dict(fields["type"], json.loads(fields["data"]))
+def decode(fields: dict[str, str], texts: dict[str, str | None] | None = None) -> Record:
+    """A record from its stream entry and the lesson's text hash (`texts`, by field)."""
+    data = json.loads(fields["data"])
+    if "text" in fields:
+        restore(data, fields["attr"], (texts or {}).get(fields["text"]))
+    event = event_from_dict(fields["type"], data)
     return Record(int(fields["seq"]), int(fields["ts"]), fields["actor"], event)
 
 
@@ -99,7 +114,8 @@ class EventLog:
     def append(self, lesson_id: str, records: tuple[Record, ...]) -> asyncio.Future[None]:
         """Queue records (already applied in memory); the future resolves once all are stored."""
         key = lesson_key(self.prefix, lesson_id)
-        pending = [_Pending(key, r) for r in records]
+        texts = text_key(self.prefix, lesson_id)
+        pending = [_Pending(key, texts, r) for r in records]
         self._outbox.extend(pending)
         if pending:
             self._wake.set()
@@ -130,9 +146,21 @@ class EventLog:
     async def _write_batch(self) -> None:
         batch = [self._outbox[i] for i in range(min(self.batch, len(self._outbox)))]
         pipe = self.redis.pipeline(transaction=False)
+        at: list[int] = []  # where each XADD's reply is among the replies
         for p in batch:
-            pipe.xadd(p.key, encode(p.record), id=f"{p.record.seq}-1")  # type: ignore[arg-type]
-        replies = await pipe.execute(raise_on_error=False)
+            entry, personal = encode(p.record)
+            if personal is not None:  # stored first: a reader of the entry finds its text
+                pipe.hset(p.texts, personal[0], personal[1])
+            if isinstance(p.record.event, e.ChatDeleted):  # a deleted message is unreadable
+                pipe.hdel(p.texts, chat_field(p.record.event.message_id))
+            pipe.xadd(p.key, entry, id=f"{p.record.seq}-1")  # type: ignore[arg-type]
+            at.append(len(pipe) - 1)
+        every = await pipe.execute(raise_on_error=False)
+        xadds = set(at)
+        extra = [r for i, r in enumerate(every) if i not in xadds]
+        if bad := [r for r in extra if isinstance(r, (RedisError, OSError))]:
+            raise bad[0]
+        replies = [every[i] for i in at]
         for p, reply in zip(batch, replies, strict=True):
             if isinstance(reply, ResponseError) and _ALREADY_STORED not in str(reply):
                 raise reply
@@ -153,11 +181,20 @@ class EventLog:
         while True:
             count = min(READ_CHUNK, limit - len(records)) if limit else READ_CHUNK
             rows: Any = await self.redis.xrange(key, min=start, count=count)
-            records += await asyncio.to_thread(_decode_rows, rows)
+            records += await self.decode_rows(lesson_id, rows)
             if len(rows) < count or len(records) == limit:
                 return records
             start = "(" + rows[-1][0]
 
+    async def decode_rows(self, lesson_id: str, rows: list[Any]) -> list[Record]:
+        """Stream entries as records, with their personal text read from beside the log."""
+        wanted = sorted({fields["text"] for _, fields in rows if "text" in fields})
+        texts: dict[str, str | None] = {}
+        if wanted:
+            values: Any = await self.redis.hmget(text_key(self.prefix, lesson_id), wanted)
+            texts = dict(zip(wanted, values, strict=True))
+        return await asyncio.to_thread(_decode_rows, rows, texts)
 
-def _decode_rows(rows: list[tuple[str, dict[str, str]]]) -> list[Record]:
-    return [decode(fields) for _, fields in rows]
+
+def _decode_rows(rows: list[Any], texts: dict[str, str | None]) -> list[Record]:
+    return [decode(fields, texts) for _, fields in rows]

@@ -21,6 +21,7 @@ from server.classroom.lesson import SYSTEM, Actor, Lesson, Outcome
 from server.classroom.rules import Rules
 from server.directory import Directory, LessonInfo
 from server.eventlog import EventLog, OutboxFull, lesson_key
+from server.personal import text_key
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,17 @@ class LiveLessons:
     def _alive_key(self, lesson_id: str) -> str:
         return f"{self.eventlog.prefix}:lesson:{{{lesson_id}}}:alive"
 
+    async def forget(self, lesson_id: str) -> None:
+        """Drop the copy in memory of a lesson that is not live (its log changed, or is gone)."""
+        lesson = self._lessons.get(lesson_id)
+        if lesson is not None and lesson.status != "live":
+            del self._lessons[lesson_id]
+
+    async def adopt(self, lesson_id: str) -> None:
+        """Take in hand a live lesson nobody runs (the server restarted): its timers run here."""
+        if lesson_id not in self._lessons:
+            await self.get(lesson_id)
+
     def loaded(self) -> list[Lesson]:
         return list(self._lessons.values())
 
@@ -142,15 +154,19 @@ class LiveLessons:
 
     async def _sync_directory(self, lesson: Lesson, records: tuple[Record, ...]) -> None:
         kinds = {type(r.event).__name__ for r in records}
+        info = None
         if kinds & {"LessonStarted", "LessonEnded"}:
             info = await self.directory.get(LessonInfo, lesson.id)
             if info is not None:
                 await self.directory.put(_with_status(info, lesson))
+        if "LessonEnded" in kinds and info is not None:
+            await self.directory.forget_code(info)  # an ended lesson admits no more guests
         if "LessonEnded" in kinds and self.retention_days:
-            # Reports are computed from the log, so the log lives as long as the school says.
-            await self.directory.redis.expire(
-                lesson_key(self.eventlog.prefix, lesson.id), self.retention_days * 86400
-            )
+            # Reports are computed from the log, so the log lives as long as the school says
+            # (server/retention.py then removes the lesson's record too).
+            prefix = self.eventlog.prefix
+            for key in (lesson_key(prefix, lesson.id), text_key(prefix, lesson.id)):
+                await self.directory.redis.expire(key, self.retention_days * 86400)
 
     # -- the server's own work: deadlines, expiry, alive marks ------------------------------
 

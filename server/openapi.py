@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from server.api_schemas import SCHEMAS, response
+from server.manage_routes import MANAGE_BODIES, MANAGE_OPERATIONS
 from server.roster import XLSX
 from server.routes import BODIES
 from server.web_api import WEB_OPERATIONS
@@ -49,7 +50,7 @@ OPERATIONS: list[tuple[str, str, str, str | None, str]] = [
     (
         "/api/courses/{course_id}/students",
         "get",
-        "The roster with personal links",
+        "The roster; with personal links for organizers only (docs/privacy.md)",
         None,
         "organizer, teacher",
     ),
@@ -174,7 +175,8 @@ def _operation(path: str, method: str, summary: str, body: str | None, who: str)
     if who != "anyone":
         op["security"] = [{"bearer": []}]
     if body is not None:
-        content: dict[str, Any] = {"application/json": {"schema": BODIES[body].json_schema()}}
+        spec = BODIES[body] if body in BODIES else MANAGE_BODIES[body]
+        content: dict[str, Any] = {"application/json": {"schema": spec.json_schema()}}
         if body == "students":
             content["text/csv"] = {"schema": {"type": "string"}}
             content[XLSX] = {"schema": {"type": "string", "format": "binary"}}
@@ -188,7 +190,7 @@ def _operation(path: str, method: str, summary: str, body: str | None, who: str)
 
 def document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
-    for path, method, summary, body, who in [*OPERATIONS, *WEB_OPERATIONS]:
+    for path, method, summary, body, who in [*OPERATIONS, *WEB_OPERATIONS, *MANAGE_OPERATIONS]:
         paths.setdefault(path, {})[method] = _operation(path, method, summary, body, who)
     return {
         "openapi": "3.1.0",

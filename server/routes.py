@@ -15,7 +15,7 @@ from redis.exceptions import RedisError
 
 from config import AttendanceSettings
 from server.access import CALLER, Caller, caller
-from server.appkeys import AUDIT, DIRECTORY, EVENTLOG, LIVE, SETTINGS, SIGNER
+from server.appkeys import AUDIT, DIRECTORY, EVENTLOG, LIVE, RIGHTS, SETTINGS, SIGNER
 from server.classroom import commands as c
 from server.classroom.errors import Refused
 from server.classroom.lesson import SYSTEM, Actor
@@ -57,7 +57,8 @@ def ok(data: Any, status: int = 200) -> web.Response:
 
 def link(request: web.Request, kind: str, sub: str, scope: str, version: int) -> str:
     settings = request.app[SETTINGS]
-    exp = int(time.time() + settings.auth.link_ttl_days * 86400)
+    days = settings.auth.teacher_link_ttl_days if kind == "teacher" else settings.auth.link_ttl_days
+    exp = int(time.time() + days * 86400)
     token = request.app[SIGNER].sign(Claims(kind, sub, scope, version, exp))  # type: ignore[arg-type]
     page = "teach" if kind == "teacher" else "join"
     return f"{settings.public_base_url}/{page}#{token}"
@@ -145,8 +146,11 @@ def student_view(request: web.Request, s: Student) -> dict[str, Any]:
 
 @routes.get("/api/courses/{course_id}/students")
 async def list_students(request: web.Request) -> web.Response:
-    course = await course_for(request, await caller(request))
+    who = await caller(request)
+    course = await course_for(request, who)
     roster = await request.app[DIRECTORY].roster(course.id)
+    if not who.is_organizer:  # least privilege: a teacher's token never yields children's links
+        return ok([asdict(s) for s in roster])
     return ok([student_view(request, s) for s in roster])
 
 
@@ -157,8 +161,7 @@ async def rotate_student_link(request: web.Request) -> web.Response:
     student = await directory.get(Student, request.match_info["student_id"])
     if student is None:
         raise Refused("unknown-student", "There is no such student.")
-    student = replace(student, link_version=student.link_version + 1)
-    await directory.put(student)
+    student = await request.app[RIGHTS].rotate_student(student)  # also disconnects them
     return ok(student_view(request, student))
 
 

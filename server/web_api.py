@@ -37,9 +37,9 @@ WEB_OPERATIONS: list[tuple[str, str, str, str | None, str]] = [
     (
         "/api/students/{student_id}/qr.svg",
         "get",
-        "QR code (SVG) of a student's personal join link",
+        "QR code (SVG) of a student's personal join link (not for teachers: docs/privacy.md)",
         None,
-        "organizer, teacher",
+        "organizer",
     ),
 ]
 
@@ -108,6 +108,7 @@ async def lesson_qr(request: web.Request) -> web.Response:
 @web_api_routes.get("/api/students/{student_id}/qr.svg")
 async def student_qr(request: web.Request) -> web.Response:
     who = await caller(request)
+    who.require_organizer()  # a student's link is theirs: teachers do not get it (privacy.md)
     student = await request.app[DIRECTORY].get(Student, request.match_info["student_id"])
     if student is None:
         raise Refused("unknown-student", "There is no such student.")

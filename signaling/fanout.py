@@ -129,6 +129,10 @@ class Fanout:
             ]
             await self._disconnect(everyone)
 
+    async def disconnect_soon(self, sids: list[str]) -> None:
+        """Disconnect these sockets once what is queued for them has gone out."""
+        await self._disconnect(sids)
+
     async def _disconnect(self, sids: list[str]) -> None:
         """Disconnect a moment later, so that the reason and the pending acks go out first."""
 

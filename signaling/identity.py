@@ -95,7 +95,7 @@ async def _guest(code: str, name: Any, directory: Directory) -> Session:
         raise Refused("invalid-name", "Type your name (at most 80 characters).")
     name = clean_name(name)
     lesson = await directory.lesson_by_code(code.strip().upper()[:32])
-    if lesson is None or not lesson.allow_guests:
+    if lesson is None or not lesson.allow_guests or lesson.status == "ended":
         raise Refused("unknown-code", "There is no lesson with this code open to guests.")
     guest_id = f"g{secrets.token_hex(6)}"
     return Session(Actor(guest_id, "guest", name), lesson_id=lesson.id)

@@ -167,6 +167,32 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 except Refused as refused:
                     log.warning("could not rejoin %s: %s", actor, refused.code)
 
+    async def revoke(self, person_id: str, reason: str) -> None:
+        """A revoked or deleted link: that person's sockets here leave the lesson at once.
+
+        A socket opened with the person's own link is disconnected; on a shared phone where
+        they were only added as a learner, that learner leaves and the phone stays.
+        """
+        for sid, session in list(self.sessions.items()):
+            own = session.actor.participant_id == person_id
+            if not own and person_id not in session.learners:
+                continue
+            leaving = list(session.learners.values()) if own else [session.learners[person_id]]
+            for actor in leaving:
+                await self._leave_revoked(sid, session, actor)
+            await self.emit("revoked", {"participant_id": person_id, "reason": reason}, to=sid)
+            if own or not session.learners:
+                self.sessions.pop(sid, None)  # from now on nothing it sends is accepted
+                await self.fanout.disconnect_soon([sid])
+
+    async def _leave_revoked(self, sid: str, session: Session, actor: Actor) -> None:
+        assert session.lesson_id is not None
+        try:
+            await self.live.run(session.lesson_id, actor, c.Leave())
+        except Refused as refused:
+            log.warning("could not record %s leaving (revoked): %s", actor, refused.code)
+        await self._drop_learner(sid, session, actor.participant_id)
+
     # -- events handled apart from the core's commands --------------------------------------
 
     async def _media(

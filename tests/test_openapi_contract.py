@@ -204,5 +204,24 @@ async def test_every_rest_response_validates_against_the_openapi_document(
         await api.call("GET", "/api/students/{student_id}/qr.svg", admin, ids=sid)
         await api.call("POST", "/api/students/{student_id}/rotate-link", admin, ids=sid)
         await api.call("GET", "/api/lessons/{lesson_id}", teacher_key, ids=lid)
+        roster = await api.call("GET", "/api/courses/{course_id}/students", teacher_key, ids=ids)
+        assert not any("link" in s for s in roster)  # a teacher never sees children's links
+        await corrections(api, admin, ids | lid | sid, teacher["id"])
     described = {(p, m) for p, methods in DOC["paths"].items() for m in methods}
     assert api.covered == described
+
+
+async def corrections(api: Contract, admin: str, ids: dict[str, str], teacher_id: str) -> None:
+    """The organizer corrects and erases: every such route answers as documented."""
+    tid = {"teacher_id": teacher_id}
+    call = api.call
+    await call("PATCH", "/api/courses/{course_id}", admin, ids=ids, json={"title": "Algebra 7"})
+    await call("PATCH", "/api/students/{student_id}", admin, ids=ids, json={"name": "Ana B."})
+    await call("PATCH", "/api/teachers/{teacher_id}", admin, ids=tid, json={"name": "Aigul A."})
+    await call("POST", "/api/teachers/{teacher_id}/rotate-link", admin, ids=tid)
+    await call("PATCH", "/api/lessons/{lesson_id}", admin, ids=ids, json={"title": "Fractions 2"})
+    erased = await call("DELETE", "/api/students/{student_id}", admin, ids=ids)
+    assert erased["erased"] == ids["student_id"]
+    await call("DELETE", "/api/lessons/{lesson_id}", admin, ids=ids)
+    await call("DELETE", "/api/teachers/{teacher_id}", admin, ids=tid)
+    await call("DELETE", "/api/courses/{course_id}", admin, ids=ids)

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from client.sabak_client import SabakClient
 from server.classroom import events
+from server.manage_routes import MANAGE_OPERATIONS, manage_routes
 from server.openapi import OPERATIONS, document
 from server.report_routes import report_routes
 from server.routes import routes
@@ -43,12 +44,15 @@ def test_openapi_describes_every_rest_route() -> None:
     app.router.add_routes(routes)
     app.router.add_routes(report_routes)
     app.router.add_routes(web_api_routes)
+    app.router.add_routes(manage_routes)
     served = {
         (r.resource.canonical, r.method.lower())
         for r in app.router.routes()
         if r.resource is not None and r.method != "HEAD"
     }
-    documented = {(path, method) for path, method, *_ in [*OPERATIONS, *WEB_OPERATIONS]}
+    documented = {
+        (path, method) for path, method, *_ in [*OPERATIONS, *WEB_OPERATIONS, *MANAGE_OPERATIONS]
+    }
     assert served == documented
     assert set(document()["paths"]) == {p for p, _ in documented}
 

@@ -230,7 +230,7 @@ async def organizer_pages(browser: Any, server: Running, room: Classroom) -> Non
     await page.locator("#course-list button").first.click()
     await expect(page.locator("#roster-table tbody tr")).to_have_count(3)
     await page.click("[data-sub=lessons]")
-    await page.locator(f"[data-lesson='{room.lesson['id']}'] button").click()
+    await page.locator(f"[data-lesson='{room.lesson['id']}'] button").first.click()
     student_b = page.locator(f"#report-table [data-learner='{room.students[1]['id']}']")
     await expect(student_b.locator("[data-network-gaps]")).to_have_attribute(
         "data-network-gaps", "1"

@@ -99,7 +99,8 @@ class ChatMixin(LessonState):
         note_time(author.times("chat"), ts, self.rules.chat_rate_messages * 10)
 
     def _apply_chat_deleted(self, ev: e.ChatDeleted, ts: int) -> None:
-        self.chat[ev.message_id - 1].deleted = True
+        message = self.chat[ev.message_id - 1]
+        message.deleted, message.text = True, ""  # the log forgets it too (server/personal.py)
 
     def _apply_chat_locked(self, ev: e.ChatLocked, ts: int) -> None:
         self.chat_locked = ev.locked

@@ -78,6 +78,14 @@ class ExpireAway(Command):
 
 
 @dataclass(frozen=True)
+class EraseLearner(Command):
+    """The server forgets a learner's name and free text (an organizer erased them)."""
+
+    participant_id: str
+    pseudonym: str
+
+
+@dataclass(frozen=True)
 class NoteRestart(Command):
     """This lesson was live while the server was down since `down_since_ms`."""
 

@@ -120,6 +120,15 @@ class ChatDeleted(Event):
 
 @_event
 @dataclass(frozen=True)
+class LearnerErased(Event):
+    """An organizer erased this learner: from now on a pseudonym, and no free text."""
+
+    participant_id: str
+    pseudonym: str
+
+
+@_event
+@dataclass(frozen=True)
 class ChatLocked(Event):
     locked: bool
 

@@ -12,6 +12,7 @@ from server.classroom import events as e
 from server.classroom.budgets import BudgetsMixin
 from server.classroom.chat import ChatMessage, ChatMixin
 from server.classroom.checks import ChecksMixin
+from server.classroom.erasure import ErasureMixin
 from server.classroom.errors import Refused
 from server.classroom.floor import FloorMixin
 from server.classroom.guests import GuestsMixin
@@ -38,6 +39,7 @@ def _snake(name: str) -> str:
 
 
 class Lesson(
+    ErasureMixin,
     ChatMixin,
     HandsMixin,
     ChecksMixin,
@@ -84,7 +86,7 @@ class Lesson(
             if p.presence == "away" and now_ms - p.since_ms >= self.rules.grace_ms
         ]
         due = [*self.checks_due(now_ms), *self.quizzes_due(now_ms), *expired]
-        return [*due, *self.visibility_due(now_ms)]
+        return [*due, *self.visibility_due(now_ms), *self.auto_end_due(now_ms)]
 
     # -- lifecycle ------------------------------------------------------------------------
 

@@ -135,14 +135,16 @@ def _admitted(t: Timeline) -> bool:
 
 
 def _learners(roster: list[RosterEntry], fold: PresenceFold) -> list[RosterEntry]:
-    """The roster, then the guests who were let in (those who only waited are no rows)."""
+    """The roster, then learners who came but are not on it: the guests who were let in (those
+    who only waited are no rows), and erased students (under their pseudonym, so that the
+    lesson's figures still add up)."""
     known = {r.id for r in roster}
-    guests = [
+    others = [
         RosterEntry(t.participant_id, t.name)
         for t in fold.timelines.values()
-        if t.role == "guest" and t.participant_id not in known and _admitted(t)
+        if t.role != "teacher" and t.participant_id not in known and _admitted(t)
     ]
-    return [*roster, *guests]
+    return [*roster, *others]
 
 
 def _never_admitted(fold: PresenceFold) -> dict[str, Any]:

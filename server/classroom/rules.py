@@ -25,6 +25,8 @@ class Rules:
     visibility_interval_ms: int = 5000  # at most one stored flip per interval; last wins
     answer_changes: int = 3  # changes of one's answer to one poll or one quiz question
     max_events: int = 200_000  # a lesson's log ceiling
+    auto_end_no_teacher_ms: int = 0  # 0: a lesson without its teacher stays live
+    auto_end_after_ms: int = 0  # 0: a lesson may run for ever
 
     def check_chat_text(self, text: str) -> None:
         if not text.strip():

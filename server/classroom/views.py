@@ -197,6 +197,7 @@ _FANOUT: dict[type[e.Event], Callable[[Lesson, e.Record], list[Outgoing]]] = {
     e.ParticipantJoined: _participant_changed,
     e.ParticipantLeft: _participant_changed,
     e.GuestWaiting: _participant_changed,
+    e.LearnerErased: _participant_changed,
     e.GuestAdmitted: _participant_changed,
     e.ChatPosted: _chat_posted,
     e.ChatDeleted: _simple("chat_deleted", lambda ev: {"id": ev.message_id}),

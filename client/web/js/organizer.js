@@ -15,6 +15,7 @@ import {
   language,
 } from './i18n.js';
 import * as view from './organizer_view.js';
+import { manageActions } from './organizer_manage.js';
 
 const KEY = 'sabak.adminKey';
 const state = {
@@ -31,6 +32,7 @@ const state = {
 };
 /** @type {Rest|null} */
 let rest = null;
+const manage = manageActions({ rest: () => rest, attempt, notice, reload });
 
 async function main() {
   await setLanguage(preferredLanguage());
@@ -70,6 +72,7 @@ async function attempt(fn) {
 }
 
 async function act(action, data) {
+  if (manage[action]) return manage[action](data);
   if (action === 'course') return openCourse(data);
   if (action === 'student-qr') {
     const blob = await attempt(() => rest.get(`/api/students/${data.id}/qr.svg`, 'blob'));
@@ -79,6 +82,16 @@ async function act(action, data) {
     byId('student-qr-box').hidden = false;
   }
   if (action === 'report') return openReport(data);
+}
+
+/** After a correction: everything shown again from the server (a deleted course closes). */
+async function reload() {
+  state.courses = (await attempt(() => rest.get('/api/courses'))) || state.courses;
+  state.teachers = (await attempt(() => rest.get('/api/teachers'))) || state.teachers;
+  const course = state.course && state.courses.find((c) => c.id === state.course.id);
+  if (course) return openCourse(course);
+  state.course = null;
+  renderAll();
 }
 
 async function openCourse(course) {
@@ -118,10 +131,11 @@ function renderAll() {
   for (const el of document.querySelectorAll('[data-sub]'))
     el.setAttribute('aria-current', el.dataset.sub === state.sub ? 'page' : 'false');
   view.renderCourses(state.courses, state.course && state.course.id, act);
-  view.renderTeachers(state.teachers, state.courses);
+  view.renderTeachers(state.teachers, state.courses, act);
   byId('course').hidden = !state.course;
   if (!state.course) return;
   byId('course-heading').textContent = state.course.title;
+  view.renderCourseActions(state.course, act);
   view.renderRoster(state.students, act);
   view.renderRosterPreview(state.rosterPreview && state.rosterPreview.preview);
   view.renderLessons(state.lessons, act);

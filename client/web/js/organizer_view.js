@@ -15,6 +15,17 @@ function table(id, headKeys, rows) {
   fill(byId(id), h('thead', {}, head), h('tbody', {}, ...body));
 }
 
+/** A row of small buttons: [i18n key, action, data] each. */
+function actions(act, ...items) {
+  return h(
+    'div',
+    { class: 'row actions' },
+    ...items.map(([key, action, data]) =>
+      h('button', { type: 'button', text: t(key), onclick: () => act(action, data) }),
+    ),
+  );
+}
+
 /** A personal link in a read-only box, selected on tap so that it is easy to copy. */
 function linkBox(link) {
   return h('input', {
@@ -66,11 +77,17 @@ export function renderRoster(students, act) {
       h(
         'td',
         {},
-        h('button', { type: 'button', text: t('org.qr'), onclick: () => act('student-qr', s) }),
+        actions(
+          act,
+          ['org.qr', 'student-qr', s],
+          ['org.rename', 'student-rename', s],
+          ['org.new_link', 'student-rotate', s],
+          ['org.erase', 'student-erase', s],
+        ),
       ),
     ),
   );
-  table('roster-table', ['org.col_name', 'org.col_external', 'org.col_link', 'org.col_qr'], rows);
+  table('roster-table', ['org.col_name', 'org.col_external', 'org.col_link', 'org.col_actions'], rows);
 }
 
 /** What an import would do, row by row, and what is wrong; nothing is stored yet. */
@@ -127,27 +144,79 @@ export function renderLessons(lessons, act) {
           ? h('button', { type: 'button', text: t('org.report'), onclick: () => act('report', l) })
           : null,
       ),
+      h(
+        'td',
+        {},
+        actions(
+          act,
+          ['org.rename', 'lesson-rename', l],
+          ...(l.status === 'live' ? [] : [['org.delete', 'lesson-delete', l]]),
+        ),
+      ),
     ),
   );
   table(
     'lesson-table',
-    ['org.col_lesson', 'org.col_status', 'org.col_code', 'org.col_started', 'org.col_report'],
+    [
+      'org.col_lesson',
+      'org.col_status',
+      'org.col_code',
+      'org.col_started',
+      'org.col_report',
+      'org.col_actions',
+    ],
     rows,
   );
 }
 
-export function renderTeachers(teachers, courses) {
-  const titles = new Map(courses.map((c) => [c.id, c.title]));
+/** A teacher's courses as check boxes: ticking one gives or takes that course at once. */
+function teacherCourses(teacher, courses, act) {
+  const boxes = courses.map((c) => {
+    const input = h('input', { type: 'checkbox', value: c.id });
+    input.checked = teacher.course_ids.includes(c.id);
+    input.addEventListener('change', () => {
+      const keep = (id) => (id === c.id ? input.checked : teacher.course_ids.includes(id));
+      const ids = courses.map((x) => x.id).filter(keep);
+      act('teacher-courses', { teacher, ids });
+    });
+    return h('label', { class: 'row' }, input, h('span', { text: c.title }));
+  });
+  return h('div', { class: 'stack' }, ...boxes);
+}
+
+export function renderTeachers(teachers, courses, act) {
   const rows = teachers.map((x) =>
     h(
       'tr',
       { 'data-teacher': x.id },
       h('td', { text: x.name }),
-      h('td', { text: x.course_ids.map((id) => titles.get(id) || id).join(', ') }),
+      h('td', {}, teacherCourses(x, courses, act)),
       h('td', {}, linkBox(x.link)),
+      h(
+        'td',
+        {},
+        actions(
+          act,
+          ['org.rename', 'teacher-rename', x],
+          ['org.new_link', 'teacher-rotate', x],
+          ['org.delete', 'teacher-delete', x],
+        ),
+      ),
     ),
   );
-  table('teacher-table', ['org.col_name', 'org.courses', 'org.col_link'], rows);
+  table('teacher-table', ['org.col_name', 'org.courses', 'org.col_link', 'org.col_actions'], rows);
+}
+
+/** Rename or delete the open course. */
+export function renderCourseActions(course, act) {
+  fill(
+    byId('course-actions'),
+    actions(
+      act,
+      ['org.rename', 'course-rename', course],
+      ['org.delete_course', 'course-delete', course],
+    ),
+  );
 }
 
 const minutes = (m) => formatNumber(m, 1);

@@ -20,6 +20,7 @@ export const SERVER_EVENTS = [
   'removed',
   'lesson_ended',
   'replaced',
+  'revoked',
   'check_started',
   'check_closed',
   'check_tally',
@@ -232,7 +233,7 @@ export class LessonConnection extends Emitter {
 
   received(name, data) {
     let over = name === 'lesson_ended' ? name : null;
-    if (name === 'removed' || name === 'replaced') {
+    if (name === 'removed' || name === 'replaced' || name === 'revoked') {
       this.learners.delete(data.participant_id);
       this.addedLearners.delete(data.participant_id);
       if (!this.learners.size) over = name;

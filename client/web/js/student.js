@@ -198,6 +198,7 @@ const HANDLERS = {
   },
   removed: (d) => gone(d.participant_id, d.reason),
   replaced: (d) => gone(d.participant_id, 'replaced'),
+  revoked: (d) => gone(d.participant_id, 'revoked'), // the organizer's new link or erasure
   lesson_ended: () => over(t('end.lesson_ended')),
   queue: () => {
     renderMessages();

@@ -206,6 +206,9 @@ const HANDLERS = {
     if (item.status === 'failed') notice(errorText(item.ack.error));
   },
   lesson_ended: () => closeLesson(t('end.lesson_ended')),
+  // The connection has finished already (devices off); this says why.
+  revoked: (d) =>
+    closeLesson(t(d.reason === 'course-removed' ? 'end.course_removed' : 'end.revoked')),
   finished: ({ reason, error }) => {
     if (reason === 'refused') closeLesson(errorText(error));
     else if (reason === 'replaced') closeLesson(t('end.replaced'));
