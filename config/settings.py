@@ -126,12 +126,15 @@ class AttendanceSettings:
 
 @dataclass(frozen=True)
 class MediaSettings:
-    """[media]: ICE servers and candidates for WebRTC, and the forwarding worker count."""
+    """[media]: ICE servers and candidates for WebRTC, the forwarding workers and their limits."""
 
     ice_servers: tuple[IceServer, ...] = ()
     ice_host_addresses: tuple[str, ...] = ()
     ice_accept_remote_ips: tuple[str, ...] = ()
     workers: int = setting(0, minimum=0, maximum=64)
+    max_peers_per_lesson: int = setting(300, minimum=2, maximum=100_000)
+    worker_ping_s: float = setting(2.0, minimum=0.1, maximum=60)
+    worker_ping_timeout_s: float = setting(10.0, minimum=0.5, maximum=600)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,13 @@ from config import MediaSettings
 from server.classroom import events as e
 from server.classroom.errors import Refused
 from server.classroom.lesson import Actor, Lesson
-from signaling.media_worker import MediaWorkers, RemoteRoom, RoomOptions, worker_count
+from signaling.media_worker import (
+    Liveness,
+    MediaWorkers,
+    RemoteRoom,
+    RoomOptions,
+    worker_count,
+)
 from signaling.sfu import MediaError, Seat
 
 log = logging.getLogger(__name__)
@@ -49,9 +55,13 @@ class MediaRooms:
         self.settings = settings
         self.ice_servers = ice_servers(settings)  # what browsers need too (join ack)
         options = RoomOptions(
-            tuple(self.ice_servers), settings.ice_host_addresses, settings.ice_accept_remote_ips
+            tuple(self.ice_servers),
+            settings.ice_host_addresses,
+            settings.ice_accept_remote_ips,
+            settings.max_peers_per_lesson,
         )
-        self.workers = MediaWorkers(worker_count(settings.workers), options, self._lost)
+        liveness = Liveness(settings.worker_ping_s, settings.worker_ping_timeout_s)
+        self.workers = MediaWorkers(worker_count(settings.workers), options, self._lost, liveness)
         # Told of each lesson whose media died with its worker (the app tells its clients).
         self.on_lost: Callable[[str], None] | None = None
         self._following: dict[str, asyncio.Task[None]] = {}  # the latest follow-up per lesson

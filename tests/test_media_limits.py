@@ -1,0 +1,128 @@
+"""Media under hostile use: overlapping requests, a crowded room, a hung worker, named addresses.
+
+Real worker processes, real aiortc peers on 127.0.0.1, the real Redis of the test suite; the
+worker's UDP sockets are counted by the kernel (psutil reads /proc).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from client.sabak_client import CallFailed
+from tests.conftest import Running, free_port, make_classroom, settings_for, start_server
+from tests.media_peers import AiortcStudent, AiortcTeacher
+from tests.test_media_workers import class_with_media, frames_flow, media_of, until
+
+pytestmark = pytest.mark.timeout(120)
+
+FLOOD = 50
+
+
+def udp_sockets(pid: int) -> int:
+    return len(psutil.Process(pid).net_connections(kind="udp"))
+
+
+@pytest.fixture
+async def one_worker(tmp_path: Path, redis_url: str) -> AsyncIterator[Running]:
+    settings = settings_for(tmp_path / "var", redis_url, free_port(), SABAK_MEDIA_WORKERS="1")
+    running = await start_server(settings)
+    try:
+        yield running
+    finally:
+        await running.runner.cleanup()
+
+
+async def test_overlapping_subscribes_leave_one_connection(one_worker: Running) -> None:
+    media = media_of(one_worker)
+    await media.start()
+    pid = media.workers.workers[0].pid
+    assert pid is not None
+    baseline = udp_sockets(pid)
+    room, teacher, student = await class_with_media(one_worker)
+    try:
+        await frames_flow(student, "before the flood")
+        settled = udp_sockets(pid)  # the teacher's connection and the student's
+        assert settled > baseline
+        calls = [student.client.call("media_subscribe", {"mode": "video"}, timeout=60)
+                 for _ in range(FLOOD)]  # fmt: skip
+        answers = await asyncio.gather(*calls, return_exceptions=True)
+        refused = [a for a in answers if isinstance(a, CallFailed)]
+        assert len(refused) + sum(isinstance(a, dict) for a in answers) == FLOOD, answers
+        await asyncio.sleep(1)  # what a superseded request was still doing is over
+        assert udp_sockets(pid) == settled, "a superseded connection kept its sockets"
+        stats = await media.room(room.lesson["id"]).stats()
+        assert stats["peers"] == 2
+        await student.subscribe()  # the page's own request still works afterwards
+        await frames_flow(student, "after the flood")
+        async with one_worker.rest() as rest:
+            await rest.end_lesson(room.lesson["id"])
+        await until(lambda: udp_sockets(pid) == baseline, "the lesson's sockets to close")
+    finally:
+        await student.close()
+        await teacher.close()
+
+
+async def test_a_full_lesson_refuses_another_connection(tmp_path: Path, redis_url: str) -> None:
+    settings = settings_for(
+        tmp_path / "var", redis_url, free_port(), SABAK_MEDIA_MAX_PEERS_PER_LESSON="2"
+    )
+    server = await start_server(settings)
+    room = await make_classroom(server, n_students=2)
+    teacher = AiortcTeacher(server, room.teacher["link"])
+    await teacher.join(room.lesson["id"])
+    student = AiortcStudent(server, room.students[0]["link"])
+    await student.join(room.lesson["id"])  # two connections: the cap
+    second = AiortcStudent(server, room.students[1]["link"])
+    try:
+        with pytest.raises(CallFailed) as refused:
+            await second.join(room.lesson["id"])
+        assert refused.value.code == "media-full"
+        await teacher.publish()  # a connection that replaces one still fits
+        await student.subscribe()
+        await frames_flow(student, "after the refusal")
+    finally:
+        await second.close()
+        await student.close()
+        await teacher.close()
+        await server.runner.cleanup()
+
+
+async def test_a_hung_worker_is_killed_and_replaced(tmp_path: Path, redis_url: str) -> None:
+    ping, timeout = 0.3, 1.0
+    settings = settings_for(
+        tmp_path / "var", redis_url, free_port(), SABAK_MEDIA_WORKERS="1",
+        SABAK_MEDIA_WORKER_PING_S=str(ping), SABAK_MEDIA_WORKER_PING_TIMEOUT_S=str(timeout),
+    )  # fmt: skip
+    server = await start_server(settings)
+    media = media_of(server)
+    room, teacher, student = await class_with_media(server)
+    worker = media.workers.pinned(room.lesson["id"])
+    assert worker is not None and worker.pid is not None
+    hung = worker.pid
+    try:
+        await frames_flow(student, "before the hang")
+        os.kill(hung, signal.SIGSTOP)  # alive, but its event loop answers nothing
+        stopped = time.monotonic()
+        for client in (teacher.client, student.client):
+            await client.wait_for("media_restart", lambda _: True, timeout=10)
+        noticed = time.monotonic() - stopped
+        assert noticed < ping + timeout + 1.0, f"the hang was noticed after {noticed:.1f} s"
+        assert not psutil.pid_exists(hung), "the hung worker was not killed"
+        await teacher.publish()
+        await student.subscribe()
+        await frames_flow(student, "after the hung worker was replaced")
+        assert worker.pid not in (None, hung)
+    finally:
+        if psutil.pid_exists(hung):
+            os.kill(hung, signal.SIGKILL)
+        await student.close()
+        await teacher.close()
+        await server.runner.cleanup()
