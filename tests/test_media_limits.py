@@ -7,18 +7,23 @@ worker's UDP sockets are counted by the kernel (psutil reads /proc).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
+import socket
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import psutil
 import pytest
+from aiortc.mediastreams import VideoStreamTrack
 
 from client.sabak_client import CallFailed
+from signaling.ice_policy import RemoteAddresses
+from signaling.sfu import MediaRoom
 from tests.conftest import Running, free_port, make_classroom, settings_for, start_server
-from tests.media_peers import AiortcStudent, AiortcTeacher
+from tests.media_peers import LOOPBACK, AiortcStudent, AiortcTeacher, new_pc
 from tests.test_media_workers import class_with_media, frames_flow, media_of, until
 
 pytestmark = pytest.mark.timeout(120)
@@ -126,3 +131,65 @@ async def test_a_hung_worker_is_killed_and_replaced(tmp_path: Path, redis_url: s
         await student.close()
         await teacher.close()
         await server.runner.cleanup()
+
+
+@pytest.mark.parametrize(("accept", "checked"), [((), False), ((LOOPBACK,), True)])
+async def test_stun_checks_go_only_to_allowed_addresses(
+    accept: tuple[str, ...], checked: bool
+) -> None:
+    """A candidate naming a loopback port gets no STUN check unless the settings list it."""
+    trap = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    trap.bind((LOOPBACK, 0))
+    trap.setblocking(False)
+    room = MediaRoom(ice_host_addresses=(LOOPBACK,), ice_accept_remote_ips=accept)
+    pc = new_pc()
+    try:
+        pc.addTrack(VideoStreamTrack())
+        await pc.setLocalDescription(await pc.createOffer())
+        lines = pc.localDescription.sdp.splitlines()  # its own candidates would connect it
+        offer = (
+            "\r\n".join(x for x in lines if not x.startswith(("a=candidate:", "a=end-of"))) + "\r\n"
+        )
+        await room.publish("teacher", offer, {"camera"}, seat="teacher")
+        port = trap.getsockname()[1]
+        named = f"candidate:9 1 udp 2130706431 {LOOPBACK} {port} typ host"
+        await room.add_ice_candidate("teacher", "publish", {"candidate": named, "sdpMid": "0"})
+        received = await datagrams(trap, within=3.0)
+        if checked:  # the control: the same trap does catch checks the settings allow
+            assert received and all(is_stun_binding(d) for d in received), received
+        else:
+            assert received == [], "the server sent STUN checks to a loopback port"
+    finally:
+        await room.close()
+        await pc.close()
+        trap.close()
+
+
+async def datagrams(sock: socket.socket, within: float) -> list[bytes]:
+    loop, got = asyncio.get_running_loop(), []
+    deadline = time.monotonic() + within
+    while (left := deadline - time.monotonic()) > 0:
+        with contextlib.suppress(TimeoutError):
+            got.append(await asyncio.wait_for(loop.sock_recv(sock, 2048), left))
+    return got
+
+
+def is_stun_binding(data: bytes) -> bool:
+    # RFC 5389: message type 0x0001 (Binding request) and the magic cookie
+    return len(data) >= 20 and data[:2] == b"\x00\x01" and data[4:8] == b"\x21\x12\xa4\x42"
+
+
+@pytest.mark.parametrize(
+    ("host", "usable"),
+    [
+        ("192.168.1.20", True), ("10.4.0.7", True), ("172.16.9.1", True),  # school LANs
+        ("100.64.3.2", True), ("203.0.113.9", True), ("2001:db8::7", True), ("fd00::5", True),
+        ("127.0.0.1", False), ("127.0.0.2", False), ("::1", False), ("::ffff:127.0.0.1", False),
+        ("0.0.0.0", False), ("0.1.2.3", False), ("::", False), ("169.254.169.254", False),
+        ("fe80::1%eth0", False), ("224.0.0.251", False), ("ff02::1", False),
+        ("255.255.255.255", False), ("240.0.0.1", False), ("d3adb33f.local", False),
+    ],
+)  # fmt: skip
+def test_which_addresses_may_get_checks_by_default(host: str, usable: bool) -> None:
+    assert RemoteAddresses().allows(host) is usable
+    assert RemoteAddresses(["10.4.0.7"]).allows(host) is (host == "10.4.0.7")
