@@ -19,6 +19,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import media_flood
 from client.rest import RestClient, token_from_link
 from client.sabak_client import CallFailed, SabakClient
 from server.redis_launcher import EmbeddedRedis
@@ -175,10 +176,21 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--students", type=int, default=30)
     parser.add_argument("--outage", type=float, default=10.0)
+    parser.add_argument("--only", choices=("drills", "media-flood"), help="run just this step")
+    parser.add_argument("--flood-calls", type=int, default=200, help="overlapping requests")
+    parser.add_argument("--flood-s", type=float, default=10.0, help="how long floods last")
     args = parser.parse_args()
-    rows = [await redis_outage(args.students, args.outage)]
+    if args.only in (None, "drills"):
+        await drills(args.students, args.outage)
+    if args.only in (None, "media-flood"):
+        flood = await media_flood.run(args.flood_calls, args.flood_s, 10, source=None)
+        print("\n".join(media_flood.lines(flood)))
+
+
+async def drills(students: int, outage: float) -> None:
+    rows = [await redis_outage(students, outage)]
     for how in (signal.SIGTERM, signal.SIGKILL):
-        rows.append(await server_restart(args.students, how))
+        rows.append(await server_restart(students, how))
     print(table(rows))
     for row in rows:
         if row.get("refused") or row.get("client retries"):

@@ -9,6 +9,7 @@ worker and turns MediaError into refusals.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 from collections.abc import Callable
 from functools import partial
@@ -28,6 +29,11 @@ from signaling.media_worker import (
 from signaling.sfu import MediaError, Seat
 
 log = logging.getLogger(__name__)
+
+# Media requests (not candidates) one participant may have unanswered: the pages send one at a
+# time per connection, plus the teacher's `media_receiving` polls. More is a script's flood,
+# refused here before it costs the worker anything (the worker takes the rest in turn).
+IN_FLIGHT = 8
 
 
 def ice_servers(settings: MediaSettings) -> list[dict[str, Any]]:
@@ -65,6 +71,7 @@ class MediaRooms:
         # Told of each lesson whose media died with its worker (the app tells its clients).
         self.on_lost: Callable[[str], None] | None = None
         self._following: dict[str, asyncio.Task[None]] = {}  # the latest follow-up per lesson
+        self._in_flight: collections.Counter[tuple[str, str]] = collections.Counter()
 
     def _lost(self, lesson_ids: list[str]) -> None:
         for lesson_id in lesson_ids:
@@ -126,10 +133,18 @@ class MediaRooms:
         if p is None or p.presence != "present":
             raise Refused("not-joined", "Join the lesson first.")
         method = getattr(self, f"_on_{event}")
+        key = (lesson.id, actor.participant_id)
+        if event != "media_ice" and self._in_flight[key] >= IN_FLIGHT:
+            raise Refused("media-busy", "Wait for the answers to your earlier media requests.")
+        self._in_flight[key] += 1
         try:
             return await method(self.room(lesson.id), lesson, actor.participant_id, data)  # type: ignore[no-any-return]
         except MediaError as error:
             raise Refused(error.code, str(error)) from None
+        finally:
+            self._in_flight[key] -= 1
+            if not self._in_flight[key]:
+                del self._in_flight[key]
 
     async def _on_media_publish(
         self, room: RemoteRoom, lesson: Lesson, pid: str, data: dict[str, Any]

@@ -46,6 +46,7 @@ SENDER_QUEUE_FRAMES = {"audio": 25, "video": 30}  # about 0.5 s / 1 s of media
 BACKLOG_BYTES = 256 * 1024
 DESCRIPTION_WAIT_S = 10.0
 PENDING_CANDIDATES = 32
+REMOTE_CANDIDATES = 64  # trickled per connection: each is a target of STUN checks
 MAX_PEERS = 300  # a room's connections, as `[media] max_peers_per_lesson`
 VP8_CHUNK = 1296  # 1300-byte payloads, as aiortc, minus our 4-byte descriptor
 _MASK = 0xFFFFFFFF
@@ -351,6 +352,7 @@ class Peer:
 
     pc: RTCPeerConnection
     described: asyncio.Event
+    candidates: int = 0  # trickled so far
 
 
 @dataclass(eq=False)
@@ -651,6 +653,9 @@ class MediaRoom:
             raise MediaError("bad-candidate", "The ICE candidate cannot be read.") from exc
         if parsed.protocol.lower() != "udp" or not self._accepts(parsed.ip):
             return  # aiortc is UDP-only; unaccepted (and mDNS) addresses must not reach aioice
+        peer.candidates += 1
+        if peer.candidates > REMOTE_CANDIDATES:
+            return  # a browser has a handful; more would make the server check them all
         parsed.sdpMid = (candidate or {}).get("sdpMid")
         parsed.sdpMLineIndex = (candidate or {}).get("sdpMLineIndex")
         if parsed.sdpMid is None and parsed.sdpMLineIndex is None:

@@ -21,7 +21,7 @@ from aiortc.mediastreams import VideoStreamTrack
 
 from client.sabak_client import CallFailed
 from signaling.ice_policy import RemoteAddresses
-from signaling.sfu import MediaRoom
+from signaling.sfu import REMOTE_CANDIDATES, MediaRoom
 from tests.conftest import Running, free_port, make_classroom, settings_for, start_server
 from tests.media_peers import LOOPBACK, AiortcStudent, AiortcTeacher, new_pc
 from tests.test_media_workers import class_with_media, frames_flow, media_of, until
@@ -59,8 +59,10 @@ async def test_overlapping_subscribes_leave_one_connection(one_worker: Running) 
         calls = [student.client.call("media_subscribe", {"mode": "video"}, timeout=60)
                  for _ in range(FLOOD)]  # fmt: skip
         answers = await asyncio.gather(*calls, return_exceptions=True)
-        refused = [a for a in answers if isinstance(a, CallFailed)]
-        assert len(refused) + sum(isinstance(a, dict) for a in answers) == FLOOD, answers
+        refused = {a.code for a in answers if isinstance(a, CallFailed)}
+        answered = sum(isinstance(a, dict) for a in answers)
+        assert answered >= 1 and refused <= {"superseded", "media-busy"}, answers
+        assert "media-busy" in refused, "the server relayed every one of the flood"
         await asyncio.sleep(1)  # what a superseded request was still doing is over
         assert udp_sockets(pid) == settled, "a superseded connection kept its sockets"
         stats = await media.room(room.lesson["id"]).stats()
@@ -138,6 +140,23 @@ async def test_stun_checks_go_only_to_allowed_addresses(
     accept: tuple[str, ...], checked: bool
 ) -> None:
     """A candidate naming a loopback port gets no STUN check unless the settings list it."""
+    received = await stun_trap(accept, others=0)
+    if checked:  # the control: the same trap does catch checks the settings allow
+        assert received and all(is_stun_binding(d) for d in received), received
+    else:
+        assert received == [], "the server sent STUN checks to a loopback port"
+
+
+async def test_trickled_candidates_past_the_bound_get_no_checks() -> None:
+    received = await stun_trap((LOOPBACK,), others=REMOTE_CANDIDATES)
+    assert received == [], "the server checked a candidate past the bound"
+
+
+async def stun_trap(accept: tuple[str, ...], others: int) -> list[bytes]:
+    """What a UDP socket named by a publisher's trickled candidate receives from the server.
+
+    `others` candidates (unused loopback ports, lower priority) are trickled before it.
+    """
     trap = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     trap.bind((LOOPBACK, 0))
     trap.setblocking(False)
@@ -147,18 +166,16 @@ async def test_stun_checks_go_only_to_allowed_addresses(
         pc.addTrack(VideoStreamTrack())
         await pc.setLocalDescription(await pc.createOffer())
         lines = pc.localDescription.sdp.splitlines()  # its own candidates would connect it
-        offer = (
-            "\r\n".join(x for x in lines if not x.startswith(("a=candidate:", "a=end-of"))) + "\r\n"
-        )
+        skip = ("a=candidate:", "a=end-of")
+        offer = "\r\n".join(x for x in lines if not x.startswith(skip)) + "\r\n"
         await room.publish("teacher", offer, {"camera"}, seat="teacher")
         port = trap.getsockname()[1]
-        named = f"candidate:9 1 udp 2130706431 {LOOPBACK} {port} typ host"
-        await room.add_ice_candidate("teacher", "publish", {"candidate": named, "sdpMid": "0"})
-        received = await datagrams(trap, within=3.0)
-        if checked:  # the control: the same trap does catch checks the settings allow
-            assert received and all(is_stun_binding(d) for d in received), received
-        else:
-            assert received == [], "the server sent STUN checks to a loopback port"
+        named = [f"candidate:{n} 1 udp 1000 {LOOPBACK} {port + 1 + n} typ host"
+                 for n in range(others)]  # fmt: skip
+        named.append(f"candidate:9 1 udp 2130706431 {LOOPBACK} {port} typ host")
+        for line in named:
+            await room.add_ice_candidate("teacher", "publish", {"candidate": line, "sdpMid": "0"})
+        return await datagrams(trap, within=3.0)
     finally:
         await room.close()
         await pc.close()
