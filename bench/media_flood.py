@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
+import os
 import time
 from collections import Counter
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -69,9 +72,34 @@ class Honest:
     def stop(self) -> None:
         self._stop = True
 
-    def p99_ms(self, start: float, end: float) -> float:
-        window = [lat for at, lat in self.acks if start <= at < end]
-        return round(common.percentile(window, 99) * 1000, 1)
+
+def honest_main(url: str, lesson_id: str, tokens: list[str], pipe: Connection) -> None:
+    """In a process of its own, so that the flood's client side cannot slow its event loop:
+    chat until told to stop, then send back (acks, refusals). CLOCK_MONOTONIC is system-wide.
+    """
+
+    async def chat() -> None:
+        kids = [SabakClient(url, token=t) for t in tokens]
+        for kid in kids:
+            await kid.connect()
+            await kid.join(lesson_id)
+        honest = Honest(kids)
+        talking = asyncio.create_task(honest.run())
+        pipe.send("chatting")
+        await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
+        honest.stop()
+        await talking
+        for kid in kids:
+            await kid.close()
+        pipe.send((honest.acks, dict(honest.refused)))
+
+    asyncio.run(chat())
+
+
+def latency_ms(acks: list[tuple[float, float]], start: float, end: float) -> list[float]:
+    """p50 and p99 of the acks of messages sent between start and end."""
+    window = [lat for at, lat in acks if start <= at < end]
+    return [round(common.percentile(window, q) * 1000, 1) for q in (50, 99)]
 
 
 async def flood(attacker: SabakClient, calls: int, seconds: float) -> Counter[str]:
@@ -98,7 +126,7 @@ async def run(calls: int, seconds: float, honest: int, source: Path | None) -> d
     server = await common.start_server(env, source)
     at = At(server.url)
     peers: list[AiortcTeacher | AiortcStudent] = []
-    kids: list[SabakClient] = []
+    chatter: multiprocessing.process.BaseProcess | None = None
     try:
         worker = media_worker(server)
         idle = sample(worker)
@@ -110,33 +138,42 @@ async def run(calls: int, seconds: float, honest: int, source: Path | None) -> d
         await teacher.join(attacked.lesson_id)
         await student.join(attacked.lesson_id)
         await student.camera_frames(30, "the attacked lesson's video")
-        kids = [SabakClient(server.url, token=t) for t in quiet.student_tokens]
-        for kid in kids:
-            await kid.connect()
-            await kid.join(quiet.lesson_id)
-        chat = Honest(kids)
-        chatting = asyncio.create_task(chat.run())
+        pipe, theirs = multiprocessing.get_context("spawn").Pipe()
+        args = (server.url, quiet.lesson_id, quiet.student_tokens, theirs)
+        chatter = multiprocessing.get_context("spawn").Process(target=honest_main, args=args)
+        chatter.start()
+        await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
+        pids = {"server": server.pid, "worker": worker.pid, "attacker (this process)": os.getpid()}
+        meter = common.CpuMeter(pids)
+        meter.start()
         t0 = time.monotonic()
         await asyncio.sleep(QUIET_S)
+        quiet_cpu = meter.stop()
         before = sample(worker)
+        server_mb = [common.rss_bytes(server.pid) / MB] * 2
         peak, sampling = list(before), True
 
         async def sampler() -> None:
             while sampling:
                 rss, udp = sample(worker)
                 peak[0], peak[1] = max(peak[0], rss), max(peak[1], udp)
+                server_mb[1] = max(server_mb[1], common.rss_bytes(server.pid) / MB)
                 await asyncio.sleep(0.2)
 
         watch = asyncio.create_task(sampler())
+        meter.start()
         t1 = time.monotonic()
         outcome = await flood(student.client, calls, seconds)
         t2 = time.monotonic()
+        flood_cpu = meter.stop()
         sampling = False
         await watch
         await asyncio.sleep(SETTLE_S)
         after = sample(worker)
-        chat.stop()
-        await chatting
+        server_mb.append(common.rss_bytes(server.pid) / MB)
+        pipe.send("stop")
+        acks, refused = await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
+        chatter.join()
         async with RestClient(server.url, server.admin_key()) as rest:
             await rest.end_lesson(attacked.lesson_id)
         await asyncio.sleep(SETTLE_S)
@@ -149,16 +186,21 @@ async def run(calls: int, seconds: float, honest: int, source: Path | None) -> d
             "worker_mb": [round(x, 1) for x in (idle[0], before[0], peak[0], after[0], ended[0])],
             "worker_udp": [idle[1], before[1], peak[1], after[1], ended[1]],
             "worker_alive": worker.is_running(),
-            "honest_p99_ms": {"quiet": chat.p99_ms(t0 + 1, t1), "flood": chat.p99_ms(t1, t2)},
-            "honest_refused": dict(chat.refused),
-            "honest_messages": len(chat.acks),
+            "server_mb": [round(x, 1) for x in server_mb],  # before, peak during, after
+            "honest_ms": {"quiet": latency_ms(acks, t0 + 1, t1), "flood": latency_ms(acks, t1, t2)},
+            "honest_refused": refused,
+            "cpu_cores": {  # CPU seconds per second: the server and the worker, quiet / flood
+                who: [round(quiet_cpu[who] / (t1 - t0), 2), round(flood_cpu[who] / (t2 - t1), 2)]
+                for who in pids
+            },
+            "honest_messages": len(acks),
         }
     finally:
         for peer in peers:
             with contextlib.suppress(Exception):
                 await peer.close()
-        for kid in kids:
-            await kid.close()
+        if chatter is not None and chatter.is_alive():
+            chatter.terminate()  # the run failed half-way: it still waits to be told to stop
         common.stop_server(server)
         common.remove_server_dir(server)
 
@@ -169,7 +211,10 @@ def lines(row: dict[str, Any]) -> list[str]:
         f"- {row['flood']} ({row['flood_s']} s): answers {row['answers']}",
         "- media worker RSS MB / UDP sockets — idle, before, peak during, after, lesson ended: "
         + ", ".join(f"{m} / {u}" for m, u in zip(mb, udp, strict=True)),
-        f"- honest chat in another lesson, p99 ack: quiet {row['honest_p99_ms']['quiet']} ms, "
-        f"during the flood {row['honest_p99_ms']['flood']} ms "
-        f"({row['honest_messages']} messages, refused {row['honest_refused'] or 'none'})",
+        "- server RSS MB before, peak during, after: " + ", ".join(map(str, row["server_mb"])),
+        "- honest chat in another lesson, ack p50 / p99: quiet {} / {} ms, during the flood "
+        "{} / {} ms ".format(*row["honest_ms"]["quiet"], *row["honest_ms"]["flood"])
+        + f"({row['honest_messages']} messages, refused {row['honest_refused'] or 'none'})",
+        "- CPU cores used, quiet / flood: "
+        + ", ".join(f"{who} {q} / {f}" for who, (q, f) in row["cpu_cores"].items()),
     ]
