@@ -19,7 +19,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import media_flood
+from bench import common, media_flood
 from client.rest import RestClient, token_from_link
 from client.sabak_client import CallFailed, SabakClient
 from server.redis_launcher import EmbeddedRedis
@@ -179,11 +179,13 @@ async def main() -> None:
     parser.add_argument("--only", choices=("drills", "media-flood"), help="run just this step")
     parser.add_argument("--flood-calls", type=int, default=200, help="overlapping requests")
     parser.add_argument("--flood-s", type=float, default=10.0, help="how long floods last")
+    parser.add_argument("--rev", help="run the media flood on this commit's server instead")
     args = parser.parse_args()
     if args.only in (None, "drills"):
         await drills(args.students, args.outage)
     if args.only in (None, "media-flood"):
-        flood = await media_flood.run(args.flood_calls, args.flood_s, 10, source=None)
+        with common.server_source(args.rev) as (source, _):
+            flood = await media_flood.run(args.flood_calls, args.flood_s, 10, source)
         print("\n".join(media_flood.lines(flood)))
 
 
