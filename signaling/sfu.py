@@ -445,7 +445,8 @@ class MediaRoom:
             raise MediaError("bad-sdp", "The offer has no audio or video.")
         kinds = _track_kinds(media, track_kinds)
         previous = self._publishing.get(participant_id)
-        peer = self._new_peer(participant_id, "publish", replacing=previous)
+        # The teacher's seat holds one connection at most: a full room never silences it.
+        peer = self._new_peer(participant_id, "publish", previous, capped=seat != "teacher")
         self._publishing[participant_id] = peer
         publisher = Publisher(participant_id, seat, peer)
         accepted = _seat_kinds(seat) & set(allowed)
@@ -728,9 +729,12 @@ class MediaRoom:
 
     # --- connections -----------------------------------------------------------------------
 
-    def _new_peer(self, pid: str, direction: Direction, replacing: Peer | None = None) -> Peer:
+    def _new_peer(
+        self, pid: str, direction: Direction, replacing: Peer | None = None, capped: bool = True
+    ) -> Peer:
+        """A tracked connection: `media-full` past max_peers, unless it replaces one."""
         held = len(self._peers) - (replacing is not None and replacing.pc in self._peers)
-        if held >= self.max_peers:
+        if capped and held >= self.max_peers:
             raise MediaError("media-full", "This lesson has all the media connections it may have.")
         pc = RTCPeerConnection(self._config)
         self._peers.add(pc)

@@ -95,6 +95,10 @@ async def test_a_full_lesson_refuses_another_connection(tmp_path: Path, redis_ur
         await teacher.publish()  # a connection that replaces one still fits
         await student.subscribe()
         await frames_flow(student, "after the refusal")
+        await teacher.client.call("media_unpublish")
+        await second.subscribe()  # the room is full of students again
+        await teacher.publish()  # a full room never silences the teacher
+        await frames_flow(second, "the teacher in a full room")
     finally:
         await second.close()
         await student.close()
