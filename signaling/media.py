@@ -30,10 +30,11 @@ from signaling.sfu import MediaError, Seat
 
 log = logging.getLogger(__name__)
 
-# Media requests (not candidates) one participant may have unanswered: the pages send one at a
-# time per connection, plus the teacher's `media_receiving` polls. More is a script's flood,
-# refused here before it costs the worker anything (the worker takes the rest in turn).
-IN_FLIGHT = 8
+# Media requests one participant may have unanswered: the pages send one at a time per
+# connection, plus the teacher's `media_receiving` polls, and trickle their few candidates
+# without waiting (each waits in the worker, up to 10 s, for its connection's description).
+# More is a script's flood, refused here before it costs the worker anything.
+IN_FLIGHT = {"requests": 8, "candidates": 32}
 
 
 def ice_servers(settings: MediaSettings) -> list[dict[str, Any]]:
@@ -71,7 +72,7 @@ class MediaRooms:
         # Told of each lesson whose media died with its worker (the app tells its clients).
         self.on_lost: Callable[[str], None] | None = None
         self._following: dict[str, asyncio.Task[None]] = {}  # the latest follow-up per lesson
-        self._in_flight: collections.Counter[tuple[str, str]] = collections.Counter()
+        self._in_flight: collections.Counter[tuple[str, str, str]] = collections.Counter()
 
     def _lost(self, lesson_ids: list[str]) -> None:
         for lesson_id in lesson_ids:
@@ -133,8 +134,9 @@ class MediaRooms:
         if p is None or p.presence != "present":
             raise Refused("not-joined", "Join the lesson first.")
         method = getattr(self, f"_on_{event}")
-        key = (lesson.id, actor.participant_id)
-        if event != "media_ice" and self._in_flight[key] >= IN_FLIGHT:
+        kind = "candidates" if event == "media_ice" else "requests"
+        key = (lesson.id, actor.participant_id, kind)
+        if self._in_flight[key] >= IN_FLIGHT[kind]:
             raise Refused("media-busy", "Wait for the answers to your earlier media requests.")
         self._in_flight[key] += 1
         try:

@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from aiortc.mediastreams import VideoStreamTrack
 
 from client.sabak_client import CallFailed
 from signaling.ice_policy import RemoteAddresses
+from signaling.media import IN_FLIGHT
 from signaling.sfu import REMOTE_CANDIDATES, MediaRoom
 from tests.conftest import Running, free_port, make_classroom, settings_for, start_server
 from tests.media_peers import LOOPBACK, AiortcStudent, AiortcTeacher, new_pc
@@ -72,6 +74,23 @@ async def test_overlapping_subscribes_leave_one_connection(one_worker: Running) 
         async with one_worker.rest() as rest:
             await rest.end_lesson(room.lesson["id"])
         await until(lambda: udp_sockets(pid) == baseline, "the lesson's sockets to close")
+    finally:
+        await student.close()
+        await teacher.close()
+
+
+async def test_a_candidate_flood_is_refused_before_the_worker(one_worker: Running) -> None:
+    _, teacher, student = await class_with_media(one_worker)
+    try:
+        await student.client.call("media_subscribe", {"mode": "video"})  # never answered
+        line = f"candidate:1 1 udp 2130706431 {LOOPBACK} 9 typ host"
+        ice = {"direction": "subscribe", "candidate": {"candidate": line, "sdpMid": "0"}}
+        calls = [student.client.call("media_ice", ice, timeout=30) for _ in range(FLOOD * 4)]
+        answers = await asyncio.gather(*calls, return_exceptions=True)
+        codes = Counter(a.code if isinstance(a, CallFailed) else repr(a) for a in answers)
+        # each one let through waits for the description that never comes
+        assert set(codes) == {"media-busy", "no-description"}, codes
+        assert codes["no-description"] <= IN_FLIGHT["candidates"], codes
     finally:
         await student.close()
         await teacher.close()
