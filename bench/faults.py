@@ -1,7 +1,9 @@
 """Fault drills with numbers: Redis killed mid-lesson, the server killed and restarted.
 
 Run: .venv/bin/python bench/faults.py [--students 30]   (loopback only; stops by itself)
-     .venv/bin/python bench/faults.py --guest-floods      (bench/guest_floods.py only)
+     .venv/bin/python bench/faults.py --only STEP         (one of: visibility-flood,
+                                 guest-floods, media-flood, drills; --guest-floods and
+                                 --visibility-flood-only are the same as --only with those)
 Prints a markdown table: events acknowledged vs stored, duplicates, recovery times; and the
 floods (issue 12): what was refused or held, server RSS, an honest lesson's chat p99
 (`--visibility-flood-only` runs just the visibility flood).
@@ -24,6 +26,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import common, media_flood
 from bench.common import markdown_table, percentile
 from client.rest import RestClient, token_from_link
 from client.sabak_client import CallFailed, SabakClient
@@ -267,6 +270,9 @@ async def visibility_flood(honest: int, flood_s: float, quiet_s: float) -> dict[
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+STEPS = ("visibility-flood", "guest-floods", "media-flood", "drills")
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     heads = ["fault", "acknowledged", "stored", "acked but not stored", "duplicates", "recovery"]
     lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
@@ -278,23 +284,40 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--students", type=int, default=30)
     parser.add_argument("--outage", type=float, default=10.0)
-    parser.add_argument("--guest-floods", action="store_true", help="the guest floods only")
-    parser.add_argument("--flood", type=float, default=20.0, help="seconds of each flood")
-    parser.add_argument("--visibility-flood-only", action="store_true")
+    parser.add_argument("--only", choices=STEPS, help="run just this step")
+    parser.add_argument("--guest-floods", action="store_true", help="= --only guest-floods")
+    parser.add_argument("--visibility-flood-only", action="store_true",
+                        help="= --only visibility-flood")  # fmt: skip
+    parser.add_argument("--flood", type=float, default=20.0, help="visibility flood seconds")
+    parser.add_argument("--flood-calls", type=int, default=200, help="overlapping requests")
+    parser.add_argument("--flood-s", type=float, default=10.0, help="media flood seconds")
+    parser.add_argument("--rev", help="run the media flood on this commit's server instead")
     args = parser.parse_args()
+    only = args.only
     if args.guest_floods:
+        only = "guest-floods"
+    if args.visibility_flood_only:
+        only = "visibility-flood"
+    if only in (None, "visibility-flood"):
+        flood = await visibility_flood(10, args.flood, quiet_s=15)
+        print(markdown_table(list(flood), [list(flood.values())]))
+    if only in (None, "guest-floods"):
         from bench.guest_floods import guest_floods
         from bench.guest_floods import table as flood_table
 
         print(flood_table(await guest_floods()))
-        return
-    flood = await visibility_flood(10, args.flood, quiet_s=15)
-    print(markdown_table(list(flood), [list(flood.values())]))
-    if args.visibility_flood_only:
-        return
-    rows = [await redis_outage(args.students, args.outage)]
+    if only in (None, "media-flood"):
+        with common.server_source(args.rev) as (source, _):
+            media = await media_flood.run(args.flood_calls, args.flood_s, 10, source)
+        print("\n".join(media_flood.lines(media)))
+    if only in (None, "drills"):
+        await drills(args.students, args.outage)
+
+
+async def drills(students: int, outage: float) -> None:
+    rows = [await redis_outage(students, outage)]
     for how in (signal.SIGTERM, signal.SIGKILL):
-        rows.append(await server_restart(args.students, how))
+        rows.append(await server_restart(students, how))
     print(table(rows))
     for row in rows:
         if row.get("refused") or row.get("client retries"):

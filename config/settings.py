@@ -146,7 +146,7 @@ class AttendanceSettings:
 
 @dataclass(frozen=True)
 class MediaSettings:
-    """[media]: ICE servers and candidates for WebRTC, and the forwarding worker count."""
+    """[media]: ICE servers and candidates for WebRTC, the forwarding workers and their limits."""
 
     ice_servers: tuple[IceServer, ...] = ()
     ice_host_addresses: tuple[str, ...] = ()
@@ -155,6 +155,9 @@ class MediaSettings:
     # coturn's use-auth-secret: each admitted participant gets their own TURN credentials.
     turn_secret: str | None = setting(None, secret=True)
     turn_ttl_s: int = setting(14_400, minimum=300, maximum=86_400)
+    max_peers_per_lesson: int = setting(300, minimum=2, maximum=100_000)
+    worker_ping_s: float = setting(2.0, minimum=0.1, maximum=60)
+    worker_ping_timeout_s: float = setting(10.0, minimum=0.5, maximum=600)
 
 
 @dataclass(frozen=True)

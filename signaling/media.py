@@ -9,6 +9,7 @@ worker and turns MediaError into refusals.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import time
 from collections.abc import Callable
@@ -19,11 +20,23 @@ from config import MediaSettings
 from server.classroom import events as e
 from server.classroom.errors import Refused
 from server.classroom.lesson import Actor, Lesson
-from signaling.media_worker import MediaWorkers, RemoteRoom, RoomOptions, worker_count
+from signaling.media_worker import (
+    Liveness,
+    MediaWorkers,
+    RemoteRoom,
+    RoomOptions,
+    worker_count,
+)
 from signaling.sfu import MediaError, Seat
 from signaling.turn import ice_for, is_turn
 
 log = logging.getLogger(__name__)
+
+# Media requests one participant may have unanswered: the pages send one at a time per
+# connection, plus the teacher's `media_receiving` polls, and trickle their few candidates
+# without waiting (each waits in the worker, up to 10 s, for its connection's description).
+# More is a script's flood, refused here before it costs the worker anything.
+IN_FLIGHT = {"requests": 8, "candidates": 32}
 
 
 def ice_servers(settings: MediaSettings) -> list[dict[str, Any]]:
@@ -53,11 +66,18 @@ class MediaRooms:
         # The server's own side: a TURN entry without static credentials (turn_secret in use)
         # would only make aiortc try an allocation it cannot authenticate.
         own = tuple(s for s in self.ice_servers if not (is_turn(s) and not s["username"]))
-        options = RoomOptions(own, settings.ice_host_addresses, settings.ice_accept_remote_ips)
-        self.workers = MediaWorkers(worker_count(settings.workers), options, self._lost)
+        options = RoomOptions(
+            own,
+            settings.ice_host_addresses,
+            settings.ice_accept_remote_ips,
+            settings.max_peers_per_lesson,
+        )
+        liveness = Liveness(settings.worker_ping_s, settings.worker_ping_timeout_s)
+        self.workers = MediaWorkers(worker_count(settings.workers), options, self._lost, liveness)
         # Told of each lesson whose media died with its worker (the app tells its clients).
         self.on_lost: Callable[[str], None] | None = None
         self._following: dict[str, asyncio.Task[None]] = {}  # the latest follow-up per lesson
+        self._in_flight: collections.Counter[tuple[str, str, str]] = collections.Counter()
 
     def ice_for(self, participant_id: str) -> list[dict[str, Any]]:
         """The STUN/TURN servers for one admitted participant's page (never a waiting guest)."""
@@ -124,10 +144,19 @@ class MediaRooms:
         if p is None or p.presence != "present":
             raise Refused("not-joined", "Join the lesson first.")
         method = getattr(self, f"_on_{event}")
+        kind = "candidates" if event == "media_ice" else "requests"
+        key = (lesson.id, actor.participant_id, kind)
+        if self._in_flight[key] >= IN_FLIGHT[kind]:
+            raise Refused("media-busy", "Wait for the answers to your earlier media requests.")
+        self._in_flight[key] += 1
         try:
             return await method(self.room(lesson.id), lesson, actor.participant_id, data)  # type: ignore[no-any-return]
         except MediaError as error:
             raise Refused(error.code, str(error)) from None
+        finally:
+            self._in_flight[key] -= 1
+            if not self._in_flight[key]:
+                del self._in_flight[key]
 
     async def _on_media_publish(
         self, room: RemoteRoom, lesson: Lesson, pid: str, data: dict[str, Any]

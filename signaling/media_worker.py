@@ -13,6 +13,9 @@ A worker reads until its stdin closes — when the server stops, and also when t
 killed — then closes its rooms and exits: a worker never outlives its server. A worker that
 dies is started again on the next request; the lessons it held lose their media connections
 (the server tells their clients, with `media_restart`, to offer anew) and are pinned afresh.
+A worker that hangs instead (alive, answering nothing) is found by a ping every
+`[media] worker_ping_s` that must be answered within `worker_ping_timeout_s`: it is killed,
+and from there it is a dead one.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from signaling.sfu import MediaError, MediaRoom
+from signaling.sfu import MAX_PEERS, MediaError, MediaRoom
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +61,7 @@ class RoomOptions:
     ice_servers: tuple[dict[str, Any], ...] = ()
     ice_host_addresses: tuple[str, ...] = ()
     ice_accept_remote_ips: tuple[str, ...] = ()
+    max_peers: int = MAX_PEERS
 
     def to_json(self) -> str:
         return json.dumps(
@@ -65,6 +69,7 @@ class RoomOptions:
                 "ice_servers": list(self.ice_servers),
                 "ice_host_addresses": list(self.ice_host_addresses),
                 "ice_accept_remote_ips": list(self.ice_accept_remote_ips),
+                "max_peers": self.max_peers,
             }
         )
 
@@ -75,7 +80,16 @@ class RoomOptions:
             tuple(raw["ice_servers"]),
             tuple(raw["ice_host_addresses"]),
             tuple(raw["ice_accept_remote_ips"]),
+            int(raw["max_peers"]),
         )
+
+
+@dataclass(frozen=True)
+class Liveness:
+    """How often the server pings a worker, and how long an answer may take (`[media]`)."""
+
+    interval_s: float = 2.0
+    timeout_s: float = 10.0
 
 
 # --- the worker's side ----------------------------------------------------------------------
@@ -128,6 +142,7 @@ class Worker:
                 ice_servers=self.options.ice_servers,
                 ice_host_addresses=self.options.ice_host_addresses,
                 ice_accept_remote_ips=self.options.ice_accept_remote_ips,
+                max_peers=self.options.max_peers,
             )
         return self.rooms[lesson_id]
 
@@ -157,6 +172,8 @@ class Worker:
             return None
         if op == "lessons":
             return sorted(self.rooms)
+        if op == "ping":  # answered by the event loop: a hung loop answers nothing
+            return "pong"
         if op not in OPS:
             raise MediaError("bad-request", f"There is no media operation {op!r}.")
         return await OPS[op](self.room(lesson_id), args)
@@ -217,6 +234,8 @@ class WorkerProcess:
     reader: asyncio.Task[None] | None = None
     starting: asyncio.Lock = field(default_factory=asyncio.Lock)
     on_lost: Callable[[list[str]], None] | None = None  # lessons whose media died with it
+    liveness: Liveness = field(default_factory=Liveness)
+    watchdog: asyncio.Task[None] | None = None
 
     @property
     def alive(self) -> bool:
@@ -249,20 +268,31 @@ class WorkerProcess:
                 await self._reap(process)
                 raise MediaError("media-unavailable", "The media worker did not start.")
             self.reader = asyncio.create_task(self._read(process))
+            self.watchdog = asyncio.create_task(self._watch(process))
             log.info("media worker %d started (pid %d)", self.index, process.pid)
 
     async def call(self, lesson_id: str, op: str, args: dict[str, Any]) -> Any:
         if not self.alive:
             await self.start()
-        process = self.process
-        assert process is not None and process.stdin is not None
+        assert self.process is not None
+        return await self._ask(self.process, lesson_id, op, args, CALL_TIMEOUT_S)
+
+    async def _ask(
+        self,
+        process: asyncio.subprocess.Process,
+        lesson_id: str,
+        op: str,
+        args: dict[str, Any],
+        timeout: float,
+    ) -> Any:
+        assert process.stdin is not None
         rid, self.next_id = self.next_id, self.next_id + 1
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self.pending[rid] = future
         line = json.dumps({"id": rid, "lesson": lesson_id, "op": op, "args": args})
         try:
             process.stdin.write(line.encode() + b"\n")
-            async with asyncio.timeout(CALL_TIMEOUT_S):
+            async with asyncio.timeout(timeout):
                 return await future
         except TimeoutError:
             raise MediaError("media-timeout", "Media forwarding did not answer in time.") from None
@@ -287,6 +317,22 @@ class WorkerProcess:
             if process is self.process:
                 self._died(process, expected=False)
 
+    async def _watch(self, process: asyncio.subprocess.Process) -> None:
+        """Ping the worker; one that does not answer in time hangs: kill it, as if it died."""
+        while process is self.process and process.returncode is None:
+            await asyncio.sleep(self.liveness.interval_s)
+            try:
+                await self._ask(process, "-", "ping", {}, self.liveness.timeout_s)
+            except MediaError as error:
+                if error.code == "media-timeout" and process.returncode is None:
+                    log.error(
+                        "media worker %d (pid %d) did not answer a ping within %.1f s: killing it",
+                        self.index, process.pid, self.liveness.timeout_s,
+                    )  # fmt: skip
+                    with contextlib.suppress(ProcessLookupError):
+                        process.kill()  # its reader sees the end and reports the lost lessons
+                return
+
     def _died(self, process: asyncio.subprocess.Process, *, expected: bool) -> None:
         lost, self.lessons = sorted(self.lessons), set()
         if not expected:
@@ -304,6 +350,8 @@ class WorkerProcess:
 
     async def stop(self) -> None:
         process, self.process = self.process, None
+        if self.watchdog is not None:
+            self.watchdog.cancel()
         if process is not None:
             await self._reap(process)
             if self.reader is not None:
@@ -332,8 +380,12 @@ class MediaWorkers:
         count: int,
         options: RoomOptions,
         on_lost: Callable[[list[str]], None] | None = None,
+        liveness: Liveness | None = None,
     ) -> None:
-        self.workers = [WorkerProcess(i, options, on_lost=on_lost) for i in range(count)]
+        self.workers = [
+            WorkerProcess(i, options, on_lost=on_lost, liveness=liveness or Liveness())
+            for i in range(count)
+        ]
         self._pins: dict[str, WorkerProcess] = {}
 
     def pinned(self, lesson_id: str) -> WorkerProcess | None:

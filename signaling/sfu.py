@@ -30,6 +30,9 @@ from aiortc.rtcrtpparameters import RTCRtpSendParameters
 from aiortc.sdp import SessionDescription, candidate_from_sdp
 
 from signaling import aiortc_compat as compat
+from signaling.ice_policy import RemoteAddresses
+from signaling.media_error import MediaError as MediaError  # re-exported: callers know it here
+from signaling.turns import Turns
 
 Kind = Literal["mic", "camera", "screen"]
 Mode = Literal["none", "audio", "video"]
@@ -43,6 +46,8 @@ SENDER_QUEUE_FRAMES = {"audio": 25, "video": 30}  # about 0.5 s / 1 s of media
 BACKLOG_BYTES = 256 * 1024
 DESCRIPTION_WAIT_S = 10.0
 PENDING_CANDIDATES = 32
+REMOTE_CANDIDATES = 64  # trickled per connection: each is a target of STUN checks
+MAX_PEERS = 300  # a room's connections, as `[media] max_peers_per_lesson`
 VP8_CHUNK = 1296  # 1300-byte payloads, as aiortc, minus our 4-byte descriptor
 _MASK = 0xFFFFFFFF
 
@@ -75,14 +80,6 @@ MODE_KINDS: dict[str, frozenset[str]] = {
     "video": frozenset({"mic", "camera", "screen"}),
 }
 CLOCK_RATES = {"audio": 48000, "video": 90000}
-
-
-class MediaError(Exception):
-    """A request the room refuses: `code` is stable kebab-case, the message is for people."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass(slots=True)
@@ -355,6 +352,7 @@ class Peer:
 
     pc: RTCPeerConnection
     described: asyncio.Event
+    candidates: int = 0  # trickled so far
 
 
 @dataclass(eq=False)
@@ -392,6 +390,7 @@ class MediaRoom:
         ice_accept_remote_ips: Iterable[str] = (),
         egress: Egress = "direct",
         on_state: StateCallback | None = None,
+        max_peers: int = MAX_PEERS,
     ) -> None:
         # An empty list, not None: aiortc would otherwise add Google's public STUN server.
         # Max-bundle: with aiortc's default (balanced) a second video m-line keeps a
@@ -402,7 +401,8 @@ class MediaRoom:
         )
         if ice_host_addresses:
             compat.pin_host_addresses(ice_host_addresses)
-        self._accept = frozenset(ice_accept_remote_ips)
+        self._remote = RemoteAddresses(ice_accept_remote_ips)
+        self.max_peers = max_peers
         self.egress: Egress = egress
         self.on_state = on_state
         self._slots = {spec.name: Slot(spec, egress) for spec in SLOTS}
@@ -410,6 +410,10 @@ class MediaRoom:
         self._publishing: dict[str, Peer] = {}  # newest publish connection, seated or not
         self._subscribers: dict[str, Subscriber] = {}
         self._pending: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        # Every connection made and not yet closed, whoever holds it (closed with the room),
+        # and one operation at a time per participant and direction.
+        self._peers: set[RTCPeerConnection] = set()
+        self._turns = Turns()
 
     # --- publishing ------------------------------------------------------------------------
 
@@ -423,6 +427,17 @@ class MediaRoom:
         track_kinds: dict[str, str] | None = None,
     ) -> str:
         """Answer a publisher's offer (VP8/Opus); replaces its old connection and the seat's."""
+        async with self._turns.take((participant_id, "publish"), supersedes=True):
+            return await self._publish(participant_id, offer_sdp, allowed, seat, track_kinds)
+
+    async def _publish(
+        self,
+        participant_id: str,
+        offer_sdp: str,
+        allowed: Iterable[str],
+        seat: Seat,
+        track_kinds: dict[str, str] | None,
+    ) -> str:
         if seat not in get_args(Seat):
             raise MediaError("bad-seat", f"There is no seat {seat!r}.")
         media = [m for m in _parse_sdp(offer_sdp).media if m.kind in ("audio", "video")]
@@ -430,7 +445,9 @@ class MediaRoom:
             raise MediaError("bad-sdp", "The offer has no audio or video.")
         kinds = _track_kinds(media, track_kinds)
         previous = self._publishing.get(participant_id)
-        peer = self._publishing[participant_id] = self._new_peer(participant_id, "publish")
+        # The teacher's seat holds one connection at most: a full room never silences it.
+        peer = self._new_peer(participant_id, "publish", previous, capped=seat != "teacher")
+        self._publishing[participant_id] = peer
         publisher = Publisher(participant_id, seat, peer)
         accepted = _seat_kinds(seat) & set(allowed)
         taps = []
@@ -454,6 +471,8 @@ class MediaRoom:
             await peer.pc.close()
             raise MediaError("superseded", "A newer offer replaced this one.")
         await self._seat(publisher)
+        if previous is not None:  # seated or not, the new connection replaces it
+            await previous.pc.close()
         await self._apply_pending(participant_id, "publish", peer)
         return answer
 
@@ -466,6 +485,10 @@ class MediaRoom:
 
     async def unpublish(self, participant_id: str) -> None:
         """Stop forwarding what a participant publishes (the teacher takes the floor back)."""
+        async with self._turns.take((participant_id, "publish"), supersedes=True, final=True):
+            await self._unpublish(participant_id)
+
+    async def _unpublish(self, participant_id: str) -> None:
         publisher = self._publishers.pop(participant_id, None)
         peers = {self._publishing.pop(participant_id, None)}
         if publisher is not None:
@@ -521,6 +544,10 @@ class MediaRoom:
 
     async def subscribe(self, participant_id: str, mode: Mode) -> str | None:
         """Start (or restart) a participant's reception; returns the server's offer SDP."""
+        async with self._turns.take((participant_id, "subscribe"), supersedes=True):
+            return await self._subscribe(participant_id, mode)
+
+    async def _subscribe(self, participant_id: str, mode: Mode) -> str | None:
         _check_mode(mode)
         old = self._subscribers.pop(participant_id, None)
         sub = Subscriber(participant_id, mode)
@@ -530,6 +557,10 @@ class MediaRoom:
         return await self._offer(sub) if mode != "none" else None
 
     async def subscriber_answer(self, participant_id: str, answer_sdp: str) -> None:
+        async with self._turns.take((participant_id, "subscribe"), supersedes=False):
+            await self._subscriber_answer(participant_id, answer_sdp)
+
+    async def _subscriber_answer(self, participant_id: str, answer_sdp: str) -> None:
         sub = self._subscribers.get(participant_id)
         if sub is None or sub.peer is None or sub.peer.pc.signalingState != "have-local-offer":
             raise MediaError("no-offer", "There is no offer waiting for this answer.")
@@ -548,10 +579,14 @@ class MediaRoom:
         All slots are negotiated once (sendonly), so a change only starts or stops feeding
         frames: no renegotiation. Only leaving "none" (or a dead connection) needs an offer.
         """
+        async with self._turns.take((participant_id, "subscribe"), supersedes=True):
+            return await self._set_mode(participant_id, mode)
+
+    async def _set_mode(self, participant_id: str, mode: Mode) -> str | None:
         _check_mode(mode)
         sub = self._subscribers.get(participant_id)
         if sub is None:
-            return await self.subscribe(participant_id, mode)
+            return await self._subscribe(participant_id, mode)
         sub.mode = mode
         if mode != "none" and (
             sub.peer is None or sub.peer.pc.connectionState in ("failed", "closed")
@@ -619,6 +654,9 @@ class MediaRoom:
             raise MediaError("bad-candidate", "The ICE candidate cannot be read.") from exc
         if parsed.protocol.lower() != "udp" or not self._accepts(parsed.ip):
             return  # aiortc is UDP-only; unaccepted (and mDNS) addresses must not reach aioice
+        peer.candidates += 1
+        if peer.candidates > REMOTE_CANDIDATES:
+            return  # a browser has a handful; more would make the server check them all
         parsed.sdpMid = (candidate or {}).get("sdpMid")
         parsed.sdpMLineIndex = (candidate or {}).get("sdpMLineIndex")
         if parsed.sdpMid is None and parsed.sdpMLineIndex is None:
@@ -631,7 +669,14 @@ class MediaRoom:
 
     async def remove(self, participant_id: str) -> None:
         """The participant left: close both of its connections."""
-        await self.unpublish(participant_id)
+        async with (
+            self._turns.take((participant_id, "publish"), supersedes=True, final=True),
+            self._turns.take((participant_id, "subscribe"), supersedes=True, final=True),
+        ):
+            await self._remove(participant_id)
+
+    async def _remove(self, participant_id: str) -> None:
+        await self._unpublish(participant_id)
         sub = self._subscribers.pop(participant_id, None)
         if sub is not None:
             await self._drop_connection(sub)
@@ -639,8 +684,12 @@ class MediaRoom:
             self._pending.pop((participant_id, direction), None)
 
     async def close(self) -> None:
+        """The lesson is over: refuse what waits, then close every connection ever made."""
+        await self._turns.close()
         for pid in {*self._publishing, *self._subscribers}:
-            await self.remove(pid)
+            await self._remove(pid)
+        await asyncio.gather(*(pc.close() for pc in list(self._peers)))
+        self._peers.clear()
         for slot in self._slots.values():
             slot.keyframes.close()
 
@@ -670,6 +719,7 @@ class MediaRoom:
                 for p in self._publishers.values()
             },
             "subscribers": len(self._subscribers),
+            "peers": len(self._peers),
             "connected": sum(
                 1 for s in subs if s.peer and s.peer.pc.connectionState == "connected"
             ),
@@ -679,13 +729,22 @@ class MediaRoom:
 
     # --- connections -----------------------------------------------------------------------
 
-    def _new_peer(self, pid: str, direction: Direction) -> Peer:
+    def _new_peer(
+        self, pid: str, direction: Direction, replacing: Peer | None = None, capped: bool = True
+    ) -> Peer:
+        """A tracked connection: `media-full` past max_peers, unless it replaces one."""
+        held = len(self._peers) - (replacing is not None and replacing.pc in self._peers)
+        if capped and held >= self.max_peers:
+            raise MediaError("media-full", "This lesson has all the media connections it may have.")
         pc = RTCPeerConnection(self._config)
+        self._peers.add(pc)
         peer = Peer(pc, asyncio.Event())
         pc.on("connectionstatechange", partial(self._state_changed, pid, direction, peer))
         return peer
 
     def _state_changed(self, pid: str, direction: Direction, peer: Peer) -> None:
+        if peer.pc.connectionState == "closed":
+            self._peers.discard(peer.pc)
         if self._peer(pid, direction) is not peer:
             return  # an old connection, replaced already
         state = peer.pc.connectionState
@@ -705,15 +764,15 @@ class MediaRoom:
         raise MediaError("bad-direction", f"There is no direction {direction!r}.")
 
     def _guard(self, pc: RTCPeerConnection) -> None:
-        if self._accept:
-            compat.accept_datagrams_from(pc, self._accept)
+        # Per datagram only an explicit list (a set lookup): a triggered check answers a
+        # packet that did arrive, and only local processes can send from loopback.
+        if self._remote.listed:
+            compat.accept_datagrams_from(pc, self._remote.listed)
 
     def _accepts(self, ip: str) -> bool:
-        return not self._accept or ip in self._accept
+        return self._remote.allows(ip)
 
     def _filter_sdp(self, sdp: str) -> str:
-        if not self._accept:
-            return sdp
         lines = [line for line in sdp.splitlines() if not self._refused(line)]
         return "\r\n".join(lines) + "\r\n"
 
