@@ -23,6 +23,7 @@ from server.cluster import Cluster
 from server.clustered import ClusteredLessons
 from server.directory import Directory
 from server.eventlog import EventLog
+from server.http_limits import MAX_PACKET_BYTES, polling_body_limit
 from server.live import LiveLessons
 from server.openapi import openapi_route
 from server.redis_launcher import EmbeddedRedis, ensure_redis
@@ -34,8 +35,9 @@ from server.web import add_web, security_headers
 from signaling import aiortc_compat, engineio_compat
 from signaling.broadcast import manager_class
 from signaling.fanout import Fanout
+from signaling.gate import Gate
 from signaling.media import MediaRooms
-from signaling.namespace import LessonNamespace
+from signaling.namespace import LessonNamespace, client_address
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +79,7 @@ def create_app(settings: Settings) -> web.Application:
     engineio_compat.check_internals()
     aiortc_compat.check_internals()  # media forwarding relies on them: refuse to start if moved
     app = web.Application(
-        middlewares=[security_headers, refusals],
+        middlewares=[security_headers, refusals, polling_body_limit],
         client_max_size=settings.server.max_http_body_bytes,
     )
     app[k.SETTINGS] = settings
@@ -85,7 +87,7 @@ def create_app(settings: Settings) -> web.Application:
         async_mode="aiohttp",
         client_manager=_manager(settings),
         cors_allowed_origins=origin_check(settings),
-        max_http_buffer_size=64_000,
+        max_http_buffer_size=MAX_PACKET_BYTES,
         ping_interval=10,
         ping_timeout=10,
         http_compression=True,
@@ -93,6 +95,10 @@ def create_app(settings: Settings) -> web.Application:
     )
     sio.attach(app, socketio_path="socket.io")
     engineio_compat.use_sabak_websocket(sio, compress=settings.server.websocket_deflate)
+    app[k.GATE] = gate = Gate(
+        settings.server.sessions_per_address, settings.server.connect_timeout_s
+    )
+    engineio_compat.guard(sio, gate, client_address)
     app[k.SIO] = sio
     app.cleanup_ctx.append(_redis_ctx)
     app.cleanup_ctx.append(_services_ctx)
@@ -207,10 +213,12 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     live.start()
     audit.start()
     watcher = asyncio.create_task(engineio_compat.watch_slow(app[k.SIO], MAX_QUEUED_PACKETS))
+    doorman = asyncio.create_task(engineio_compat.watch_connect(app[k.SIO], app[k.GATE]))
     try:
         yield
     finally:
         watcher.cancel()
+        doorman.cancel()
         await media.close()
         await live.close()
         await eventlog.close()

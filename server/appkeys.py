@@ -14,6 +14,7 @@ from server.directory import Directory
 from server.eventlog import EventLog
 from server.live import LiveLessons
 from server.tokens import Signer
+from signaling.gate import Gate
 
 SETTINGS = web.AppKey("settings", Settings)
 DIRECTORY = web.AppKey("directory", Directory)
@@ -24,6 +25,7 @@ ADMIN_KEY = web.AppKey("admin_key", bytes)
 SIO = web.AppKey("sio", socketio.AsyncServer)
 REDIS = web.AppKey("redis", aioredis.Redis)
 AUDIT = web.AppKey("audit", Audit)
+GATE = web.AppKey("gate", Gate)
 if TYPE_CHECKING:
     from signaling.namespace import LessonNamespace
 NAMESPACE: web.AppKey[LessonNamespace] = web.AppKey("namespace")

@@ -329,6 +329,9 @@ def _address(environ: dict[str, Any]) -> str:
     return str(getattr(request, "remote", None) or environ.get("REMOTE_ADDR", "?"))
 
 
+client_address = _address  # the same address counts sessions in the gate (signaling/gate.py)
+
+
 def _joined(session: Session) -> str:
     """The lesson a socket has joined; refused with not-joined if it has not."""
     if session.lesson_id is None or not session.joined:
