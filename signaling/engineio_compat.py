@@ -36,6 +36,7 @@ from aiohttp._websocket.writer import WebSocketWriter
 from aiohttp.base_protocol import BaseProtocol
 from engineio import exceptions as eio_exceptions
 from engineio import packet as eio_packet
+from engineio import payload as eio_payload
 from engineio.async_socket import AsyncSocket
 from engineio.base_socket import BaseSocket
 from socketio.async_manager import AsyncManager
@@ -159,6 +160,23 @@ _SOURCE: internals.Source = (
     # SabakWebSocket.wait checks each frame the driver's wait returns; None ends the session
     (eio_aiohttp.WebSocket, "wait", ("msg = await self._sock.receive()", "return msg.data")),
     (AsyncSocket, "_websocket_handler", ("if p is None:",)),
+    # _post stands in for handle_post_request: same body, decoding and delivery; an
+    # EngineIOError it raises is answered 400 (after a disconnect that finds it closed)
+    (
+        AsyncSocket,
+        "handle_post_request",
+        (
+            "length = int(environ.get('CONTENT_LENGTH', '0'))",
+            "await environ['wsgi.input'].read(length)).decode('utf-8')",
+            "p = payload.Payload(encoded_payload=body)",
+            "await self.receive(pkt)",
+        ),
+    ),
+    (
+        engineio.AsyncServer,
+        "handle_request",
+        ("await socket.handle_post_request(environ)", "except exceptions.EngineIOError:"),
+    ),
 )
 # (owner, attribute, parameter names)
 _SIGNATURES: internals.Signatures = (
@@ -290,6 +308,9 @@ def guard(
         if not gate.admit(eio_sid, address(environ), clock()):
             log.warning("refused a session from %s: too many open", address(environ))
             return TOO_MANY  # engine.io answers 401 with this as JSON
+        sock = sio.eio.sockets.get(eio_sid)
+        if sock is not None:  # this socket's polling POSTs are checked (on the instance only)
+            sock.handle_post_request = types.MethodType(_post, sock)
         return await connect(eio_sid, environ)
 
     async def on_message(eio_sid: str, data: Any) -> None:
@@ -317,10 +338,14 @@ async def refuse(sio: socketio.AsyncServer, eio_sid: str, problem: str) -> None:
     sock = sio.eio.sockets.get(eio_sid)
     if sock is None:
         return
+    sock.sabak_refused = True  # a polling POST that carried it is answered 400 (_post)
     ws: SabakWebSocket | None = getattr(sock, "sabak_websocket", None)
     if ws is not None and ws._transport is not None:
         ws._transport.abort()  # the WebSocket's own connection (it may follow a polling one)
-    await drop_transport(sio, sock)
+    await sock.close(wait=False, abort=True)
+    # This ends the socket's writer, or a polling GET waiting; a polling POST that carried
+    # the packet is answered 400 by _post on its own connection.
+    sock.queue.put_nowait(None)
 
 
 async def watch_connect(
@@ -338,7 +363,27 @@ async def watch_connect(
             log.exception("connect watch failed; it goes on")
 
 
+async def _post(self: AsyncSocket, environ: dict[str, Any]) -> None:
+    """AsyncSocket.handle_post_request that answers 400 (after one log line, no traceback)
+    to a body that is not an Engine.IO payload, or whose packets guard refused; engine.io
+    would log a traceback and answer 200. The size was checked before (server/http_limits)."""
+    body = await environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH", "0")))
+    try:
+        packets = eio_payload.Payload(encoded_payload=body.decode("utf-8")).packets
+        for pkt in packets:
+            await self.receive(pkt)
+    except Exception as exc:
+        peer = getattr(environ.get("aiohttp.request"), "remote", "?")
+        log.warning("closed %s from %s: malformed payload (%s)", self.sid, peer, type(exc).__name__)
+        self.sabak_refused = True
+    if getattr(self, "sabak_refused", False):
+        await self.close(wait=False, abort=True)
+        raise eio_exceptions.EngineIOError("refused")
+
+
 async def close_overdue(sio: socketio.AsyncServer, gate: Gate, now: float) -> int:
+    # a session engine.io closed without telling (socket.io's disconnect) frees its place
+    gate.keep_only({sid for sid, sock in sio.eio.sockets.items() if not sock.closed})
     closed = 0
     for eio_sid in gate.overdue(now):
         gate.connected(eio_sid)  # looked at once: connected now, or closed now

@@ -10,6 +10,7 @@ past `[server] sessions_per_address`; a session that has not connected to socket
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Container
 from dataclasses import dataclass, field
 
 TOO_MANY = {
@@ -48,6 +49,11 @@ class Gate:
         self.per[address] -= 1
         if self.per[address] <= 0:
             del self.per[address]
+
+    def keep_only(self, open_sids: Container[str]) -> None:
+        """Forget the sessions no longer open (their close went unannounced)."""
+        for eio_sid in [sid for sid in self.addresses if sid not in open_sids]:
+            self.closed(eio_sid)
 
     def overdue(self, now: float) -> list[str]:
         """Sessions still waiting past the timeout: the caller closes or marks each."""

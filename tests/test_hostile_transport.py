@@ -24,7 +24,7 @@ from tests.conftest import (
     settings_for,
     start_server,
 )
-from tests.test_security import joined, refused_connect
+from tests.test_security import refused_connect
 
 WS_PATH = "/socket.io/?EIO=4&transport=websocket"
 POLL_PATH = "/socket.io/?EIO=4&transport=polling"
@@ -104,7 +104,7 @@ async def attachment_flood(url: str, token: str, seconds: float) -> tuple[float,
             while time.monotonic() - start < seconds and not ws.closed:
                 await ws.send_bytes(frame)
                 sent += len(frame)
-                if ws._reader.exception() is not None:  # type: ignore[attr-defined]
+                if ws.exception() is not None:
                     break
                 await asyncio.sleep(0)
         except (ConnectionError, RuntimeError):
@@ -126,3 +126,148 @@ async def test_an_attachment_flood_is_closed_at_once_and_memory_stays_flat(
     assert after - before < 5 * 1024, f"RSS grew from {before} to {after} kB"
     async with RestClient(url, "") as rest:
         assert (await rest.request("GET", "/healthz"))["ok"]
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        '42["chat_send", {"client_id": ',  # invalid JSON
+        "42" + "[" * 20_000 + "]" * 20_000,  # nested past the JSON decoder's recursion limit
+        "4" + "9" * 20,  # unknown socket.io packet type
+        "451-" + json.dumps(["chat_send", {"_placeholder": True, "num": 0}]),  # binary event
+        "421-" + json.dumps(["chat_send", {}]),  # an attachment count on a plain event
+        "x",  # not an engine.io packet
+        "",  # empty
+        b"\x00\x01",  # a binary frame
+    ],
+    ids=["invalid-json", "nested", "unknown-type", "binary-event", "count", "x", "empty", "bin"],
+)
+async def test_a_malformed_packet_closes_the_connection_with_one_log_line(
+    server: Running, classroom: Classroom, frame: str | bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    async with aiohttp.ClientSession() as http:
+        token = token_from_link(classroom.students[0]["link"])
+        ws = await engineio_socket(http, server.url, {"token": token})
+        caplog.clear()
+        await (ws.send_bytes(frame) if isinstance(frame, bytes) else ws.send_str(frame))
+        assert await closed_within(ws, 2.0)
+    await asyncio.sleep(0.1)
+    loud = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r.exc_info for r in loud] == [None], [r.getMessage()[:200] for r in loud]
+    assert "closed" in loud[0].getMessage()
+    assert not any("Traceback" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_token_with_non_ascii_characters_is_refused_cleanly(
+    server: Running, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = "s1.ёжик.ключ"
+    assert await refused_connect(server, {"token": token}) == "bad-token"
+    async with aiohttp.ClientSession() as http:
+        headers = {"Authorization": f"Bearer {token}"}
+        async with http.get(server.url + "/api/courses", headers=headers) as resp:
+            assert resp.status == 401
+            assert (await resp.json())["error"]["code"] == "bad-token"
+    assert not [r for r in caplog.records if r.exc_info is not None]
+
+
+@pytest.fixture
+async def strict(tmp_path: Path, redis_url: str) -> AsyncIterator[Running]:
+    """A server with short limits: connect within 1 s, 3 sessions per address, 1 s idle."""
+    settings = settings_for(
+        tmp_path / "var",
+        redis_url,
+        free_port(),
+        SABAK_SERVER_CONNECT_TIMEOUT_S="1",
+        SABAK_SERVER_SESSIONS_PER_ADDRESS="3",
+        SABAK_SERVER_HTTP_IDLE_TIMEOUT_S="1",
+    )
+    running = await start_server(settings)
+    try:
+        yield running
+    finally:
+        await running.runner.cleanup()
+
+
+async def test_a_session_that_never_connects_to_socketio_is_closed(strict: Running) -> None:
+    async with aiohttp.ClientSession() as http:
+        ws = await engineio_socket(http, strict.url)  # never sends its credentials
+        started = time.monotonic()
+        assert await closed_within(ws, 5.0)
+        assert time.monotonic() - started < 3.0  # the timeout, and the watch's period
+
+
+async def test_sessions_past_the_per_address_cap_are_refused(strict: Running) -> None:
+    async with aiohttp.ClientSession() as http:
+        held = [await engineio_socket(http, strict.url) for _ in range(3)]
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await engineio_socket(http, strict.url)
+        assert refused.value.status == 401
+        async with http.get(strict.url + POLL_PATH) as resp:
+            assert resp.status == 401
+            assert (await resp.json())["code"] == "too-many-connections"
+        await held[0].close()
+        await asyncio.sleep(0.2)
+        again = await engineio_socket(http, strict.url)  # a closed session frees its place
+        for ws in (*held[1:], again):
+            await ws.close()
+
+
+async def test_an_oversized_polling_post_gets_413_at_once(strict: Running) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.get(strict.url + POLL_PATH) as resp:
+            sid = json.loads((await resp.text())[1:])["sid"]
+        started = time.monotonic()
+        url = f"{strict.url}{POLL_PATH}&sid={sid}"
+        async with asyncio.timeout(5):
+            async with http.post(url, data="4" + "x" * 100_000) as resp:
+                assert resp.status == 413
+                assert (await resp.json())["error"]["code"] == "body-too-large"
+        assert time.monotonic() - started < 1.0
+
+
+async def test_a_connection_sending_its_headers_slowly_is_closed(strict: Running) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", strict.settings.server.port)
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+    started, closed = time.monotonic(), False
+    for n in range(50):  # one header line every 0.2 s: a complete request never comes
+        writer.write(f"X-Slow-{n}: y\r\n".encode())
+        try:
+            await writer.drain()
+            if await asyncio.wait_for(reader.read(1024), 0.2) == b"":
+                closed = True
+                break
+        except TimeoutError:
+            continue
+        except ConnectionError:
+            closed = True
+            break
+    writer.close()
+    assert closed and time.monotonic() - started < 3.0
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["x", "4" + '2["chat_send", {', "4" + "51-[]", "b!!!notbase64", "\x1e"],
+    ids=["engineio-garbage", "invalid-json", "binary-event", "bad-base64", "empty-packets"],
+)
+async def test_a_malformed_polling_body_gets_400_and_one_log_line(
+    server: Running, classroom: Classroom, body: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = token_from_link(classroom.students[0]["link"])
+    async with aiohttp.ClientSession() as http:
+        async with http.get(server.url + POLL_PATH) as resp:
+            url = f"{server.url}{POLL_PATH}&sid={json.loads((await resp.text())[1:])['sid']}"
+        async with http.post(url, data="40" + json.dumps({"token": token})) as resp:
+            assert resp.status == 200
+        async with http.get(url) as resp:
+            assert (await resp.text()).startswith("40")
+        caplog.clear()
+        async with http.post(url, data=body) as resp:
+            assert resp.status == 400
+        loud = [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert [r.exc_info for r in loud] == [None], [r.getMessage()[:200] for r in loud]
+        assert "closed" in loud[0].getMessage()
+        async with http.get(url) as resp:  # the session is gone
+            assert resp.status == 400
