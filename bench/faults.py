@@ -1,7 +1,10 @@
-"""Fault drills with numbers: Redis killed mid-lesson, the server killed and restarted.
+"""Fault drills with numbers: Redis killed mid-lesson, the server killed and restarted;
+and hostile transport floods (bench/transport_floods.py).
 
-Run: .venv/bin/python bench/faults.py [--students 30]   (loopback only; stops by itself)
-Prints a markdown table: events acknowledged vs stored, duplicates, recovery times.
+Run: .venv/bin/python bench/faults.py [--students 30] [--only faults|transport]
+     [--source DIR]   (loopback only; stops by itself)
+Prints markdown tables: events acknowledged vs stored, duplicates, recovery times; for each
+flood what was refused, server RSS, and an honest student's chat p99 in another lesson.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import transport_floods
+from bench.common import markdown_table, stop_all_servers
 from client.rest import RestClient, token_from_link
 from client.sabak_client import CallFailed, SabakClient
 from server.redis_launcher import EmbeddedRedis
@@ -175,10 +180,24 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--students", type=int, default=30)
     parser.add_argument("--outage", type=float, default=10.0)
+    parser.add_argument("--only", choices=("faults", "transport"), help="run one group")
+    parser.add_argument("--source", type=Path, help="floods: run the server from this tree")
     args = parser.parse_args()
-    rows = [await redis_outage(args.students, args.outage)]
+    if args.only != "transport":
+        await fault_drills(args.students, args.outage)
+    if args.only != "faults":
+        try:
+            floods = await transport_floods.run_all(args.source)
+        finally:
+            stop_all_servers()
+        rows = [[row[h] for h in transport_floods.HEADS] for row in floods]
+        print(markdown_table(transport_floods.TITLES, rows))
+
+
+async def fault_drills(students: int, outage: float) -> None:
+    rows = [await redis_outage(students, outage)]
     for how in (signal.SIGTERM, signal.SIGKILL):
-        rows.append(await server_restart(args.students, how))
+        rows.append(await server_restart(students, how))
     print(table(rows))
     for row in rows:
         if row.get("refused") or row.get("client retries"):
