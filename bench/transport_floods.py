@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import multiprocessing
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +34,8 @@ from client.sabak_client import SabakClient
 WS_PATH = "/socket.io/?EIO=4&transport=websocket"
 POLL_PATH = "/socket.io/?EIO=4&transport=polling"
 MB = 1024 * 1024
-Flood = Callable[[Server], Awaitable[str]]
+FRAME = b"\0" * 60_000  # just under the 64 kB message limit (aiohttp closes on more)
+Flood = Callable[[str, list[str]], Coroutine[Any, Any, str]]
 
 
 class Honest:
@@ -99,38 +102,48 @@ async def until_closed(ws: aiohttp.ClientWebSocketResponse, seconds: float) -> f
 # -- the floods ----------------------------------------------------------------------------
 
 
-async def attachment_flood(server: Server, connections: int = 3, seconds: float = 3) -> str:
-    """Students announce 9,999,999,999 attachments and stream 60 kB binary frames."""
-    room = await make_classroom(server, connections)
+async def attachment_flood(url: str, tokens: list[str], seconds: float = 10) -> str:
+    """Students announce 9,999,999,999 attachments and stream 60 kB binary frames; each
+    connects again as soon as it is closed, for `seconds`."""
+    tries: list[float | None] = []
+    written = [0]
 
-    async def one(token: str) -> tuple[int, float | None]:
+    async def once(http: aiohttp.ClientSession, token: str) -> float | None:
+        ws = await engineio_open(http, url)
+        await ws.send_str("40" + json.dumps({"token": token}))
+        await ws.receive_str()
+        start = time.monotonic()
+        await ws.send_str("45" + "9" * 10 + '-["chat_send",{"_placeholder":true,"num":0}]')
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            while time.monotonic() - start < 3 and ws.exception() is None:
+                await ws.send_bytes(FRAME)
+                written[0] += len(FRAME)
+                await asyncio.sleep(0)
+        closed = await until_closed(ws, max(0.1, 3 - (time.monotonic() - start)))
+        await ws.close()
+        return None if closed is None else time.monotonic() - start
+
+    async def attacker(token: str) -> None:
+        end = time.monotonic() + seconds
         async with aiohttp.ClientSession() as http:
-            ws = await engineio_open(http, server.url)
-            await ws.send_str("40" + json.dumps({"token": token}))
-            await ws.receive_str()
-            start, sent = time.monotonic(), 0
-            await ws.send_str("45" + "9" * 10 + '-["chat_send",{"_placeholder":true,"num":0}]')
-            with contextlib.suppress(ConnectionError, RuntimeError):
-                while time.monotonic() - start < seconds and ws.exception() is None:
-                    await ws.send_bytes(b"\0" * 60_000)
-                    sent += 60_000
-                    await asyncio.sleep(0)
-            closed = await until_closed(ws, max(0.1, seconds - (time.monotonic() - start)))
-            await ws.close()
-            return sent, None if closed is None else time.monotonic() - start
+            while time.monotonic() < end:
+                tries.append(await once(http, token))
 
-    results = await asyncio.gather(*(one(t) for t in room.student_tokens))
-    shut = [t for _, t in results if t is not None]
+    await asyncio.gather(*(attacker(t) for t in tokens))
+    shut = [t for t in tries if t is not None]
     slowest = f"{max(shut):.2f} s" if shut else "-"
-    sent = sum(s for s, _ in results) / MB
-    return f"{len(shut)}/{connections} closed (slowest {slowest}); {sent:.0f} MB sent"
+    return (
+        f"{len(shut)}/{len(tries)} connections closed (slowest {slowest} after the "
+        f"announcement); {written[0] / MB:.0f} MB written by the attackers"
+    )
 
 
-async def idle_sessions(server: Server, sessions: int = 1500, hold_s: float = 15) -> str:
+async def idle_sessions(url: str, tokens: list[str], sessions: int = 1500) -> str:
     """Engine.IO sessions opened from one address that never send the socket.io CONNECT."""
+    hold_s = 15.0
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
         opened = await asyncio.gather(
-            *(engineio_open(http, server.url) for _ in range(sessions)), return_exceptions=True
+            *(engineio_open(http, url) for _ in range(sessions)), return_exceptions=True
         )
         held = [ws for ws in opened if isinstance(ws, aiohttp.ClientWebSocketResponse)]
         closed = await asyncio.gather(*(until_closed(ws, hold_s) for ws in held))
@@ -144,15 +157,13 @@ async def idle_sessions(server: Server, sessions: int = 1500, hold_s: float = 15
     )
 
 
-async def slowloris(server: Server, connections: int = 300, hold_s: float = 30) -> str:
+async def slowloris(url: str, tokens: list[str], connections: int = 300) -> str:
     """Connections that send one header line every 2 s and never finish the request."""
-    port = int(server.url.rsplit(":", 1)[1])
+    hold_s = 30.0
+    port = int(url.rsplit(":", 1)[1])
 
     async def one() -> float | None:
-        try:
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        except OSError:
-            return 0.0
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
         start = time.monotonic()
         try:
@@ -174,42 +185,53 @@ async def slowloris(server: Server, connections: int = 300, hold_s: float = 30) 
     return f"{len(shut)}/{connections} closed within {hold_s:.0f} s (the last after {latest})"
 
 
-async def oversized_posts(server: Server, posts: int = 50) -> str:
-    """Polling POSTs announcing 10 MB bodies (engine.io's limit is 64 kB)."""
+async def oversized_posts(url: str, tokens: list[str], posts: int = 100) -> str:
+    """Polling POSTs announcing a 10 MB body (engine.io's limit is 64 kB), sending 1 kB."""
+    port = int(url.rsplit(":", 1)[1])
+
+    async def one(http: aiohttp.ClientSession) -> float | None:
+        async with http.get(url + POLL_PATH) as resp:
+            if resp.status != 200:
+                return None
+            sid = json.loads((await resp.text())[1:])["sid"]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        head = f"POST {POLL_PATH}&sid={sid} HTTP/1.1\r\nHost: x\r\n"
+        writer.write(f"{head}Content-Length: 10000000\r\n\r\n".encode() + b"4" * 1024)
+        start = time.monotonic()
+        try:
+            line = await asyncio.wait_for(reader.readline(), 10)
+        except (TimeoutError, ConnectionError):
+            line = b""
+        writer.close()
+        return time.monotonic() - start if b" 413 " in line else None
+
     async with aiohttp.ClientSession() as http:
-
-        async def one() -> tuple[int, float]:
-            async with http.get(server.url + POLL_PATH) as resp:
-                sid = json.loads((await resp.text())[1:])["sid"]
-            start = time.monotonic()
-            try:
-                async with asyncio.timeout(10):
-                    url = f"{server.url}{POLL_PATH}&sid={sid}"
-                    async with http.post(url, data=b"4" + b"x" * 10_000_000) as resp:
-                        return resp.status, time.monotonic() - start
-            except (TimeoutError, aiohttp.ClientError):
-                return 0, time.monotonic() - start
-
-        answers = await asyncio.gather(*(one() for _ in range(posts)))
-    refused = [t for status, t in answers if status == 413]
+        answers = await asyncio.gather(*(one(http) for _ in range(posts)))
+    refused = [t for t in answers if t is not None]
     slowest = f"{max(refused) * 1000:.0f} ms" if refused else "-"
-    return f"{len(refused)}/{posts} answered 413 (slowest {slowest})"
+    return f"{len(refused)}/{posts} answered 413 within 10 s (slowest {slowest})"
 
 
 FLOODS: dict[str, Flood] = {
-    "attachment flood: 3 students, 9,999,999,999 attachments announced, 60 kB frames for 3 s": (
-        attachment_flood
+    "attachments: 3 students announce 9,999,999,999 attachments and stream 60 kB frames, "
+    "reconnecting, for 10 s": attachment_flood,
+    "1,500 Engine.IO sessions from one address at once, never connecting, pings answered": (
+        idle_sessions
     ),
-    "1,500 Engine.IO sessions from one address, never connecting, pings answered": (idle_sessions),
-    "slowloris: 300 connections, one header line every 2 s for 30 s": slowloris,
-    "50 polling POSTs of 10 MB": oversized_posts,
+    "slowloris: 300 connections, one header line every 2 s, for 30 s": slowloris,
+    "100 polling POSTs announcing 10 MB, sending 1 kB": oversized_posts,
 }
+
+
+def attack(name: str, url: str, tokens: list[str]) -> str:
+    """Run one flood in this (separate) process: its CPU is not the honest students'."""
+    return asyncio.run(FLOODS[name](url, tokens))
 
 
 # -- the drill -------------------------------------------------------------------------------
 
 
-async def drill(name: str, flood: Flood, source: Path | None) -> dict[str, Any]:
+async def drill(name: str, source: Path | None) -> dict[str, Any]:
     """One flood on a fresh server, with honest chatter and RSS sampled throughout."""
     server = await start_server({}, source)
     honest = Honest(server)
@@ -223,10 +245,13 @@ async def drill(name: str, flood: Flood, source: Path | None) -> dict[str, Any]:
     try:
         await honest.start()
         await asyncio.sleep(6)
-        quiet_end = time.monotonic()
+        tokens = (await make_classroom(server, 3)).student_tokens
         before = rss_bytes(server.pid)
         sampler = asyncio.create_task(sample())
-        outcome = await flood(server)
+        quiet_end = time.monotonic()
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            loop = asyncio.get_running_loop()
+            outcome = await loop.run_in_executor(pool, attack, name, server.url, tokens)
         flood_end = time.monotonic()
         sampler.cancel()
         await asyncio.sleep(3)
@@ -244,10 +269,6 @@ async def drill(name: str, flood: Flood, source: Path | None) -> dict[str, Any]:
     finally:
         stop_server(server)
         remove_server_dir(server)
-
-
-async def run_all(source: Path | None = None) -> list[dict[str, Any]]:
-    return [await drill(name, flood, source) for name, flood in FLOODS.items()]
 
 
 HEADS = ["attack", "outcome", "rss", "chat p99", "tracebacks"]

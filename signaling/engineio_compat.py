@@ -314,6 +314,9 @@ def guard(
         return await connect(eio_sid, environ)
 
     async def on_message(eio_sid: str, data: Any) -> None:
+        sock = sio.eio.sockets.get(eio_sid)
+        if sock is None or sock.closed:
+            return  # what was still read after a refusal: never parsed, never buffered
         problem = message_problem(data)
         if problem is None:
             try:
@@ -333,11 +336,11 @@ def guard(
 
 async def refuse(sio: socketio.AsyncServer, eio_sid: str, problem: str) -> None:
     """One log line, and the connection closed now: nothing more is read from it."""
+    sock = sio.eio.sockets.get(eio_sid)
+    if sock is None or sock.closed:
+        return
     request = (sio.environ.get(eio_sid) or {}).get("aiohttp.request")
     log.warning("closed %s from %s: %s", eio_sid, getattr(request, "remote", "?"), problem)
-    sock = sio.eio.sockets.get(eio_sid)
-    if sock is None:
-        return
     sock.sabak_refused = True  # a polling POST that carried it is answered 400 (_post)
     ws: SabakWebSocket | None = getattr(sock, "sabak_websocket", None)
     if ws is not None and ws._transport is not None:
@@ -371,6 +374,8 @@ async def _post(self: AsyncSocket, environ: dict[str, Any]) -> None:
     try:
         packets = eio_payload.Payload(encoded_payload=body.decode("utf-8")).packets
         for pkt in packets:
+            if self.closed:
+                break
             await self.receive(pkt)
     except Exception as exc:
         peer = getattr(environ.get("aiohttp.request"), "remote", "?")

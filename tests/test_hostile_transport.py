@@ -249,8 +249,8 @@ async def test_a_connection_sending_its_headers_slowly_is_closed(strict: Running
 
 @pytest.mark.parametrize(
     "body",
-    ["x", "4" + '2["chat_send", {', "4" + "51-[]", "b!!!notbase64", "\x1e"],
-    ids=["engineio-garbage", "invalid-json", "binary-event", "bad-base64", "empty-packets"],
+    ["x", "4" + '2["chat_send", {', "4" + "51-[]", "b!!!notbase64", "\x1e", "42[\x1e" * 50],
+    ids=["engineio-garbage", "invalid-json", "binary-event", "bad-base64", "empty", "fifty"],
 )
 async def test_a_malformed_polling_body_gets_400_and_one_log_line(
     server: Running, classroom: Classroom, body: str, caplog: pytest.LogCaptureFixture
