@@ -68,8 +68,9 @@ class Honest:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), 1.1)
 
-    def p99(self, start: float, end: float) -> float:
-        return percentile([ms for at, ms in self.samples if start <= at < end], 99)
+    def p50_p99(self, start: float, end: float) -> str:
+        window = [ms for at, ms in self.samples if start <= at < end]
+        return f"{percentile(window, 50):.0f}/{percentile(window, 99):.0f}"
 
     async def stop(self) -> None:
         self._stop.set()
@@ -262,8 +263,7 @@ async def drill(name: str, source: Path | None) -> dict[str, Any]:
             "attack": name,
             "outcome": outcome,
             "rss": f"{before / MB:.0f} / {peak[0] / MB:.0f} / {after / MB:.0f} MB",
-            "chat p99": f"{honest.p99(0, quiet_end):.0f} / "
-            f"{honest.p99(quiet_end, flood_end):.0f} ms",
+            "chat": f"{honest.p50_p99(0, quiet_end)} / {honest.p50_p99(quiet_end, flood_end)} ms",
             "tracebacks": tracebacks,
         }
     finally:
@@ -271,11 +271,11 @@ async def drill(name: str, source: Path | None) -> dict[str, Any]:
         remove_server_dir(server)
 
 
-HEADS = ["attack", "outcome", "rss", "chat p99", "tracebacks"]
+HEADS = ["attack", "outcome", "rss", "chat", "tracebacks"]
 TITLES = [
     "attack",
     "refused / closed",
     "server RSS before / peak / after",
-    "honest chat p99 quiet / under attack",
+    "honest chat ack p50/p99: quiet / under attack",
     "tracebacks logged",
 ]
