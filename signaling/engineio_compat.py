@@ -305,8 +305,10 @@ def guard(
     disconnect = sio._handle_eio_disconnect
 
     async def on_connect(eio_sid: str, environ: dict[str, Any]) -> Any:
-        if not gate.admit(eio_sid, address(environ), clock()):
-            log.warning("refused a session from %s: too many open", address(environ))
+        peer, now = address(environ), clock()
+        if not gate.admit(eio_sid, peer, now):
+            if gate.worth_logging(peer, now):
+                log.warning("refused sessions from %s: too many open (logged once a minute)", peer)
             return TOO_MANY  # engine.io answers 401 with this as JSON
         sock = sio.eio.sockets.get(eio_sid)
         if sock is not None:  # this socket's polling POSTs are checked (on the instance only)

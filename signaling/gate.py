@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Container
 from dataclasses import dataclass, field
 
+LOG_EVERY_S = 60.0
 TOO_MANY = {
     "code": "too-many-connections",
     "message": "Too many connections from your network; close some and try again.",
@@ -28,6 +29,7 @@ class Gate:
     addresses: dict[str, str] = field(default_factory=dict)
     per: Counter[str] = field(default_factory=Counter)
     waiting: dict[str, float] = field(default_factory=dict)
+    told: dict[str, float] = field(default_factory=dict)  # address: when a refusal was logged
 
     def admit(self, eio_sid: str, address: str, now: float) -> bool:
         """Count a new session in, or False if its address holds too many already."""
@@ -36,6 +38,14 @@ class Gate:
         self.addresses[eio_sid] = address
         self.per[address] += 1
         self.waiting[eio_sid] = now
+        return True
+
+    def worth_logging(self, address: str, now: float) -> bool:
+        """A refusal is logged once a minute per address: a flood of them is not a log flood."""
+        if now - self.told.get(address, -LOG_EVERY_S) < LOG_EVERY_S:
+            return False
+        self.told = {a: t for a, t in self.told.items() if now - t < LOG_EVERY_S}
+        self.told[address] = now
         return True
 
     def connected(self, eio_sid: str) -> None:

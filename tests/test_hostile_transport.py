@@ -15,6 +15,8 @@ import aiohttp
 import pytest
 
 from client.rest import RestClient, token_from_link
+from signaling.gate import Gate
+from signaling.inbound import frame_problem, message_problem
 from tests.conftest import (
     Classroom,
     Running,
@@ -271,3 +273,43 @@ async def test_a_malformed_polling_body_gets_400_and_one_log_line(
         assert "closed" in loud[0].getMessage()
         async with http.get(url) as resp:  # the session is gone
             assert resp.status == 400
+
+
+@pytest.mark.parametrize(
+    ("data", "refused"),
+    [
+        ('2["chat_send",{"text":"a-b"}]', False),
+        ('212["chat_send",{}]', False),  # an ack id, no dash after the digits
+        ('0{"token":"s1.a-b.c"}', False),
+        ("/ns,2[]", False),
+        ('51-["chat_send",{"_placeholder":true,"num":0}]', True),
+        ("6" + "9" * 10 + "-[]", True),
+        ('21-["chat_send",{}]', True),  # python-socketio reads the count for any type
+        (b"\x00", True),
+    ],
+)
+def test_which_socketio_packets_are_refused(data: str | bytes, refused: bool) -> None:
+    assert (message_problem(data) is not None) is refused
+
+
+@pytest.mark.parametrize(
+    ("frame", "refused"),
+    [("2", False), ("3probe", False), ("42[]", False), ("", True), ("x", True), (b"4", True)],
+)
+def test_which_engineio_frames_are_refused(frame: str | bytes, refused: bool) -> None:
+    assert (frame_problem(frame) is not None) is refused
+
+
+def test_the_gate_counts_per_address_and_hands_back_the_overdue() -> None:
+    gate = Gate(per_address=2, connect_timeout_s=10)
+    assert gate.admit("a", "1.1.1.1", 0) and gate.admit("b", "1.1.1.1", 1)
+    assert not gate.admit("c", "1.1.1.1", 2)
+    assert gate.admit("d", "2.2.2.2", 2)
+    gate.connected("a")
+    assert gate.overdue(11.5) == ["b"]
+    gate.closed("b")
+    assert gate.admit("e", "1.1.1.1", 12)
+    gate.keep_only({"a", "d"})  # e closed without telling
+    assert dict(gate.per) == {"1.1.1.1": 1, "2.2.2.2": 1}
+    assert gate.worth_logging("1.1.1.1", 0) and not gate.worth_logging("1.1.1.1", 59)
+    assert gate.worth_logging("1.1.1.1", 61)
