@@ -171,6 +171,13 @@ async def test_a_token_with_non_ascii_characters_is_refused_cleanly(
         async with http.get(server.url + "/api/courses", headers=headers) as resp:
             assert resp.status == 401
             assert (await resp.json())["error"]["code"] == "bad-token"
+    # bytes that are not UTF-8 at all, straight on the wire
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.settings.server.port)
+    writer.write(b"GET /api/courses HTTP/1.1\r\nHost: x\r\nConnection: close\r\n")
+    writer.write(b"Authorization: Bearer s1.\xff\xfe.\xc3\r\n\r\n")
+    status = await asyncio.wait_for(reader.readline(), 5)
+    writer.close()
+    assert status.split()[1] in (b"400", b"401"), status
     assert not [r for r in caplog.records if r.exc_info is not None]
 
 
