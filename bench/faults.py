@@ -1,12 +1,15 @@
-"""Fault drills with numbers: Redis killed mid-lesson, the server killed and restarted.
+"""Fault drills with numbers: Redis killed mid-lesson, the server killed and restarted;
+and hostile transport floods (bench/transport_floods.py).
 
 Run: .venv/bin/python bench/faults.py [--students 30]   (loopback only; stops by itself)
      .venv/bin/python bench/faults.py --only STEP         (one of: visibility-flood,
-                                 guest-floods, media-flood, drills; --guest-floods and
-                                 --visibility-flood-only are the same as --only with those)
-Prints a markdown table: events acknowledged vs stored, duplicates, recovery times; and the
-floods (issue 12): what was refused or held, server RSS, an honest lesson's chat p99
-(`--visibility-flood-only` runs just the visibility flood).
+                                 guest-floods, media-flood, transport, drills)
+     --source DIR runs the transport floods' server from another tree, --rev REV the media
+     flood's from another commit (the "before" figures); --guest-floods and
+     --visibility-flood-only are the same as --only with those.
+Prints markdown tables: events acknowledged vs stored, duplicates, recovery times; for each
+flood what was refused or held, server RSS, and an honest student's chat p99 in another
+lesson.
 """
 
 from __future__ import annotations
@@ -26,8 +29,8 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import common, media_flood
-from bench.common import markdown_table, percentile
+from bench import common, media_flood, transport_floods
+from bench.common import markdown_table, percentile, stop_all_servers
 from client.rest import RestClient, token_from_link
 from client.sabak_client import CallFailed, SabakClient
 from server.redis_launcher import EmbeddedRedis
@@ -270,7 +273,7 @@ async def visibility_flood(honest: int, flood_s: float, quiet_s: float) -> dict[
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-STEPS = ("visibility-flood", "guest-floods", "media-flood", "drills")
+STEPS = ("visibility-flood", "guest-floods", "media-flood", "transport", "drills")
 
 
 def table(rows: list[dict[str, Any]]) -> str:
@@ -292,6 +295,7 @@ async def main() -> None:
     parser.add_argument("--flood-calls", type=int, default=200, help="overlapping requests")
     parser.add_argument("--flood-s", type=float, default=10.0, help="media flood seconds")
     parser.add_argument("--rev", help="run the media flood on this commit's server instead")
+    parser.add_argument("--source", type=Path, help="transport floods: the server from this tree")
     args = parser.parse_args()
     only = args.only
     if args.guest_floods:
@@ -310,8 +314,22 @@ async def main() -> None:
         with common.server_source(args.rev) as (source, _):
             media = await media_flood.run(args.flood_calls, args.flood_s, 10, source)
         print("\n".join(media_flood.lines(media)))
+    if only in (None, "transport"):
+        await transport(args.source)
     if only in (None, "drills"):
         await drills(args.students, args.outage)
+
+
+async def transport(source: Path | None) -> None:
+    try:
+        rows = []
+        for name in transport_floods.FLOODS:
+            row = await transport_floods.drill(name, source)
+            rows.append([row[h] for h in transport_floods.HEADS])
+            print(rows[-1], flush=True)
+    finally:
+        stop_all_servers()
+    print(markdown_table(transport_floods.TITLES, rows))
 
 
 async def drills(students: int, outage: float) -> None:

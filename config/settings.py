@@ -83,6 +83,12 @@ class ServerSettings:
     ping_timeout_s: float = setting(10.0, minimum=1, maximum=300)
     # Proxies (addresses or CIDRs) whose X-Forwarded-For names the client (see sabak.toml).
     trusted_proxies: tuple[str, ...] = ()
+    # Hostile connections (docs/reliability.md): a session that has not connected to socket.io
+    # in time is closed; one address holds at most so many sessions; a connection without a
+    # complete request for http_idle_timeout_s (slow headers, idle keep-alive) is closed.
+    connect_timeout_s: float = setting(10.0, minimum=1, maximum=300)
+    sessions_per_address: int = setting(200, minimum=1, maximum=1_000_000)
+    http_idle_timeout_s: float = setting(20.0, minimum=1, maximum=3600)
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,13 @@ from config import Settings
 from server import appkeys as k
 from server.audit import Audit
 from server.classroom.rules import Rules
-from server.client_address import ClientAddresses
+from server.client_address import ClientAddresses, bucket
 from server.cluster import Cluster
 from server.clustered import ClusteredLessons
 from server.datarights import DataRights
 from server.directory import Directory
 from server.eventlog import EventLog
+from server.http_limits import MAX_PACKET_BYTES, polling_body_limit
 from server.live import LiveLessons
 from server.manage_routes import manage_routes
 from server.notices import Notices
@@ -38,6 +39,7 @@ from server.web import add_web, security_headers
 from signaling import aiortc_compat, engineio_compat
 from signaling.broadcast import manager_class
 from signaling.fanout import Fanout
+from signaling.gate import Gate
 from signaling.guest_gate import GuestGate
 from signaling.media import MediaRooms
 from signaling.namespace import LessonNamespace
@@ -93,7 +95,7 @@ def create_app(settings: Settings) -> web.Application:
     engineio_compat.check_internals()
     aiortc_compat.check_internals()  # media forwarding relies on them: refuse to start if moved
     app = web.Application(
-        middlewares=[security_headers, refusals],
+        middlewares=[security_headers, refusals, polling_body_limit],
         client_max_size=settings.server.max_http_body_bytes,
     )
     app[k.SETTINGS] = settings
@@ -102,7 +104,7 @@ def create_app(settings: Settings) -> web.Application:
         async_mode="aiohttp",
         client_manager=_manager(settings),
         cors_allowed_origins=origin_check(settings),
-        max_http_buffer_size=64_000,
+        max_http_buffer_size=MAX_PACKET_BYTES,
         ping_interval=settings.server.ping_interval_s,
         ping_timeout=settings.server.ping_timeout_s,
         http_compression=True,
@@ -110,6 +112,11 @@ def create_app(settings: Settings) -> web.Application:
     )
     sio.attach(app, socketio_path="socket.io")
     engineio_compat.use_sabak_websocket(sio, compress=settings.server.websocket_deflate)
+    app[k.GATE] = gate = Gate(
+        settings.server.sessions_per_address, settings.server.connect_timeout_s
+    )
+    addresses = app[k.ADDRESSES]  # behind a trusted proxy, the client's own; IPv6 by /64
+    engineio_compat.guard(sio, gate, lambda environ: bucket(addresses.of_environ(environ)))
     app[k.SIO] = sio
     app.cleanup_ctx.append(_redis_ctx)
     app.cleanup_ctx.append(_services_ctx)
@@ -237,11 +244,13 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     connected = namespace.sessions.__contains__
     sweep = WaitingSweep(live, fanout, connected, settings.auth.waiting_guest_expiry_s)
     sweeper = asyncio.create_task(sweep.run_forever(), name="waiting-sweep")
+    doorman = asyncio.create_task(engineio_compat.watch_connect(app[k.SIO], app[k.GATE]))
     try:
         yield
     finally:
         watcher.cancel()
         sweeper.cancel()
+        doorman.cancel()
         await retention.close()
         await notices.close()
         await media.close()

@@ -17,6 +17,7 @@ from server.eventlog import EventLog
 from server.live import LiveLessons
 from server.retention import Retention
 from server.tokens import Signer
+from signaling.gate import Gate
 
 SETTINGS = web.AppKey("settings", Settings)
 DIRECTORY = web.AppKey("directory", Directory)
@@ -30,6 +31,7 @@ AUDIT = web.AppKey("audit", Audit)
 ADDRESSES = web.AppKey("addresses", ClientAddresses)
 RIGHTS = web.AppKey("rights", DataRights)
 RETENTION = web.AppKey("retention", Retention)
+GATE = web.AppKey("gate", Gate)
 if TYPE_CHECKING:
     from signaling.namespace import LessonNamespace
 NAMESPACE: web.AppKey[LessonNamespace] = web.AppKey("namespace")

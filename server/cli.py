@@ -19,6 +19,7 @@ from client.rest import RestClient, RestError
 from config import ConfigError, Settings, load_settings
 from server import appkeys as k
 from server.app import create_app
+from server.http_limits import make_runner
 from server.redis_launcher import RedisLaunchError
 from server.roster import XLSX
 from signaling.aiortc_compat import AiortcInternalsChanged
@@ -128,7 +129,7 @@ def _serve(settings: Settings) -> None:
 
 
 async def _run(settings: Settings) -> None:
-    runner = web.AppRunner(create_app(settings), handle_signals=False, shutdown_timeout=5)
+    runner = make_runner(create_app(settings))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

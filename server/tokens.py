@@ -53,7 +53,9 @@ class Signer:
 
     def verify(self, token: str, now_s: float) -> Claims:
         """The claims of a genuine, unexpired token; otherwise Refused (bad-token, ...)."""
-        parts = token.split(".") if isinstance(token, str) and len(token) < 4096 else []
+        # A token is ASCII: hmac.compare_digest raises TypeError on other strings.
+        ok = isinstance(token, str) and len(token) < 4096 and token.isascii()
+        parts = token.split(".") if ok else []
         if len(parts) != 3 or parts[0] != _PREFIX:
             raise Refused("bad-token", "This link is not valid.")
         if not hmac.compare_digest(self._mac(parts[1]), parts[2]):
@@ -79,4 +81,5 @@ def load_or_create_secret(path: Path) -> tuple[bytes, bool]:
 
 
 def same_secret(given: str, expected: bytes) -> bool:
-    return hmac.compare_digest(given.encode(), expected)
+    # surrogateescape: a header aiohttp could not decode is still compared, never an error
+    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected)

@@ -9,6 +9,11 @@ It has no way either to send one ready packet to many sockets: `deliver` does, f
 each socket whose writer is idle and queueing it for the others. That needs our own WebSocket
 class for this server's engine.io (`use_sabak_websocket`): it picks the deflate setting, knows
 its socket's transport, and its socket's writer tells when it waits on an empty queue.
+
+Hostile input is stopped here too (`guard`): socket.io's handlers of engine.io's connect,
+message and disconnect are wrapped so that the gate (signaling/gate.py) counts sessions and
+every message passes signaling/inbound.py before socket.io parses (or buffers) it; a
+violation or a packet socket.io cannot parse closes that connection with one log line.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import logging
 import struct
 import time
 import types
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import aiohttp
@@ -31,13 +36,18 @@ from aiohttp._websocket.writer import WebSocketWriter
 from aiohttp.base_protocol import BaseProtocol
 from engineio import exceptions as eio_exceptions
 from engineio import packet as eio_packet
+from engineio import payload as eio_payload
 from engineio.async_socket import AsyncSocket
 from engineio.base_socket import BaseSocket
 from socketio.async_manager import AsyncManager
 from socketio.async_pubsub_manager import AsyncPubSubManager
+from socketio.async_server import AsyncServer as SioAsyncServer
 from socketio.base_manager import BaseManager
+from socketio.base_server import BaseServer as SioBaseServer
 
 from signaling import internals
+from signaling.gate import TOO_MANY, Gate
+from signaling.inbound import frame_problem, message_problem
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +139,44 @@ _SOURCE: internals.Source = (
     (WebSocketWriter, "send_frame", ("self._write_websocket_frame(message, opcode, 0)",)),
     (WebSocketWriter, "_write_websocket_frame", ("self.transport.write(",)),
     (web.WebSocketResponse, "_pre_start", ("transport = request._protocol.transport",)),
+    # guard: socket.io's own engine.io handlers, which it registers and we wrap
+    (
+        SioBaseServer,
+        "__init__",
+        (
+            "self.eio.on('connect', self._handle_eio_connect)",
+            "self.eio.on('message', self._handle_eio_message)",
+            "self.eio.on('disconnect', self._handle_eio_disconnect)",
+        ),
+    ),
+    # a binary packet is buffered here, attachment by attachment: guard never lets one in
+    (SioAsyncServer, "_handle_eio_message", ("self._binary_packet[eio_sid] = pkt",)),
+    # the gate refuses a session by returning a value from engine.io's connect handler
+    (
+        engineio.AsyncServer,
+        "_handle_connect",
+        ("if ret is not None and ret is not True:", "return self._unauthorized(ret or None)"),
+    ),
+    # SabakWebSocket.wait checks each frame the driver's wait returns; None ends the session
+    (eio_aiohttp.WebSocket, "wait", ("msg = await self._sock.receive()", "return msg.data")),
+    (AsyncSocket, "_websocket_handler", ("if p is None:",)),
+    # _post stands in for handle_post_request: same body, decoding and delivery; an
+    # EngineIOError it raises is answered 400 (after a disconnect that finds it closed)
+    (
+        AsyncSocket,
+        "handle_post_request",
+        (
+            "length = int(environ.get('CONTENT_LENGTH', '0'))",
+            "await environ['wsgi.input'].read(length)).decode('utf-8')",
+            "p = payload.Payload(encoded_payload=body)",
+            "await self.receive(pkt)",
+        ),
+    ),
+    (
+        engineio.AsyncServer,
+        "handle_request",
+        ("await socket.handle_post_request(environ)", "except exceptions.EngineIOError:"),
+    ),
 )
 # (owner, attribute, parameter names)
 _SIGNATURES: internals.Signatures = (
@@ -141,6 +189,10 @@ _SIGNATURES: internals.Signatures = (
         ("self", "event", "data", "namespace", "room", "skip_sid", "callback", "to", "kwargs"),
     ),
     (BaseManager, "get_participants", ("self", "namespace", "room")),
+    (BaseManager, "sid_from_eio_sid", ("self", "eio_sid", "namespace")),
+    (SioAsyncServer, "_handle_eio_connect", ("self", "eio_sid", "environ")),
+    (SioAsyncServer, "_handle_eio_message", ("self", "eio_sid", "data")),
+    (SioAsyncServer, "_handle_eio_disconnect", ("self", "eio_sid", "reason")),
 )
 # (owner, attribute): public properties used on the aiohttp side
 _ATTRIBUTES: internals.Attributes = (
@@ -233,6 +285,119 @@ async def watch_slow(sio: socketio.AsyncServer, max_queued: int, every_s: float 
             await drop_slow(sio, max_queued)
         except Exception:
             log.exception("slow-client watch failed; it goes on")
+
+
+# --- hostile clients: the gate, and messages checked before socket.io parses them ----------
+
+
+def guard(
+    sio: socketio.AsyncServer,
+    gate: Gate,
+    address: Callable[[dict[str, Any]], str],
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """Wrap socket.io's engine.io handlers: the gate admits and counts, messages are checked.
+
+    socket.io registered its own handlers in its __init__; `eio.on` replaces each with ours,
+    which calls socket.io's after its check.
+    """
+    connect, message = sio._handle_eio_connect, sio._handle_eio_message
+    disconnect = sio._handle_eio_disconnect
+
+    async def on_connect(eio_sid: str, environ: dict[str, Any]) -> Any:
+        peer, now = address(environ), clock()
+        if not gate.admit(eio_sid, peer, now):
+            if gate.worth_logging(peer, now):
+                log.warning("refused sessions from %s: too many open (logged once a minute)", peer)
+            return TOO_MANY  # engine.io answers 401 with this as JSON
+        sock = sio.eio.sockets.get(eio_sid)
+        if sock is not None:  # this socket's polling POSTs are checked (on the instance only)
+            sock.handle_post_request = types.MethodType(_post, sock)
+        return await connect(eio_sid, environ)
+
+    async def on_message(eio_sid: str, data: Any) -> None:
+        sock = sio.eio.sockets.get(eio_sid)
+        if sock is None or sock.closed:
+            return  # what was still read after a refusal: never parsed, never buffered
+        problem = message_problem(data)
+        if problem is None:
+            try:
+                return await message(eio_sid, data)  # type: ignore[no-any-return]
+            except Exception as exc:  # socket.io's parser refused it: a malformed packet
+                problem = f"malformed packet ({type(exc).__name__})"
+        await refuse(sio, eio_sid, problem)
+
+    async def on_disconnect(eio_sid: str, reason: Any) -> None:
+        gate.closed(eio_sid)
+        await disconnect(eio_sid, reason)
+
+    sio.eio.on("connect", on_connect)
+    sio.eio.on("message", on_message)
+    sio.eio.on("disconnect", on_disconnect)
+
+
+async def refuse(sio: socketio.AsyncServer, eio_sid: str, problem: str) -> None:
+    """One log line, and the connection closed now: nothing more is read from it."""
+    sock = sio.eio.sockets.get(eio_sid)
+    if sock is None or sock.closed:
+        return
+    request = (sio.environ.get(eio_sid) or {}).get("aiohttp.request")
+    log.warning("closed %s from %s: %s", eio_sid, getattr(request, "remote", "?"), problem)
+    sock.sabak_refused = True  # a polling POST that carried it is answered 400 (_post)
+    ws: SabakWebSocket | None = getattr(sock, "sabak_websocket", None)
+    if ws is not None and ws._transport is not None:
+        ws._transport.abort()  # the WebSocket's own connection (it may follow a polling one)
+    await sock.close(wait=False, abort=True)
+    # This ends the socket's writer, or a polling GET waiting; a polling POST that carried
+    # the packet is answered 400 by _post on its own connection.
+    sock.queue.put_nowait(None)
+
+
+async def watch_connect(
+    sio: socketio.AsyncServer,
+    gate: Gate,
+    every_s: float = 1.0,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """Close the sessions that have not connected to socket.io within the gate's timeout."""
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await close_overdue(sio, gate, clock())
+        except Exception:
+            log.exception("connect watch failed; it goes on")
+
+
+async def _post(self: AsyncSocket, environ: dict[str, Any]) -> None:
+    """AsyncSocket.handle_post_request that answers 400 (after one log line, no traceback)
+    to a body that is not an Engine.IO payload, or whose packets guard refused; engine.io
+    would log a traceback and answer 200. The size was checked before (server/http_limits)."""
+    body = await environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH", "0")))
+    try:
+        packets = eio_payload.Payload(encoded_payload=body.decode("utf-8")).packets
+        for pkt in packets:
+            if self.closed:
+                break
+            await self.receive(pkt)
+    except Exception as exc:
+        peer = getattr(environ.get("aiohttp.request"), "remote", "?")
+        log.warning("closed %s from %s: malformed payload (%s)", self.sid, peer, type(exc).__name__)
+        self.sabak_refused = True
+    if getattr(self, "sabak_refused", False):
+        await self.close(wait=False, abort=True)
+        raise eio_exceptions.EngineIOError("refused")
+
+
+async def close_overdue(sio: socketio.AsyncServer, gate: Gate, now: float) -> int:
+    # a session engine.io closed without telling (socket.io's disconnect) frees its place
+    gate.keep_only({sid for sid, sock in sio.eio.sockets.items() if not sock.closed})
+    closed = 0
+    for eio_sid in gate.overdue(now):
+        gate.connected(eio_sid)  # looked at once: connected now, or closed now
+        if sio.manager.sid_from_eio_sid(eio_sid, "/") is None:
+            closed += 1
+            await refuse(sio, eio_sid, f"no socket.io connect within {gate.connect_timeout_s:g} s")
+    return closed
 
 
 # --- one frame for many sockets ---------------------------------------------------------------
@@ -367,6 +532,20 @@ class SabakWebSocket(eio_aiohttp.WebSocket):  # type: ignore[misc]
             or transport.is_closing()
             or protocol.writing_paused
         )
+
+    async def wait(self) -> Any:
+        """The next frame, or None (the session ends) for a frame Sabak refuses: binary or
+        not an Engine.IO packet. Only text reaches engine.io's parser."""
+        frame = await super().wait()
+        problem = frame_problem(frame)
+        if problem is None:
+            return frame
+        sock = getattr(self.handler, "__self__", None)
+        peer = self._transport.get_extra_info("peername") if self._transport else None
+        log.warning("closed %s from %s: %s", getattr(sock, "sid", "?"), peer, problem)
+        if self._transport is not None:
+            self._transport.abort()
+        return None
 
     async def send(self, message: Any) -> None:
         if isinstance(message, Framed) and self.write_now(message.frame):

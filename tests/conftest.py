@@ -18,6 +18,7 @@ from client.rest import RestClient, token_from_link
 from client.sabak_client import SabakClient
 from config import Settings, load_settings
 from server.app import create_app
+from server.http_limits import make_runner
 from tests.redis_fixture import running_redis
 
 SABAK = str(Path(sys.executable).with_name("sabak"))
@@ -83,7 +84,7 @@ class Running:
 
 async def start_server(settings: Settings) -> Running:
     app = create_app(settings)
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=5)
+    runner = make_runner(app)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", settings.server.port).start()
     return Running(settings.public_base_url, settings, app, runner)

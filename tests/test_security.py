@@ -181,12 +181,21 @@ async def test_hostile_frames_never_hurt_the_server_or_other_lessons(
     await bystander.close()
 
 
-async def test_binary_where_text_is_expected_is_refused(
+async def test_binary_where_text_is_expected_closes_the_connection(
     server: Running, classroom: Classroom
 ) -> None:
+    """Sabak accepts no binary data: a binary event (with its attachment) is a protocol
+    violation, never buffered; the connection is closed (docs/reliability.md)."""
     kid = await joined(server, classroom.students[0]["link"], classroom.lesson["id"])
-    ack = await kid.sio.call("chat_send", {"client_id": "b", "text": b"\x00\x01"}, timeout=5)
-    assert ack["error"]["code"] == "invalid-payload"
+    await kid.sio.emit("chat_send", {"client_id": "b", "text": b"\x00\x01"})
+    for _ in range(40):
+        if not kid.sio.connected:
+            break
+        await asyncio.sleep(0.05)
+    assert not kid.sio.connected
+    async with server.rest() as rest:
+        log = await rest.events(classroom.lesson["id"])
+    assert not [r for r in log if r["type"] == "ChatPosted"]
     await kid.close()
 
 
