@@ -109,7 +109,8 @@ async def organizer_report(browser: Any, server: Running, course_id: str, lesson
     await page.click("#login button[type=submit]")
     await page.locator("#course-list button").first.click()
     await page.click("[data-sub=lessons]")
-    await page.locator(f"[data-lesson='{lesson_id}'] button").click()
+    row = page.locator(f"[data-lesson='{lesson_id}']")
+    await row.get_by_role("button", name=KY["org.report"], exact=True).click()
     await expect(page.locator("#report-table")).to_contain_text(KY["org.col_listening"])
     await page.wait_for_function(
         "document.querySelector('#timeline').naturalWidth > 0", timeout=10_000
