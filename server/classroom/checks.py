@@ -1,4 +1,8 @@
-"""Attendance checks: an announced prompt every present learner confirms within a window."""
+"""Attendance checks: an announced prompt every present learner confirms within a window.
+
+Also the one rule for what a check says of a learner (the phone and the report both use it)
+and the draw of the random checks' moments.
+"""
 
 from __future__ import annotations
 
@@ -180,12 +184,14 @@ class ChecksMixin(LessonState):
         timeline = self.attendance.timelines.get(pid)
         spans = timeline.attending() if timeline is not None else []
         return [
-            {
-                "check_id": ch.id,
-                "result": check_verdict(pid in ch.answers, ch.window, spans)
-                if ch.closed or pid in ch.answers
-                else "open",
-                "response_ms": ch.answers.get(pid),
-            }
+            {"check_id": ch.id, "result": _own_result(ch, pid, spans),
+             "response_ms": ch.answers.get(pid)}
             for ch in self.checks
-        ]
+        ]  # fmt: skip
+
+
+def _own_result(check: Check, pid: str, spans: list[Span]) -> CheckResult | Literal["open"]:
+    """Open while the learner may still answer; then the verdict."""
+    if not check.closed and pid not in check.answers:
+        return "open"
+    return check_verdict(pid in check.answers, check.window, spans)
