@@ -13,10 +13,10 @@ from typing import Any
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from config import AttendanceSettings
 from server.access import CALLER, Caller, caller
 from server.appkeys import AUDIT, DIRECTORY, EVENTLOG, LIVE, RIGHTS, SETTINGS, SIGNER
 from server.classroom import commands as c
+from server.classroom.checks import draw_check_times
 from server.classroom.errors import Refused
 from server.classroom.lesson import SYSTEM, Actor
 from server.classroom.names import clean_name
@@ -260,25 +260,13 @@ async def start_lesson(request: web.Request) -> web.Response:
     info = await lesson_for(request, who)
     actor = Actor(who.teacher.id, "teacher", who.teacher.name) if who.teacher else SYSTEM
     teacher_id = who.teacher.id if who.teacher else info.teacher_id
-    checks = random_check_times(request.app[SETTINGS].attendance, now_ms())
+    attendance = request.app[SETTINGS].attendance
+    planned_ms = int(attendance.planned_lesson_min * 60_000)
+    draw = secrets.SystemRandom()  # nobody, the teacher included, can tell when they come
+    checks = draw_check_times(now_ms(), planned_ms, attendance.random_checks, draw)
     command = c.StartLesson(info.title, teacher_id, info.allow_guests, checks)
     await request.app[LIVE].run(info.id, actor, command)
     return ok(asdict(await lesson_for(request, who)))
-
-
-def random_check_times(attendance: AttendanceSettings, start_ms: int) -> tuple[int, ...]:
-    """`random_checks` moments, unknown to anyone in advance, inside the planned lesson.
-
-    They avoid the first and last five minutes (a quarter of a short lesson each), so that a
-    check does not merely measure who was late or who left early.
-    """
-    span_ms = int(attendance.planned_lesson_min * 60_000)
-    margin = min(5 * 60_000, span_ms // 4)
-    draw = secrets.SystemRandom()
-    times = (
-        start_ms + draw.randint(margin, span_ms - margin) for _ in range(attendance.random_checks)
-    )
-    return tuple(sorted(times))
 
 
 @routes.post("/api/lessons/{lesson_id}/end")

@@ -201,7 +201,7 @@ def test_a_learner_who_joins_during_the_window_may_answer() -> None:
     check = run.do(TEACHER, c.StartCheck(), 1)["check_id"]
     run.do(KIDS[0], c.Join(), 1.5)
     run.do(KIDS[0], c.AnswerCheck(check), 1.6)
-    assert run.lesson.checks[0].eligible == {"s0"}
+    assert run.lesson.check_expected(run.lesson.checks[0], run.lesson.attended()) == {"s0"}
 
 
 @pytest.mark.parametrize(

@@ -68,6 +68,7 @@ class Lesson(
         """Fold one logged event into the state (also used to replay the log)."""
         self._method("apply", type(record.event).__name__)(record.event, record.ts_ms)
         self.note_spent(record)
+        self.note_attendance(record)
         self.seq = record.seq
 
     def _method(self, prefix: str, class_name: str) -> Callable[..., Any]:
@@ -212,7 +213,6 @@ class Lesson(
         p.presence, p.since_ms, p.pending_visible = presence, ts, None
         if presence == "present":
             p.visible, p.listening, p.timed_out = True, False, False
-            self.on_became_present(p.id)
         elif presence in ("left", "removed", "denied"):
             self.on_gone(p.id)  # a network drop ("away") keeps the hand and the place
 

@@ -13,6 +13,9 @@ State = Literal[
 ATTENDING: tuple[State, ...] = ("present", "listening", "background")  # connected, in the lesson
 GAP_STATES: tuple[State, ...] = ("background", "network", "left", "removed", "server")
 
+Span = tuple[int, int]  # [start, end) in ms
+FOREVER = 2**63  # the end of a stretch still going on
+
 _GAP_OF: dict[str, State] = {"network": "network", "left": "left", "removed": "removed"}
 
 
@@ -45,6 +48,11 @@ class Timeline:
             if at_ms > self.since_ms:
                 self.segments.append(Segment(self.since_ms, at_ms, self.state))
         self.state, self.since_ms = state, at_ms
+
+    def attending(self) -> list[Span]:
+        """The stretches spent in the lesson, the one going on (if any) open-ended."""
+        spans = [(s.start_ms, s.end_ms) for s in self.segments if s.state in ATTENDING]
+        return [*spans, (self.since_ms, FOREVER)] if self.state in ATTENDING else spans
 
     def minutes_in(self, state: State) -> float:
         return sum(s.minutes for s in self.segments if s.state == state)

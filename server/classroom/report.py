@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from server.classroom import events as e
-from server.classroom.presence import ATTENDING, PresenceFold, Segment, Timeline
+from server.classroom.checks import Window, check_verdict, check_window
+from server.classroom.presence import ATTENDING, PresenceFold, Segment, Span, Timeline
 from server.classroom.quizzes import Question, question_from
 
 
@@ -167,15 +168,17 @@ def _count(
             "deadline": ev.deadline_ms,
             "scheduled": ev.scheduled,
             "answers": {},
-            "eligible": None,
+            "closed_at": None,
         }
+    elif isinstance(ev, e.CheckClosed):
+        checks[ev.check_id]["closed_at"] = ts
     elif isinstance(ev, e.CheckAnswered):
         checks[ev.check_id]["answers"][ev.participant_id] = ev.response_ms
         counts.setdefault(ev.participant_id, _Counts()).checks_answered += 1
 
 
 def _check_summary(check: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in check.items() if k not in ("answers", "eligible")} | {
+    return {k: v for k, v in check.items() if k not in ("answers", "closed_at")} | {
         "answered": len(check["answers"])
     }
 
@@ -194,8 +197,10 @@ def _row(
     attended = [s for s in segments if s.state in ATTENDING]
     first = attended[0].start_ms if attended else None
     last = attended[-1].end_ms if attended else None
-    results = [_check_result(ch, entry.id, timeline) for ch in checks.values()]
-    missed = [ch for ch, r in zip(checks.values(), results, strict=True) if r["result"] == "missed"]
+    spans = timeline.attending() if timeline else []
+    results = [_check_result(ch, entry.id, spans) for ch in checks.values()]
+    pairs = zip(checks.values(), results, strict=True)
+    missed = [_window(ch) for ch, r in pairs if r["result"] == "missed"]
     counted = counted_minutes(segments, missed)
     return {
         "id": entry.id,
@@ -220,15 +225,13 @@ def _row(
     }
 
 
-def counted_minutes(segments: list[Segment], missed: list[dict[str, Any]]) -> float:
+def counted_minutes(segments: list[Segment], missed: list[Window]) -> float:
     """Minutes that count toward presence: the page in front, and listening (the lesson's
     sound playing in the background) except a stretch of listening in which a check was
     missed. The background with nothing playing never counts."""
 
     def confirmed(s: Segment) -> bool:
-        return not any(
-            s.start_ms <= ch["deadline"] and s.end_ms > ch["started_at"] for ch in missed
-        )
+        return not any(window.holds((s.start_ms, s.end_ms)) for window in missed)
 
     return sum(
         s.minutes
@@ -237,17 +240,15 @@ def counted_minutes(segments: list[Segment], missed: list[dict[str, Any]]) -> fl
     )
 
 
-def _check_result(check: dict[str, Any], pid: str, timeline: Timeline | None) -> dict[str, Any]:
-    if pid in check["answers"]:
-        return {"check_id": check["id"], "result": "answered", "response_ms": check["answers"][pid]}
-    was_there = timeline is not None and any(
-        s.state in ATTENDING and s.start_ms <= check["deadline"] and s.end_ms > check["started_at"]
-        for s in timeline.segments
-    )
+def _window(check: dict[str, Any]) -> Window:
+    return check_window(check["started_at"], check["deadline"], check["closed_at"])
+
+
+def _check_result(check: dict[str, Any], pid: str, spans: list[Span]) -> dict[str, Any]:
     return {
         "check_id": check["id"],
-        "result": "missed" if was_there else "not-present",
-        "response_ms": None,
+        "result": check_verdict(pid in check["answers"], _window(check), spans),
+        "response_ms": check["answers"].get(pid),
     }
 
 

@@ -106,9 +106,6 @@ class LessonState:
         """Hook: events owed to a participant coming back from a gap (quiz time)."""
         return []
 
-    def on_became_present(self, pid: str) -> None:
-        """Hook for mixins that track who was present (attendance checks)."""
-
     def on_gone(self, pid: str) -> None:
         """Hook for mixins that drop a participant's state when they go (hands)."""
 
@@ -134,10 +131,3 @@ class LessonState:
         if p is None:
             raise Refused("unknown-participant", "There is no such participant in this lesson.")
         return p
-
-    def learners_present(self) -> list[str]:
-        return [
-            p.id
-            for p in self.participants.values()
-            if p.presence == "present" and p.role != "teacher"
-        ]

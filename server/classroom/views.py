@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -83,7 +84,7 @@ def snapshot(lesson: Lesson, viewer_id: str) -> dict[str, Any]:
     if me.role == "teacher":
         view["participants"] = [p.view() for p in lesson.participants.values()]
         view["hands"] = hand_queue(lesson)
-        view["check_tallies"] = [ch.view() for ch in lesson.checks]
+        view["check_tallies"] = lesson.check_tallies(lesson.checks)
         view["poll_tallies"] = [p.tally() for p in lesson.polls]
         view["quiz_tallies"] = [quiz_tally(q) for q in lesson.quizzes]
     return view
@@ -168,12 +169,13 @@ def _check_started(lesson: Lesson, record: e.Record) -> list[Outgoing]:
     assert isinstance(ev, e.CheckStarted)
     check = lesson.checks[ev.check_id - 1]
     prompt = {"check_id": check.id, "deadline": check.deadline_ms, "started_at": record.ts_ms}
-    return [Outgoing(ALL, "check_started", prompt), Outgoing(TEACHERS, "check_tally", check.view())]
+    tally = functools.partial(lesson.check_tally, check)
+    return [Outgoing(ALL, "check_started", prompt), Outgoing(TEACHERS, "check_tally", tally)]
 
 
 def _check_changed(lesson: Lesson, record: e.Record) -> list[Outgoing]:
     check = lesson.checks[vars(record.event)["check_id"] - 1]
-    out = [Outgoing(TEACHERS, "check_tally", check.view)]
+    out = [Outgoing(TEACHERS, "check_tally", functools.partial(lesson.check_tally, check))]
     if check.closed:
         out.append(Outgoing(ALL, "check_closed", {"check_id": check.id}))
     return out
