@@ -189,7 +189,9 @@ async def guest_floods(guests: int = 300, guesses: int = 500) -> list[dict[str, 
     port = free_port()
     env = clean_env(SABAK_SERVER_PORT=str(port), SABAK_SERVER_DATA_DIR=str(tmp / "var"),
                     SABAK_REDIS_URL=redis.url, SABAK_SERVER_TRUSTED_PROXIES="127.0.0.1",
-                    SABAK_LESSON_CHAT_RATE_MESSAGES="1000")  # fmt: skip
+                    SABAK_LESSON_CHAT_RATE_MESSAGES="1000",
+                    # the honest students chat 5 times a second: above a student's budget
+                    SABAK_LESSON_EVENTS_PER_MINUTE="1000")  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     proc = await sabak_serve(env)
     try:
