@@ -15,6 +15,7 @@ from client.rest import token_from_link
 from client.sabak_client import SabakClient
 from tests.browser import ARTIFACTS, CONTEXT_PERMISSIONS, chromium, needs_chromium, record_errors
 from tests.conftest import Running, free_port, make_classroom, settings_for, start_server
+from tests.test_web import loaded_picture
 
 KY = json.loads((Path(__file__).parent.parent / "client/web/i18n/ky.json").read_text("utf-8"))
 
@@ -88,7 +89,8 @@ async def test_a_locked_phone_playing_the_lesson_reports_listening_and_a_check_s
             changed = await visibility_events(server, lesson_id)
             assert changed[0]["visible"] is False and changed[0]["listening"] is True
             await teacher.call("check_start", {"window_s": 10})
-            await page.wait_for_function("window.__tones.length >= 2", timeout=5_000)
+            # a function, not an expression: Playwright evals expressions, which the CSP forbids
+            await page.wait_for_function("() => window.__tones.length >= 2", timeout=5_000)
             assert set(await page.evaluate("window.__tones")) == {"hidden"}
             ARTIFACTS.mkdir(exist_ok=True)
             await page.screenshot(path=str(ARTIFACTS / "student-check-hidden-ky.png"))
@@ -112,9 +114,7 @@ async def organizer_report(browser: Any, server: Running, course_id: str, lesson
     row = page.locator(f"[data-lesson='{lesson_id}']")
     await row.get_by_role("button", name=KY["org.report"], exact=True).click()
     await expect(page.locator("#report-table")).to_contain_text(KY["org.col_listening"])
-    await page.wait_for_function(
-        "document.querySelector('#timeline').naturalWidth > 0", timeout=10_000
-    )
+    await loaded_picture(page, "#timeline")
     await page.evaluate("window.scrollTo(0, 0)")
     await page.screenshot(path=str(ARTIFACTS / "organizer-listening-ky-360.png"), full_page=True)
     assert page.errors == []  # type: ignore[attr-defined]
