@@ -46,6 +46,7 @@ class Audit:
         self._counts: Counter[tuple[str, str]] = Counter()  # (hour key, field) -> new count
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="audit-writer")
@@ -53,6 +54,10 @@ class Audit:
     async def close(self) -> None:
         if self._task is not None:
             await asyncio.sleep(0)  # let a last entry in
+            # A cancel that lands inside a Redis call may be swallowed there: the loop must
+            # also see that it is closing, or closing waits for ever (seen as a hung teardown).
+            self._closing = True
+            self._wake.set()
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             await self._flush()
@@ -93,7 +98,7 @@ class Audit:
         return out
 
     async def _run(self) -> None:
-        while True:
+        while not self._closing:
             await self._wake.wait()
             self._wake.clear()
             await self._flush()
