@@ -137,15 +137,9 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if isinstance(command, c.Leave):
             return await self._leave(sid, session, learner)
         actor = session.acting(learner)
-        command = self._server_side(command, actor, lesson_id)
+        command = _server_side(command)
         outcome = await self.live.run(lesson_id, actor, command)
         return outcome.result
-
-    def _server_side(self, command: c.Command, actor: Actor, lesson_id: str) -> c.Command:
-        """Fields only the server may set: a quiz's seed (a voter tag: LiveLessons.run)."""
-        if isinstance(command, c.StartQuiz):
-            return replace(command, seed=secrets.token_hex(16))
-        return command
 
     async def _leave(self, sid: str, session: Session, learner: Any) -> dict[str, Any]:
         """`leave` with a learner: that learner; without: everyone on this device."""
@@ -343,6 +337,13 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         await self.fanout.detach_participant(sid, session.lesson_id, pid)
         if not session.learners:
             await self.fanout.detach(sid, session.lesson_id)
+
+
+def _server_side(command: c.Command) -> c.Command:
+    """Fields only the server may set: a quiz's seed (an anonymous voter tag: LiveLessons.run)."""
+    if isinstance(command, c.StartQuiz):
+        return replace(command, seed=secrets.token_hex(16))
+    return command
 
 
 def _joined(session: Session) -> str:

@@ -13,8 +13,6 @@ from client.rest import RestError
 from client.sabak_client import CallFailed, SabakClient
 from server.appkeys import EVENTLOG
 from server.classroom import events as e
-from server.eventlog import encode, lesson_key
-from server.personal import text_key
 from tests.conftest import Running, free_port, make_classroom, settings_for, start_server
 
 
@@ -97,7 +95,7 @@ async def test_events_come_a_page_at_a_time(server: Running) -> None:
 
 
 async def big_log(server: Running, lesson_id: str, n: int, students: int = 30) -> None:
-    """Write a long finished lesson log straight into Redis (as if a lesson had made it)."""
+    """Write a long finished lesson log into Redis (as if a lesson had made it)."""
     t = int(time.time() * 1000) - 3_600_000
     records = [e.Record(1, t, "t1", e.LessonStarted("Big", "t1", False, []))]
     for i in range(students):
@@ -108,16 +106,7 @@ async def big_log(server: Running, lesson_id: str, n: int, students: int = 30) -
         k, pid = len(records), f"s{len(records) % students}"
         visible = (k // students) % 2 == 1
         records.append(e.Record(k + 1, t + k * 10, pid, e.VisibilityChanged(pid, visible)))
-    redis = server.app[EVENTLOG].redis
-    key = lesson_key(server.app[EVENTLOG].prefix, lesson_id)
-    for start in range(0, n, 5000):
-        pipe = redis.pipeline(transaction=False)
-        for r in records[start : start + 5000]:
-            entry, text = encode(r)
-            pipe.xadd(key, entry, id=f"{r.seq}-1")  # type: ignore[arg-type]
-            if text is not None:  # a name: kept beside the log (docs/privacy.md)
-                pipe.hset(text_key(server.app[EVENTLOG].prefix, lesson_id), *text)
-        await pipe.execute()
+    await server.app[EVENTLOG].append(lesson_id, tuple(records))  # the server's own write path
 
 
 async def chat_latencies(teacher: SabakClient, n: int, tag: str) -> list[float]:
