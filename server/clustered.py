@@ -127,9 +127,10 @@ class ClusteredLessons(LiveLessons):
             await super().get(lesson_id)  # a fresh load notes a restart by itself
             return
         await self._catch_up(mirror)
-        self._owned.add(lesson_id)
+        down_since = self.clock() if mirror.status == "live" else None
+        self._owned.add(lesson_id)  # from here to the mark, nothing awaited (_note_restart)
         log.info("took over lesson %s at seq %d", lesson_id, mirror.seq)
-        await self._note_restart(mirror, self.clock())
+        await self._note_restart(mirror, down_since)
 
     async def _catch_up(self, lesson: Lesson) -> None:
         for record in await self.eventlog.read(lesson.id, after_seq=lesson.seq):

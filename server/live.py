@@ -86,19 +86,30 @@ class LiveLessons:
         records = await self.eventlog.read(lesson_id)
         # Replaying a long log is a fold like a report's: in a thread, off the event loop.
         await asyncio.to_thread(_replay, lesson, records)
+        noted = bool(records) and note_restart
+        down_since = await self._down_since(lesson, records[-1].ts_ms) if noted else None
         self._lessons[lesson_id] = lesson
-        if records and note_restart:
+        if noted:
             log.info("lesson %s rebuilt from %d events", lesson_id, len(records))
-            await self._note_restart(lesson, records[-1].ts_ms)
+            await self._note_restart(lesson, down_since)
         return lesson
 
-    async def _note_restart(self, lesson: Lesson, last_ts: int) -> None:
-        """A live lesson found in the log means this server was down while it ran."""
+    async def _down_since(self, lesson: Lesson, last_ts: int) -> int | None:
+        """Since when nobody ran this live lesson (its last alive mark or event); None if over."""
         if lesson.status != "live":
-            return
+            return None
         alive = await self.directory.redis.get(self._alive_key(lesson.id))
-        down_since = max(int(alive), last_ts) if alive else last_ts
-        await self.run(lesson.id, SYSTEM, c.NoteRestart(down_since))
+        return max(int(alive), last_ts) if alive else last_ts
+
+    async def _note_restart(self, lesson: Lesson, down_since: int | None) -> None:
+        """A live lesson found in the log means this server was down while it ran.
+
+        Call it right after the lesson becomes visible in `_lessons`, with nothing awaited
+        in between: the mark is then applied before any command that other tasks send (a
+        join applied first would be turned into a gap by the mark that follows it).
+        """
+        if down_since is not None:
+            await self._run_here(lesson.id, SYSTEM, c.NoteRestart(down_since))
 
     def _alive_key(self, lesson_id: str) -> str:
         return f"{self.eventlog.prefix}:lesson:{{{lesson_id}}}:alive"

@@ -5,7 +5,15 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import redis.asyncio as aioredis
+
 from client.sabak_client import SabakClient
+from server.app import rules_from
+from server.classroom.commands import Join
+from server.classroom.lesson import Actor
+from server.directory import Directory
+from server.eventlog import EventLog
+from server.live import LiveLessons
 from tests.conftest import Running, make_classroom, settings_for, start_server
 
 
@@ -90,3 +98,36 @@ def _port() -> int:
     from tests.conftest import free_port
 
     return free_port()
+
+
+async def test_a_command_during_the_rebuild_after_a_restart_comes_after_the_restart_mark(
+    tmp_path: Path, redis_url: str
+) -> None:
+    """Seen in CI: a teacher's join applied between the rebuild and its mark became a gap."""
+    settings = settings_for(tmp_path / "var", redis_url, _port())
+    first = await start_server(settings)
+    room = await make_classroom(first, n_students=1)
+    (student,) = await joined(first, [room.students[0]["link"]], room.lesson["id"])
+    await first.runner.cleanup()  # the server goes away mid-lesson, with a student in it
+    redis = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    prefix = settings.redis.key_prefix
+    eventlog = EventLog(redis, prefix, 1000)
+    live = LiveLessons(Directory(redis, prefix), eventlog, rules_from(settings))
+    eventlog.start()
+    lesson_id, teacher_id = room.lesson["id"], room.teacher["id"]
+    try:
+        rebuilding = asyncio.ensure_future(live.adopt(lesson_id))  # as Retention does
+        # One loop step at a time, to the moment another task can see the rebuilt lesson.
+        while not live.loaded():  # noqa: ASYNC110
+            await asyncio.sleep(0)
+        await live.run(lesson_id, Actor(teacher_id, "teacher", "T"), Join())
+        await rebuilding
+        lesson = await live.get(lesson_id)
+        assert lesson.participants[teacher_id].presence == "present"
+        assert lesson.participants[room.students[0]["id"]].presence == "away"
+        kinds = [type(r.event).__name__ for r in await eventlog.read(lesson_id)]
+        assert kinds[-2:] == ["ServerRestarted", "ParticipantJoined"]
+    finally:
+        await student.close(goodbye=False)
+        await eventlog.close()
+        await redis.aclose()
