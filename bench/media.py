@@ -49,7 +49,7 @@ from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from signaling import aiortc_compat as compat  # noqa: E402
+from patches.aiortc import compat  # noqa: E402
 
 LOOPBACK = "127.0.0.1"
 VIDEO_FPS = 30  # the publisher's camera

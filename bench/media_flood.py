@@ -33,7 +33,7 @@ MB = 1024 * 1024
 
 def media_worker(server: common.Server) -> psutil.Process:
     for child in psutil.Process(server.pid).children():
-        if "signaling.media_worker" in " ".join(child.cmdline()):
+        if "media.worker" in " ".join(child.cmdline()):
             return child
     raise RuntimeError("the server has no media worker")
 

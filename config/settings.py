@@ -434,7 +434,7 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
     settings = Settings(**sections)
     if settings.server.cluster and settings.redis.url is None:
         raise ConfigError(
-            "server.cluster: several server processes need one shared Redis: set redis.url "
+            "store.cluster: several server processes need one shared Redis: set redis.url "
             "(SABAK_REDIS_URL)"
         )
     _check_networks(settings.server.trusted_proxies, "server.trusted_proxies")

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from core.errors import Refused
+from lessons.tokens import same_secret
 from server.appkeys import ADMIN_KEY, DIRECTORY, SIGNER
-from server.classroom.errors import Refused
-from server.directory import Teacher
-from server.tokens import same_secret
+from store.directory import Teacher
 
 
 @dataclass(frozen=True)

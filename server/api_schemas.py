@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.classroom.events import event_types
-from server.classroom.presence import GAP_STATES
+from core.events import event_types
+from core.presence import GAP_STATES
 from server.exports import LESSON_COLUMNS
 
 INT, NUM, STR, BOOL = (

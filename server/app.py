@@ -16,34 +16,35 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from config import Settings
+from core.rules import Rules
+from lessons.clustered import ClusteredLessons
+from lessons.datarights import DataRights
+from lessons.live import LiveLessons
+from lessons.retention import Retention
+from lessons.tokens import Signer, load_or_create_secret
+from media.rooms import MediaRooms
+from patches.aiortc import compat as aiortc_compat
+from patches.engineio import compat as engineio_compat
+from patches.engineio.gate import Gate
+from patches.socketio.broadcast import manager_class
 from server import appkeys as k
-from server.audit import Audit
-from server.classroom.rules import Rules
-from server.client_address import ClientAddresses, bucket
-from server.cluster import Cluster
-from server.clustered import ClusteredLessons
-from server.datarights import DataRights
-from server.directory import Directory
-from server.eventlog import EventLog
 from server.http_limits import MAX_PACKET_BYTES, polling_body_limit
-from server.live import LiveLessons
 from server.manage_routes import manage_routes
-from server.notices import Notices
 from server.openapi import openapi_route
-from server.redis_launcher import EmbeddedRedis, ensure_redis
 from server.report_routes import report_routes
-from server.retention import Retention
 from server.routes import refusals, routes
-from server.tokens import Signer, load_or_create_secret
 from server.web import add_web, security_headers
-from signaling import aiortc_compat, engineio_compat
-from signaling.broadcast import manager_class
+from signaling.client_address import ClientAddresses, bucket
 from signaling.fanout import Fanout
-from signaling.gate import Gate
 from signaling.guest_gate import GuestGate
-from signaling.media import MediaRooms
 from signaling.namespace import LessonNamespace
 from signaling.waiting import WaitingSweep
+from store.audit import Audit
+from store.cluster import Cluster
+from store.directory import Directory
+from store.eventlog import EventLog
+from store.notices import Notices
+from store.redis_launcher import EmbeddedRedis, ensure_redis
 
 log = logging.getLogger(__name__)
 

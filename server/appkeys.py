@@ -9,15 +9,15 @@ import socketio
 from aiohttp import web
 
 from config import Settings
-from server.audit import Audit
-from server.client_address import ClientAddresses
-from server.datarights import DataRights
-from server.directory import Directory
-from server.eventlog import EventLog
-from server.live import LiveLessons
-from server.retention import Retention
-from server.tokens import Signer
-from signaling.gate import Gate
+from lessons.datarights import DataRights
+from lessons.live import LiveLessons
+from lessons.retention import Retention
+from lessons.tokens import Signer
+from patches.engineio.gate import Gate
+from signaling.client_address import ClientAddresses
+from store.audit import Audit
+from store.directory import Directory
+from store.eventlog import EventLog
 
 SETTINGS = web.AppKey("settings", Settings)
 DIRECTORY = web.AppKey("directory", Directory)

@@ -17,14 +17,14 @@ from aiohttp import web
 
 from client.rest import RestClient, RestError
 from config import ConfigError, Settings, load_settings
+from media.sfu import MediaError
+from patches.aiortc.compat import AiortcInternalsChanged
+from patches.engineio.compat import EngineioInternalsChanged
 from server import appkeys as k
 from server.app import create_app
 from server.http_limits import make_runner
-from server.redis_launcher import RedisLaunchError
 from server.roster import XLSX
-from signaling.aiortc_compat import AiortcInternalsChanged
-from signaling.engineio_compat import EngineioInternalsChanged
-from signaling.sfu import MediaError
+from store.redis_launcher import RedisLaunchError
 
 log = logging.getLogger(__name__)
 

@@ -8,12 +8,12 @@ from typing import Any
 
 from aiohttp import web
 
+from core.errors import Refused
 from server.access import caller
 from server.appkeys import DIRECTORY, RIGHTS
-from server.classroom.errors import Refused
-from server.directory import Course, LessonInfo, Student, Teacher
 from server.routes import _known_courses, _text, ok, student_view, teacher_view
-from server.schema import Field, Spec
+from signaling.schema import Field, Spec
+from store.directory import Course, LessonInfo, Student, Teacher
 
 manage_routes = web.RouteTableDef()
 

@@ -9,14 +9,14 @@ from typing import Any
 
 from aiohttp import web
 
+from core.errors import Refused
+from core.report import RosterEntry, Thresholds, course_matrix, lesson_report
 from server.access import caller
 from server.appkeys import DIRECTORY, EVENTLOG, SETTINGS
-from server.classroom.errors import Refused
-from server.classroom.report import RosterEntry, Thresholds, course_matrix, lesson_report
-from server.directory import LessonInfo
 from server.exports import lesson_csv, matrix_csv
 from server.routes import course_for, lesson_for, ok
 from server.timeline_svg import timeline_svg
+from store.directory import LessonInfo
 
 report_routes = web.RouteTableDef()
 

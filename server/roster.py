@@ -14,8 +14,8 @@ import zipfile
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from server.classroom.errors import Refused
-from server.classroom.names import clean_name
+from core.errors import Refused
+from core.names import clean_name
 
 MAX_ROWS = 5000
 MAX_NAME = 80

@@ -13,17 +13,17 @@ from typing import Any
 from aiohttp import web
 from redis.exceptions import RedisError
 
+from core import commands as c
+from core.checks import draw_check_times
+from core.errors import Refused
+from core.lesson import SYSTEM, Actor
+from core.names import clean_name
+from lessons.tokens import Claims
 from server.access import CALLER, Caller, caller
 from server.appkeys import AUDIT, DIRECTORY, EVENTLOG, LIVE, RIGHTS, SETTINGS, SIGNER
-from server.classroom import commands as c
-from server.classroom.checks import draw_check_times
-from server.classroom.errors import Refused
-from server.classroom.lesson import SYSTEM, Actor
-from server.classroom.names import clean_name
-from server.directory import Course, LessonInfo, Student, Teacher, new_id
 from server.roster import XLSX, read_roster
-from server.schema import Field, Spec
-from server.tokens import Claims
+from signaling.schema import Field, Spec
+from store.directory import Course, LessonInfo, Student, Teacher, new_id
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()

@@ -9,11 +9,11 @@ from typing import Any
 import segno
 from aiohttp import web
 
+from core.errors import Refused
 from server.access import caller
 from server.appkeys import DIRECTORY, SETTINGS, SIGNER
-from server.classroom.errors import Refused
-from server.directory import LessonInfo, Student, Teacher
 from server.routes import lesson_for, link, ok
+from store.directory import LessonInfo, Student, Teacher
 
 web_api_routes = web.RouteTableDef()
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import socketio
 
-from server.classroom import events as e
-from server.classroom.lesson import Actor, Lesson
-from server.classroom.views import ALL, TEACHERS, Outgoing, outgoing
+from core import events as e
+from core.lesson import Actor, Lesson
+from core.views import ALL, TEACHERS, Outgoing, outgoing
 
 # Messages that only say "the latest number is": during a join storm or a burst of check
 # answers, send the latest one at most this often instead of one per event.

@@ -16,10 +16,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from config import AuthSettings
-from server.classroom.errors import Refused
-from server.client_address import bucket
-from server.throttle import WindowLimit
+from core.errors import Refused
+from signaling.client_address import bucket
 from signaling.identity import Session
+from signaling.throttle import WindowLimit
 
 # How long a wrong code waits for its answer once an address is over its budget: each
 # connection is one guess, so this slows a guesser down to (connections it may hold) / 2 s,

@@ -7,11 +7,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from server.classroom.errors import Refused
-from server.classroom.lesson import Actor
-from server.classroom.names import clean_name
-from server.directory import Directory, LessonInfo, Student, Teacher
-from server.tokens import Claims, Signer
+from core.errors import Refused
+from core.lesson import Actor
+from core.names import clean_name
+from lessons.tokens import Claims, Signer
+from store.directory import Directory, LessonInfo, Student, Teacher
 
 
 @dataclass

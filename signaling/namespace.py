@@ -10,21 +10,21 @@ from typing import Any
 
 import socketio
 
-from server.audit import Audit
-from server.classroom import commands as c
-from server.classroom.errors import Refused
-from server.classroom.lesson import Actor, Lesson
-from server.classroom.views import quiz_results, snapshot
-from server.client_address import ClientAddresses
-from server.clustered import ClusteredLessons
-from server.directory import Directory, LessonInfo, Student
-from server.live import LiveLessons
-from server.tokens import Claims, Signer
+from core import commands as c
+from core.errors import Refused
+from core.lesson import Actor, Lesson
+from core.views import quiz_results, snapshot
+from lessons.clustered import ClusteredLessons
+from lessons.live import LiveLessons
+from lessons.tokens import Claims, Signer
+from media.rooms import MediaRooms
+from signaling.client_address import ClientAddresses
 from signaling.fanout import Fanout
 from signaling.guest_gate import GuestGate
 from signaling.identity import Session, check_lesson_access, from_token, identify
-from signaling.media import MediaRooms
 from signaling.wire import spec_for
+from store.audit import Audit
+from store.directory import Directory, LessonInfo, Student
 
 log = logging.getLogger(__name__)
 

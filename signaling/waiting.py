@@ -13,11 +13,11 @@ import logging
 import time
 from collections.abc import Callable
 
-from server.classroom import commands as c
-from server.classroom.errors import Refused
-from server.classroom.lesson import Actor
-from server.clustered import ClusteredLessons
-from server.live import LiveLessons
+from core import commands as c
+from core.errors import Refused
+from core.lesson import Actor
+from lessons.clustered import ClusteredLessons
+from lessons.live import LiveLessons
 from signaling.fanout import Fanout
 
 log = logging.getLogger(__name__)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from server.classroom import commands as c
-from server.classroom.errors import Refused
-from server.schema import Field, Spec
+from core import commands as c
+from core.errors import Refused
+from signaling.schema import Field, Spec
 
 MAX_TEXT = 20_000  # a bound on the wire; the lesson's own limit is enforced by the core
 

@@ -20,8 +20,8 @@ from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
 from client.rest import token_from_link
 from client.sabak_client import SabakClient
-from signaling import aiortc_compat as compat
-from signaling.sfu import is_vp8_keyframe
+from media.sfu import is_vp8_keyframe
+from patches.aiortc import compat
 
 LOOPBACK = "127.0.0.1"
 

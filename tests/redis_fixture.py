@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from server.redis_launcher import EmbeddedRedis
+from store.redis_launcher import EmbeddedRedis
 
 
 @asynccontextmanager

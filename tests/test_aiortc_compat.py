@@ -9,7 +9,7 @@ from aiortc import RTCRtpReceiver, RTCRtpSender
 from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
 from aiortc.rtp import HeaderExtensionsMap, RtpPacket
 
-from signaling import aiortc_compat as compat
+from patches.aiortc import compat
 
 
 def test_the_pinned_aiortc_has_every_internal_we_use() -> None:

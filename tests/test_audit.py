@@ -9,7 +9,7 @@ import pytest
 
 from client.rest import RestClient, RestError, token_from_link
 from server.appkeys import REDIS
-from server.audit import address_block
+from store.audit import address_block
 from tests.conftest import Classroom, Running
 from tests.test_security import refused_connect
 

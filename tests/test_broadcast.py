@@ -1,4 +1,4 @@
-"""Direct broadcasts (signaling/broadcast.py, engineio_compat.deliver) on real sockets."""
+"""Direct broadcasts (patches/socketio/broadcast.py, engineio_compat.deliver) on real sockets."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from socketio.async_pubsub_manager import AsyncPubSubManager
 
 from bench.wsclient import WsClient
 from client.rest import token_from_link
-from signaling import engineio_compat
-from signaling.broadcast import DirectEmit, manager_class
+from patches.engineio import compat as engineio_compat
+from patches.socketio.broadcast import DirectEmit, manager_class
 from tests.conftest import Running, free_port, make_classroom, settings_for, start_server
 
 

@@ -140,7 +140,7 @@ def lesson_worker(servers: list[asyncio.subprocess.Process]) -> psutil.Process:
     """The media worker that forwards the lesson: the one of them with UDP sockets open."""
     for server in servers:
         for child in psutil.Process(server.pid).children():
-            worker = "signaling.media_worker" in " ".join(child.cmdline())
+            worker = "media.worker" in " ".join(child.cmdline())
             if worker and child.net_connections(kind="udp"):
                 return child
     raise AssertionError("no media worker has a connection")

@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 
-from server.classroom import commands as c
-from server.classroom import events as e
-from server.classroom.errors import Refused
-from server.classroom.lesson import SYSTEM, Actor, Lesson
-from server.classroom.report import RosterEntry, Thresholds, lesson_report
-from server.classroom.rules import Rules
+from core import commands as c
+from core import events as e
+from core.errors import Refused
+from core.lesson import SYSTEM, Actor, Lesson
+from core.report import RosterEntry, Thresholds, lesson_report
+from core.rules import Rules
 
 T = 1_700_000_000_000
 MIN = 60_000

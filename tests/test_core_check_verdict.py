@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.classroom import commands as c
+from core import commands as c
 from tests.test_core_attendance import KIDS, MIN, TEACHER, Run, T
 
 KID = KIDS[0]

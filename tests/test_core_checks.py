@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from server.classroom import commands as c
-from server.classroom.checks import Window, check_verdict, check_window, draw_check_times
-from server.classroom.presence import FOREVER, Span
+from core import commands as c
+from core.checks import Window, check_verdict, check_window, draw_check_times
+from core.presence import FOREVER, Span
 from tests.test_core_attendance import KIDS, TEACHER, Run
 
 MIN = 60_000

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from server.classroom import commands as c
-from server.classroom import events as e
-from server.classroom.errors import Refused
-from server.classroom.lesson import SYSTEM, Lesson
-from server.classroom.rules import Rules
-from server.classroom.views import snapshot
+from core import commands as c
+from core import events as e
+from core.errors import Refused
+from core.lesson import SYSTEM, Lesson
+from core.rules import Rules
+from core.views import snapshot
 from tests.test_core_lesson import ANA, BEK, T0, TEACHER, live
 
 MIN = 60_000

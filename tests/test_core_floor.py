@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from server.classroom import commands as c
-from server.classroom import events as e
-from server.classroom.errors import Refused
-from server.classroom.lesson import Lesson, Outcome
-from server.classroom.views import outgoing, snapshot
+from core import commands as c
+from core import events as e
+from core.errors import Refused
+from core.lesson import Lesson, Outcome
+from core.views import outgoing, snapshot
 from tests.test_core_lesson import ANA, BEK, T0, TEACHER, live, state
 
 

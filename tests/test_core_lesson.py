@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.classroom import commands as c
-from server.classroom import events as e
-from server.classroom.errors import Refused
-from server.classroom.lesson import Actor, Lesson
-from server.classroom.rules import Rules
-from server.classroom.views import outgoing, snapshot
+from core import commands as c
+from core import events as e
+from core.errors import Refused
+from core.lesson import Actor, Lesson
+from core.rules import Rules
+from core.views import outgoing, snapshot
 
 TEACHER = Actor("t1", "teacher", "Aigul")
 ANA = Actor("s1", "student", "Ana")

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from server.classroom import commands as c
-from server.classroom.lesson import Actor, Lesson
-from server.classroom.report import RosterEntry, Thresholds, lesson_report
-from server.classroom.rules import Rules
+from core import commands as c
+from core.lesson import Actor, Lesson
+from core.report import RosterEntry, Thresholds, lesson_report
+from core.rules import Rules
 from server.exports import LESSON_COLUMNS, lesson_csv, matrix_csv, safe_cell
 from server.timeline_svg import COLOURS, timeline_svg
 

@@ -11,8 +11,8 @@ import pytest
 
 from client.rest import RestError
 from client.sabak_client import CallFailed, SabakClient
+from core import events as e
 from server.appkeys import EVENTLOG
-from server.classroom import events as e
 from tests.conftest import Running, free_port, make_classroom, settings_for, start_server
 
 

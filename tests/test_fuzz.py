@@ -8,12 +8,12 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from server.classroom import commands as c
-from server.classroom.errors import Refused
-from server.classroom.lesson import Actor, Lesson
-from server.classroom.rules import Rules
-from server.classroom.views import outgoing, snapshot
-from server.schema import Field, Spec
+from core import commands as c
+from core.errors import Refused
+from core.lesson import Actor, Lesson
+from core.rules import Rules
+from core.views import outgoing, snapshot
+from signaling.schema import Field, Spec
 from signaling.wire import EVENTS
 
 T0 = 1_700_000_000_000

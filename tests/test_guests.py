@@ -13,14 +13,14 @@ import socketio
 
 from client.sabak_client import CallFailed, SabakClient
 from config import ConfigError, load_settings
-from server.classroom import commands as c
-from server.classroom import events as e
-from server.classroom.errors import Refused
-from server.classroom.lesson import Actor, Lesson
-from server.classroom.report import Thresholds, lesson_report
-from server.classroom.rules import Rules
-from server.client_address import bucket, client_address, parse_networks
-from server.throttle import WindowLimit
+from core import commands as c
+from core import events as e
+from core.errors import Refused
+from core.lesson import Actor, Lesson
+from core.report import Thresholds, lesson_report
+from core.rules import Rules
+from signaling.client_address import bucket, client_address, parse_networks
+from signaling.throttle import WindowLimit
 from tests.conftest import Running, free_port, make_classroom, settings_for, start_server
 
 TEACHER = Actor("t1", "teacher", "Aigul")

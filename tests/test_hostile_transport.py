@@ -15,8 +15,8 @@ import aiohttp
 import pytest
 
 from client.rest import RestClient, token_from_link
-from signaling.gate import Gate
-from signaling.inbound import frame_problem, message_problem
+from patches.engineio.gate import Gate
+from patches.engineio.inbound import frame_problem, message_problem
 from tests.conftest import (
     Classroom,
     Running,

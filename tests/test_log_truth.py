@@ -8,12 +8,12 @@ from pathlib import Path
 import redis.asyncio as aioredis
 
 from client.sabak_client import SabakClient
+from core.commands import Join
+from core.lesson import Actor
+from lessons.live import LiveLessons
 from server.app import rules_from
-from server.classroom.commands import Join
-from server.classroom.lesson import Actor
-from server.directory import Directory
-from server.eventlog import EventLog
-from server.live import LiveLessons
+from store.directory import Directory
+from store.eventlog import EventLog
 from tests.conftest import Running, make_classroom, settings_for, start_server
 
 

@@ -17,10 +17,10 @@ from typing import Any
 import psutil
 import pytest
 
+from media.rooms import MediaRooms
+from media.sfu import MediaError
+from media.worker import MediaWorkers, RoomOptions, Worker, worker_count
 from server import appkeys as k
-from signaling.media import MediaRooms
-from signaling.media_worker import MediaWorkers, RoomOptions, Worker, worker_count
-from signaling.sfu import MediaError
 from tests.conftest import (
     Classroom,
     Running,
@@ -181,7 +181,7 @@ async def test_workers_end_when_the_server_is_killed(tmp_path: Path, redis_url: 
     try:
         workers = psutil.Process(server.pid).children()
         assert len(workers) == 2, "`sabak serve` starts its media workers at once"
-        assert all("signaling.media_worker" in " ".join(w.cmdline()) for w in workers)
+        assert all("media.worker" in " ".join(w.cmdline()) for w in workers)
         server.send_signal(signal.SIGKILL)
         await server.wait()
         _, alive = psutil.wait_procs(workers, timeout=10)

@@ -6,8 +6,8 @@ import pytest
 
 from client.rest import RestError
 from client.sabak_client import SabakClient
-from server.classroom.errors import Refused
-from server.classroom.names import clean_name
+from core.errors import Refused
+from core.names import clean_name
 from tests.conftest import Running, make_classroom
 from tests.test_security import refused_connect
 

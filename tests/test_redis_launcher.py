@@ -9,9 +9,9 @@ import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import AuthenticationError, NoPermissionError
 
-from server import redis_launcher
-from server.redis_guard import outdated
-from server.redis_launcher import (
+from store import redis_launcher
+from store.redis_guard import outdated
+from store.redis_launcher import (
     EmbeddedRedis,
     RedisLaunchError,
     ensure_redis,

@@ -17,7 +17,7 @@ import pytest
 
 from client.rest import RestClient, token_from_link
 from client.sabak_client import CallFailed, SabakClient
-from server.redis_launcher import EmbeddedRedis
+from store.redis_launcher import EmbeddedRedis
 from tests.conftest import (
     Running,
     clean_env,

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from client.rest import RestClient, RestError, token_from_link
+from lessons.live import wall_ms
 from server.appkeys import LIVE, REDIS, RETENTION
-from server.eventlog import lesson_key
-from server.live import wall_ms
-from server.personal import text_key
+from store.eventlog import lesson_key
+from store.personal import text_key
 from tests.conftest import Running, free_port, make_classroom, settings_for, start_server
 from tests.test_datarights import joined
 from tests.test_security import refused_connect

@@ -81,7 +81,7 @@ def test_what_is_wrong_is_listed_row_by_row() -> None:
 
 
 def test_a_broken_xlsx_is_refused_in_words() -> None:
-    from server.classroom.errors import Refused
+    from core.errors import Refused
 
     with pytest.raises(Refused) as info:
         read_roster(b"PK\x03\x04 not really a zip", XLSX)

@@ -13,7 +13,7 @@ import socketio
 
 from client.rest import RestError, token_from_link
 from client.sabak_client import CallFailed, SabakClient
-from server.tokens import Claims, Signer
+from lessons.tokens import Claims, Signer
 from signaling.wire import EVENTS
 from tests.conftest import Classroom, Running, make_classroom
 

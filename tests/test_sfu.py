@@ -21,8 +21,7 @@ from aiortc import (
 )
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
-from signaling import aiortc_compat as compat
-from signaling.sfu import (
+from media.sfu import (
     SENDER_QUEUE_FRAMES,
     Egress,
     MediaError,
@@ -31,6 +30,7 @@ from signaling.sfu import (
     Seat,
     is_vp8_keyframe,
 )
+from patches.aiortc import compat
 
 LOOPBACK = "127.0.0.1"
 MIC, CAMERA, SCREEN, FLOOR_MIC, FLOOR_CAMERA = (

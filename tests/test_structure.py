@@ -9,7 +9,7 @@ from pathlib import Path
 from aiohttp import web
 
 from client.sabak_client import SabakClient
-from server.classroom import events
+from core import events
 from server.manage_routes import MANAGE_OPERATIONS, manage_routes
 from server.openapi import OPERATIONS, document
 from server.report_routes import report_routes
@@ -32,11 +32,59 @@ def imported_modules(path: Path) -> set[str]:
 
 
 def test_core_imports_only_the_standard_library() -> None:
-    for path in (ROOT / "server" / "classroom").rglob("*.py"):
+    assert (ROOT / "core" / "lesson.py").is_file()
+    for path in (ROOT / "core").rglob("*.py"):
         for name in imported_modules(path):
             top = name.split(".")[0]
-            allowed = top in sys.stdlib_module_names or name.startswith("server.classroom")
+            allowed = top in sys.stdlib_module_names or name.startswith("core")
             assert allowed, f"{path.name} imports {name}: the core must stay pure"
+
+
+# The layers, bottom up: a package may import itself and what is listed for it, nothing above.
+# core <- store <- lessons <- media/signaling <- server; config, client and the patches of
+# other libraries stand aside (the patches know no Sabak package at all).
+MAY_IMPORT = {
+    "core": set(),
+    "config": set(),
+    "client": set(),
+    "patches": set(),
+    "store": {"core", "config"},
+    "lessons": {"core", "config", "store"},
+    "media": {"core", "config", "patches"},
+    "signaling": {"core", "config", "store", "lessons", "media", "patches"},
+    "server": {"core", "config", "store", "lessons", "media", "patches", "signaling", "client"},
+}
+
+
+def test_the_folders_are_the_layers_with_no_arrow_back_up() -> None:
+    wrong = []
+    for package, allowed in MAY_IMPORT.items():
+        assert (ROOT / package / "__init__.py").is_file(), package
+        for path in (ROOT / package).rglob("*.py"):
+            for name in imported_modules(path):
+                top = name.split(".")[0]
+                if top in MAY_IMPORT and top != package and top not in allowed:
+                    wrong.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_layers_form_no_cycle() -> None:
+    seen: dict[str, int] = {}
+
+    def depth(package: str, path: tuple[str, ...] = ()) -> int:
+        assert package not in path, f"a cycle: {' -> '.join((*path, package))}"
+        if package not in seen:
+            below = MAY_IMPORT[package]
+            seen[package] = 1 + max((depth(p, (*path, package)) for p in below), default=0)
+        return seen[package]
+
+    assert depth("server") > depth("signaling") > depth("lessons") > depth("store") > depth("core")
+    assert depth("media") > depth("core")
+
+
+def test_every_product_package_is_in_a_layer() -> None:
+    packages = {d.name for d in ROOT.iterdir() if (d / "__init__.py").is_file()}
+    assert packages - {"tests", "bench"} == set(MAY_IMPORT)
 
 
 def test_openapi_describes_every_rest_route() -> None:
@@ -67,7 +115,7 @@ def test_protocol_doc_covers_every_event() -> None:
 
 
 def test_every_event_type_has_a_fold() -> None:
-    from server.classroom.lesson import Lesson
+    from core.lesson import Lesson
 
     for name in events.event_types():
         snake = "".join(f"_{ch.lower()}" if ch.isupper() else ch for ch in name).lstrip("_")

@@ -1,0 +1,1 @@
+"""The lesson service: where lessons run, who may enter them, what is kept."""

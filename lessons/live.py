@@ -1,0 +1,230 @@
+"""Live lessons in memory: loaded from the log on first use, changed only through `run`."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Protocol
+
+from redis.exceptions import RedisError
+
+from core import commands as c
+from core.errors import Refused
+from core.events import Record
+from core.lesson import SYSTEM, Actor, Lesson, Outcome
+from core.rules import Rules
+from store.directory import Directory, LessonInfo
+from store.eventlog import EventLog, OutboxFull, lesson_key
+from store.personal import text_key
+
+log = logging.getLogger(__name__)
+
+TICK_S = 0.5  # how often due work (check deadlines, grace expiry) is looked at
+ALIVE_EVERY_S = 2.0  # how often a live lesson's "server alive" mark is refreshed
+
+
+class Publisher(Protocol):
+    async def __call__(self, lesson: Lesson, records: tuple[Record, ...]) -> None: ...
+
+
+def wall_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class LiveLessons:
+    """The one place where commands meet lessons: decide, apply, persist, publish."""
+
+    def __init__(
+        self,
+        directory: Directory,
+        eventlog: EventLog,
+        rules: Rules,
+        clock: Callable[[], int] = wall_ms,
+        retention_days: int = 0,
+    ) -> None:
+        self.directory, self.eventlog, self.rules, self.clock = directory, eventlog, rules, clock
+        self.retention_days = retention_days
+        self._lessons: dict[str, Lesson] = {}
+        self._loading: dict[str, asyncio.Future[Lesson]] = {}
+        self._ticker: asyncio.Task[None] | None = None
+        self.publishers: list[Publisher] = []
+        # One random key per poll, never stored: an anonymous voter's tag cannot be recomputed
+        # from anything on disk (var/secret.key included), and dies with this process.
+        self._ballot_keys: dict[tuple[str, int], bytes] = {}
+
+    def start(self) -> None:
+        self._ticker = asyncio.create_task(self._tick_forever(), name="lesson-ticker")
+
+    async def close(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            await asyncio.gather(self._ticker, return_exceptions=True)
+
+    async def get(self, lesson_id: str) -> Lesson:
+        """The lesson, replayed from its log the first time it is asked for."""
+        lesson = self._lessons.get(lesson_id)
+        if lesson is not None:
+            return lesson
+        if lesson_id not in self._loading:
+            self._loading[lesson_id] = asyncio.ensure_future(self._load(lesson_id))
+        try:
+            return await asyncio.shield(self._loading[lesson_id])
+        finally:
+            self._loading.pop(lesson_id, None)
+
+    async def _load(self, lesson_id: str, note_restart: bool = True) -> Lesson:
+        info = await self.directory.get(LessonInfo, lesson_id)
+        if info is None:
+            raise Refused("unknown-lesson", "There is no such lesson.")
+        lesson = Lesson(info.id, info.course_id, self.rules)
+        records = await self.eventlog.read(lesson_id)
+        # Replaying a long log is a fold like a report's: in a thread, off the event loop.
+        await asyncio.to_thread(_replay, lesson, records)
+        noted = bool(records) and note_restart
+        down_since = await self._down_since(lesson, records[-1].ts_ms) if noted else None
+        self._lessons[lesson_id] = lesson
+        if noted:
+            log.info("lesson %s rebuilt from %d events", lesson_id, len(records))
+            await self._note_restart(lesson, down_since)
+        return lesson
+
+    async def _down_since(self, lesson: Lesson, last_ts: int) -> int | None:
+        """Since when nobody ran this live lesson (its last alive mark or event); None if over."""
+        if lesson.status != "live":
+            return None
+        alive = await self.directory.redis.get(self._alive_key(lesson.id))
+        return max(int(alive), last_ts) if alive else last_ts
+
+    async def _note_restart(self, lesson: Lesson, down_since: int | None) -> None:
+        """A live lesson found in the log means this server was down while it ran.
+
+        Call it right after the lesson becomes visible in `_lessons`, with nothing awaited
+        in between: the mark is then applied before any command that other tasks send (a
+        join applied first would be turned into a gap by the mark that follows it).
+        """
+        if down_since is not None:
+            await self._run_here(lesson.id, SYSTEM, c.NoteRestart(down_since))
+
+    def _alive_key(self, lesson_id: str) -> str:
+        return f"{self.eventlog.prefix}:lesson:{{{lesson_id}}}:alive"
+
+    async def forget(self, lesson_id: str) -> None:
+        """Drop the copy in memory of a lesson that is not live (its log changed, or is gone)."""
+        lesson = self._lessons.get(lesson_id)
+        if lesson is not None and lesson.status != "live":
+            del self._lessons[lesson_id]
+
+    async def adopt(self, lesson_id: str) -> None:
+        """Take in hand a live lesson nobody runs (the server restarted): its timers run here."""
+        if lesson_id not in self._lessons:
+            await self.get(lesson_id)
+
+    def loaded(self) -> list[Lesson]:
+        return list(self._lessons.values())
+
+    def driven(self) -> list[Lesson]:
+        """The lessons whose timers and alive marks this process keeps (all, alone)."""
+        return self.loaded()
+
+    async def run(self, lesson_id: str, actor: Actor, command: c.Command) -> Outcome:
+        """Execute a command; returns once its events are stored and published."""
+        return await self._run_here(lesson_id, actor, command)
+
+    async def _run_here(self, lesson_id: str, actor: Actor, command: c.Command) -> Outcome:
+        lesson = await self.get(lesson_id)
+        try:
+            self.eventlog.check_room()
+        except OutboxFull:
+            raise Refused(
+                "log-unavailable", "The server cannot store events right now; try again soon."
+            ) from None
+        if isinstance(command, c.AnswerPoll):
+            command = replace(command, voter_tag=self._voter_tag(lesson_id, command, actor))
+        outcome = lesson.execute(actor, command, self.clock())
+        await self.eventlog.append(lesson_id, outcome.records)
+        if outcome.records:
+            await self._after_stored(lesson, outcome.records)
+        return outcome
+
+    def _voter_tag(self, lesson_id: str, command: c.AnswerPoll, actor: Actor) -> str:
+        """Set here, in the process that holds the lesson and its sealed ballot boxes."""
+        key = self._ballot_keys.setdefault((lesson_id, command.poll_id), secrets.token_bytes(32))
+        mac = hmac.new(key, actor.participant_id.encode(), hashlib.sha256)
+        return mac.hexdigest()[:22]
+
+    async def _after_stored(self, lesson: Lesson, records: tuple[Record, ...]) -> None:
+        await self._sync_directory(lesson, records)
+        for publish in self.publishers:
+            await publish(lesson, records)
+
+    async def _sync_directory(self, lesson: Lesson, records: tuple[Record, ...]) -> None:
+        kinds = {type(r.event).__name__ for r in records}
+        info = None
+        if kinds & {"LessonStarted", "LessonEnded"}:
+            info = await self.directory.get(LessonInfo, lesson.id)
+            if info is not None:
+                await self.directory.put(_with_status(info, lesson))
+        if "LessonEnded" in kinds and info is not None:
+            await self.directory.forget_code(info)  # an ended lesson admits no more guests
+        if "LessonEnded" in kinds and self.retention_days:
+            # Reports are computed from the log, so the log lives as long as the school says
+            # (lessons/retention.py then removes the lesson's record too).
+            prefix = self.eventlog.prefix
+            for key in (lesson_key(prefix, lesson.id), text_key(prefix, lesson.id)):
+                await self.directory.redis.expire(key, self.retention_days * 86400)
+
+    # -- the server's own work: deadlines, expiry, alive marks ------------------------------
+
+    async def _tick_forever(self) -> None:
+        last_alive = 0.0
+        while True:
+            await asyncio.sleep(TICK_S)
+            try:
+                await self.tick()
+                if time.monotonic() - last_alive >= ALIVE_EVERY_S:
+                    last_alive = time.monotonic()
+                    await self._mark_alive()
+            except Exception:
+                log.exception("lesson ticker failed; it goes on")
+
+    async def tick(self) -> None:
+        """Run whatever the lessons say is due by now (as the server, not as a person)."""
+        for lesson in self.driven():
+            for command in lesson.due(self.clock()):
+                try:
+                    await self.run(lesson.id, SYSTEM, command)
+                except Refused as refused:
+                    log.warning("due %s in %s refused: %s", command, lesson.id, refused.code)
+
+    async def _mark_alive(self) -> None:
+        await self.renew([lesson.id for lesson in self.driven()])
+        live = [lesson.id for lesson in self.driven() if lesson.status == "live"]
+        if not live:
+            return
+        try:
+            pipe = self.directory.redis.pipeline(transaction=False)
+            for lesson_id in live:
+                pipe.set(self._alive_key(lesson_id), self.clock(), ex=7 * 86400)
+            await pipe.execute()
+        except (RedisError, OSError) as exc:
+            log.warning("could not mark lessons alive: %s", exc)
+
+    async def renew(self, lesson_ids: list[str]) -> None:
+        """Keep holding these lessons (several processes: renew the ownership leases)."""
+
+
+def _replay(lesson: Lesson, records: list[Record]) -> None:
+    for record in records:
+        lesson.apply(record)
+
+
+def _with_status(info: LessonInfo, lesson: Lesson) -> LessonInfo:
+    return replace(
+        info, status=lesson.status, started_ms=lesson.started_ms, ended_ms=lesson.ended_ms
+    )

@@ -1,0 +1,76 @@
+"""Retention that runs: live lessons nobody runs are taken in hand, old lessons and audit go.
+
+Every `SWEEP_S` the sweep looks at every lesson record: a lesson still marked live but held
+by no process (the server restarted after its teacher closed the tab) is loaded, so that its
+timers, and the automatic end of `[lesson] auto_end_*`, apply to it; a lesson ended more than
+`[attendance] retention_days` ago is deleted with its log; audit entries that old are trimmed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from core.errors import Refused
+from lessons.datarights import DataRights
+from lessons.live import LiveLessons
+from store.directory import LessonInfo
+
+log = logging.getLogger(__name__)
+
+SWEEP_S = 60.0
+DAY_MS = 86_400_000
+
+
+class Retention:
+    """The periodic sweep; `sweep` is also called directly (tests, an operator's script)."""
+
+    def __init__(
+        self, rights: DataRights, live: LiveLessons, audit_key: str, retention_days: int
+    ) -> None:
+        self.rights, self.live, self.audit_key = rights, live, audit_key
+        self.retention_ms = retention_days * DAY_MS
+        self._task: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
+        self._compacted_ms = live.clock()  # Redis rewrites its file at start by itself
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._forever(), name="retention")
+
+    async def close(self) -> None:
+        self._stop.set()  # a cancel swallowed inside a Redis call must not keep it running
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _forever(self) -> None:
+        while not self._stop.is_set():  # at start first: lessons abandoned while down
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("retention sweep failed; it runs again later")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), SWEEP_S)
+
+    async def sweep(self) -> None:
+        now = self.live.clock()
+        for info in await self.rights.directory.all(LessonInfo):
+            try:
+                await self._one(info, now)
+            except Refused as refused:
+                log.warning("retention of lesson %s: %s", info.id, refused.code)
+        if self.retention_ms:
+            redis = self.rights.directory.redis
+            await redis.xtrim(self.audit_key, minid=now - self.retention_ms, approximate=False)
+        if now - self._compacted_ms >= DAY_MS:
+            # Deleted chat messages and expired logs leave the append-only file within a day.
+            self._compacted_ms = now
+            await self.rights.compact()
+
+    async def _one(self, info: LessonInfo, now: int) -> None:
+        if info.status == "live":
+            await self.live.adopt(info.id)
+        elif self.retention_ms and info.ended_ms and now - info.ended_ms >= self.retention_ms:
+            log.info("lesson %s ended more than the retention period ago: deleted", info.id)
+            await self.rights.delete_lesson(info)

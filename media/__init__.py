@@ -1,0 +1,1 @@
+"""The selective forwarding unit: rooms, feeds and the worker processes."""

@@ -1,0 +1,1 @@
+"""Every patch of another library's internals, one package per library."""

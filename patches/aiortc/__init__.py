@@ -1,0 +1,1 @@
+"""aiortc: what the forwarding unit needs that aiortc does not export."""

@@ -1,0 +1,1 @@
+"""python-engineio: transport, pre-parse checks and the session gate."""

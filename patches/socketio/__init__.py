@@ -1,0 +1,1 @@
+"""python-socketio: broadcasts without a task per recipient."""

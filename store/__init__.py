@@ -1,0 +1,1 @@
+"""The store: the lesson logs, the directory, leases and notices, in Redis."""
