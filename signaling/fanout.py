@@ -101,7 +101,9 @@ class Fanout:
         self._latest[key] = message
         if key not in self._due:
             loop = asyncio.get_running_loop()
-            self._due[key] = loop.call_later(delay, self._spawn, self._flush(key))
+            # The coroutine is made when the timer fires: one made now and never run (the
+            # loop closed first) would be "never awaited".
+            self._due[key] = loop.call_later(delay, lambda: self._spawn(self._flush(key)))
 
     async def _flush(self, key: tuple[str, str]) -> None:
         self._due.pop(key, None)
