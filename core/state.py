@@ -96,7 +96,7 @@ class Outcome:
     result: dict[str, Any]
 
 
-@dataclass(eq=False)  # one lesson is one object: compared and hashed by identity
+@dataclass(eq=False, repr=False)  # one lesson is one object (by identity); no huge repr
 class LessonState:
     """Every field of a lesson; only the folds of its events change them."""
 
