@@ -17,6 +17,8 @@ from core.state import Actor, LessonState
 
 C = TypeVar("C", bound=c.Command)
 V = TypeVar("V", bound=e.Event)
+K = TypeVar("K")
+F = TypeVar("F")
 
 
 @dataclass(frozen=True)
@@ -80,10 +82,6 @@ def merge(
         _add(deciders, part.deciders, part.name)
         _add(folds, part.folds, part.name)
     return deciders, folds
-
-
-K = TypeVar("K")
-F = TypeVar("F")
 
 
 def _rows(rows: Iterable[tuple[K, F]], name: str) -> dict[K, F]:
