@@ -2,108 +2,110 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
-
 from core import commands as c
 from core import events as e
 from core.errors import Refused
 from core.rules import note_time, rate_limited, sliding_window_full
-from core.state import Actor, LessonState
+from core.state import (
+    Actor,
+    ChatMessage,
+    LessonState,
+    require_live,
+    require_present,
+    require_teacher,
+    target,
+)
+from core.tables import Decision, decider, feature, fold
+
+__all__ = ["FEATURE", "ChatMessage"]
 
 
-@dataclass
-class ChatMessage:
-    id: int
-    client_id: str
-    author_id: str
-    author_name: str
-    text: str
-    to: Literal["all", "teacher"]
-    ts_ms: int
-    deleted: bool = False
+def send_chat(state: LessonState, actor: Actor, cmd: c.SendChat, now: int) -> Decision:
+    p = require_present(state, actor)
+    earlier = state.chat_by_client.get((p.id, cmd.client_id))
+    if earlier is not None:
+        return Decision((), {"message_id": earlier.id, "duplicate": True})
+    rules = state.rules
+    rules.check_chat_text(cmd.text)
+    if p.role == "teacher" and cmd.to == "teacher":
+        raise Refused("bad-recipient", "A teacher's messages go to everyone.")
+    if p.role != "teacher":
+        if state.chat_locked and cmd.to == "all":
+            raise Refused("chat-locked", "The teacher has locked the chat.")
+        if p.chat_muted:
+            raise Refused("chat-muted", "The teacher has muted your chat.")
+    # The teacher leads the lesson: ten times the students' allowance, still bounded.
+    allowance = rules.chat_rate_messages * (10 if p.role == "teacher" else 1)
+    if sliding_window_full(p.times("chat"), now, allowance, rules.chat_rate_window_ms):
+        raise rate_limited("You are sending messages too fast; wait a moment.")
+    message_id = len(state.chat) + 1
+    text = rules.normalize_text(cmd.text)
+    event = e.ChatPosted(message_id, cmd.client_id, p.id, text, cmd.to)
+    return Decision([event], {"message_id": message_id})
 
-    def view(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "author_id": self.author_id,
-            "author_name": self.author_name,
-            "text": self.text,
-            "to": self.to,
-            "ts": self.ts_ms,
-        }
+
+def delete_chat(state: LessonState, actor: Actor, cmd: c.DeleteChat, now: int) -> Decision:
+    require_teacher(actor)
+    require_live(state)
+    if not 1 <= cmd.message_id <= len(state.chat):
+        raise Refused("unknown-message", "There is no such message.")
+    if state.chat[cmd.message_id - 1].deleted:
+        return Decision()
+    return Decision([e.ChatDeleted(cmd.message_id)])
 
 
-class ChatMixin(LessonState):
-    def init_chat(self) -> None:
-        self.chat: list[ChatMessage] = []
-        self.chat_by_client: dict[tuple[str, str], ChatMessage] = {}
-        self.chat_locked = False
+def lock_chat(state: LessonState, actor: Actor, cmd: c.LockChat, now: int) -> Decision:
+    require_teacher(actor)
+    require_live(state)
+    if state.chat_locked == cmd.locked:
+        return Decision()
+    return Decision([e.ChatLocked(cmd.locked)])
 
-    def _decide_send_chat(self, actor: Actor, cmd: c.SendChat, now: int) -> Any:
-        p = self.require_present(actor)
-        earlier = self.chat_by_client.get((p.id, cmd.client_id))
-        if earlier is not None:
-            return [], {"message_id": earlier.id, "duplicate": True}
-        self.rules.check_chat_text(cmd.text)
-        if p.role == "teacher" and cmd.to == "teacher":
-            raise Refused("bad-recipient", "A teacher's messages go to everyone.")
-        if p.role != "teacher":
-            if self.chat_locked and cmd.to == "all":
-                raise Refused("chat-locked", "The teacher has locked the chat.")
-            if p.chat_muted:
-                raise Refused("chat-muted", "The teacher has muted your chat.")
-        rules = self.rules
-        # The teacher leads the lesson: ten times the students' allowance, still bounded.
-        allowance = rules.chat_rate_messages * (10 if p.role == "teacher" else 1)
-        if sliding_window_full(p.times("chat"), now, allowance, rules.chat_rate_window_ms):
-            raise rate_limited("You are sending messages too fast; wait a moment.")
-        message_id = len(self.chat) + 1
-        text = rules.normalize_text(cmd.text)
-        event = e.ChatPosted(message_id, cmd.client_id, p.id, text, cmd.to)
-        return [event], {"message_id": message_id}
 
-    def _decide_delete_chat(self, actor: Actor, cmd: c.DeleteChat, now: int) -> Any:
-        self.require_teacher(actor)
-        self.require_live()
-        if not 1 <= cmd.message_id <= len(self.chat):
-            raise Refused("unknown-message", "There is no such message.")
-        if self.chat[cmd.message_id - 1].deleted:
-            return [], {}
-        return [e.ChatDeleted(cmd.message_id)], {}
+def mute_chat(state: LessonState, actor: Actor, cmd: c.MuteChat, now: int) -> Decision:
+    require_teacher(actor)
+    require_live(state)
+    p = target(state, cmd.participant_id)
+    if p.role == "teacher":
+        raise Refused("forbidden", "A teacher's chat cannot be muted.")
+    if p.chat_muted == cmd.muted:
+        return Decision()
+    return Decision([e.ChatMuted(p.id, cmd.muted)])
 
-    def _decide_lock_chat(self, actor: Actor, cmd: c.LockChat, now: int) -> Any:
-        self.require_teacher(actor)
-        self.require_live()
-        if self.chat_locked == cmd.locked:
-            return [], {}
-        return [e.ChatLocked(cmd.locked)], {}
 
-    def _decide_mute_chat(self, actor: Actor, cmd: c.MuteChat, now: int) -> Any:
-        self.require_teacher(actor)
-        self.require_live()
-        p = self.target(cmd.participant_id)
-        if p.role == "teacher":
-            raise Refused("forbidden", "A teacher's chat cannot be muted.")
-        if p.chat_muted == cmd.muted:
-            return [], {}
-        return [e.ChatMuted(p.id, cmd.muted)], {}
+def chat_posted(state: LessonState, ev: e.ChatPosted, ts: int) -> None:
+    author = state.participants[ev.author_id]
+    msg = ChatMessage(ev.message_id, ev.client_id, ev.author_id, author.name, ev.text, ev.to, ts)
+    state.chat.append(msg)
+    state.chat_by_client[(ev.author_id, ev.client_id)] = msg
+    note_time(author.times("chat"), ts, state.rules.chat_rate_messages * 10)
 
-    def _apply_chat_posted(self, ev: e.ChatPosted, ts: int) -> None:
-        author = self.participants[ev.author_id]
-        msg = ChatMessage(
-            ev.message_id, ev.client_id, ev.author_id, author.name, ev.text, ev.to, ts
-        )
-        self.chat.append(msg)
-        self.chat_by_client[(ev.author_id, ev.client_id)] = msg
-        note_time(author.times("chat"), ts, self.rules.chat_rate_messages * 10)
 
-    def _apply_chat_deleted(self, ev: e.ChatDeleted, ts: int) -> None:
-        message = self.chat[ev.message_id - 1]
-        message.deleted, message.text = True, ""  # the log forgets it too (store/personal.py)
+def chat_deleted(state: LessonState, ev: e.ChatDeleted, ts: int) -> None:
+    message = state.chat[ev.message_id - 1]
+    message.deleted, message.text = True, ""  # the log forgets it too (store/personal.py)
 
-    def _apply_chat_locked(self, ev: e.ChatLocked, ts: int) -> None:
-        self.chat_locked = ev.locked
 
-    def _apply_chat_muted(self, ev: e.ChatMuted, ts: int) -> None:
-        self.participants[ev.participant_id].chat_muted = ev.muted
+def chat_locked(state: LessonState, ev: e.ChatLocked, ts: int) -> None:
+    state.chat_locked = ev.locked
+
+
+def chat_muted(state: LessonState, ev: e.ChatMuted, ts: int) -> None:
+    state.participants[ev.participant_id].chat_muted = ev.muted
+
+
+FEATURE = feature(
+    "chat",
+    deciders=[
+        decider(c.SendChat, send_chat),
+        decider(c.DeleteChat, delete_chat),
+        decider(c.LockChat, lock_chat),
+        decider(c.MuteChat, mute_chat),
+    ],
+    folds=[
+        fold(e.ChatPosted, chat_posted),
+        fold(e.ChatDeleted, chat_deleted),
+        fold(e.ChatLocked, chat_locked),
+        fold(e.ChatMuted, chat_muted),
+    ],
+)

@@ -265,7 +265,7 @@ def command_to_dict(command: Command) -> dict[str, Any]:
 
 
 def command_from_dict(data: dict[str, Any]) -> Command:
-    kinds = {cls.__name__: cls for cls in _all_commands()}
+    kinds = {cls.__name__: cls for cls in command_classes()}
     cls = kinds.get(str(data.get("type")))
     if cls is None:
         raise ValueError(f"unknown command {data.get('type')!r}")
@@ -275,7 +275,8 @@ def command_from_dict(data: dict[str, Any]) -> Command:
     return cls(**fields)
 
 
-def _all_commands() -> list[type[Command]]:
+def command_classes() -> list[type[Command]]:
+    """Every command type there is."""
     found, todo = [], list(Command.__subclasses__())
     while todo:
         cls = todo.pop()

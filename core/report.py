@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core import events as e
-from core.checks import Window, check_verdict, check_window
+from core.check import Window, check_verdict, check_window
 from core.presence import ATTENDING, PresenceFold, Segment, Span, Timeline
-from core.quizzes import Question, question_from
+from core.quiz import Question, question_from
 
 
 @dataclass(frozen=True)

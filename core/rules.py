@@ -63,3 +63,7 @@ def note_time(times: list[int], ts_ms: int, keep: int) -> None:
 
 def rate_limited(message: str) -> Refused:
     return Refused("rate-limited", message)
+
+
+def too_many_changes() -> Refused:
+    return Refused("too-many-changes", "You have changed this answer too many times.")

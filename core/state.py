@@ -1,4 +1,4 @@
-"""The state a lesson keeps, and the preconditions its commands share."""
+"""The state a lesson keeps (a plain dataclass), and the preconditions its commands share."""
 
 from __future__ import annotations
 
@@ -6,7 +6,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from core import events as e
+from core.check import Check
 from core.errors import Refused
+from core.poll import Poll
+from core.presence import PresenceFold
+from core.quiz import Quiz
 from core.rules import Rules
 
 Status = Literal["created", "live", "ended"]
@@ -62,6 +66,28 @@ class Participant:
         }
 
 
+@dataclass
+class ChatMessage:
+    id: int
+    client_id: str
+    author_id: str
+    author_name: str
+    text: str
+    to: Literal["all", "teacher"]
+    ts_ms: int
+    deleted: bool = False
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "author_id": self.author_id,
+            "author_name": self.author_name,
+            "text": self.text,
+            "to": self.to,
+            "ts": self.ts_ms,
+        }
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What a command produced: the records to persist and the ack payload."""
@@ -70,64 +96,60 @@ class Outcome:
     result: dict[str, Any]
 
 
+@dataclass(eq=False, repr=False)  # one lesson is one object (by identity); no huge repr
 class LessonState:
-    """Every field of a lesson; the mixins that change them all derive from this."""
+    """Every field of a lesson; only the folds of its events change them."""
 
-    def __init__(self, lesson_id: str, course_id: str, rules: Rules) -> None:
-        self.id = lesson_id
-        self.course_id = course_id
-        self.rules = rules
-        self.status: Status = "created"
-        self.title = ""
-        self.teacher_id = ""
-        self.allow_guests = False
-        self.guests_open = True  # the teacher may close guest entry during the lesson
-        self.end_reason = ""
-        self.seq = 0
-        self.started_ms: int | None = None
-        self.ended_ms: int | None = None
-        self.participants: dict[str, Participant] = {}
-        self.present_count = 0  # participants whose presence is "present", kept by the fold
-        self.init_chat()
-        self.init_hands()
-        self.init_checks()
-        self.init_polls()
-        self.init_quizzes()
-        self.init_floor()
+    id: str
+    course_id: str
+    rules: Rules
+    status: Status = "created"
+    title: str = ""
+    teacher_id: str = ""
+    allow_guests: bool = False
+    guests_open: bool = True  # the teacher may close guest entry during the lesson
+    end_reason: str = ""
+    seq: int = 0
+    started_ms: int | None = None
+    ended_ms: int | None = None
+    participants: dict[str, Participant] = field(default_factory=dict)
+    present_count: int = 0  # participants whose presence is "present", kept by the fold
+    chat: list[ChatMessage] = field(default_factory=list)
+    chat_by_client: dict[tuple[str, str], ChatMessage] = field(default_factory=dict)
+    chat_locked: bool = False
+    hands: list[str] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+    check_times: list[int] = field(default_factory=list)  # scheduled, chosen at the start
+    scheduled_started: int = 0
+    attendance: PresenceFold = field(default_factory=PresenceFold)  # as the report folds it
+    polls: list[Poll] = field(default_factory=list)
+    quizzes: list[Quiz] = field(default_factory=list)
+    floor: dict[str, bool] = field(default_factory=dict)  # who has the floor -> camera?
+    floor_offers: dict[str, bool] = field(default_factory=dict)  # not yet answered -> camera?
 
-    def init_chat(self) -> None: ...
-    def init_hands(self) -> None: ...
-    def init_checks(self) -> None: ...
-    def init_polls(self) -> None: ...
-    def init_quizzes(self) -> None: ...
-    def init_floor(self) -> None: ...
 
-    def extensions_on_return(self, p: Participant, now: int) -> list[e.Event]:
-        """Hook: events owed to a participant coming back from a gap (quiz time)."""
-        return []
+def require_teacher(actor: Actor) -> None:
+    if actor.role not in ("teacher", "system"):
+        raise Refused("forbidden", "Only the teacher can do this.")
 
-    def on_gone(self, pid: str) -> None:
-        """Hook for mixins that drop a participant's state when they go (hands)."""
 
-    def require_teacher(self, actor: Actor) -> None:
-        if actor.role not in ("teacher", "system"):
-            raise Refused("forbidden", "Only the teacher can do this.")
+def require_live(state: LessonState) -> None:
+    if state.status == "created":
+        raise Refused("lesson-not-started", "The lesson has not started yet.")
+    if state.status == "ended":
+        raise Refused("lesson-ended", "The lesson has ended.")
 
-    def require_live(self) -> None:
-        if self.status == "created":
-            raise Refused("lesson-not-started", "The lesson has not started yet.")
-        if self.status == "ended":
-            raise Refused("lesson-ended", "The lesson has ended.")
 
-    def require_present(self, actor: Actor) -> Participant:
-        self.require_live()
-        p = self.participants.get(actor.participant_id)
-        if p is None or p.presence != "present":
-            raise Refused("not-joined", "Join the lesson first.")
-        return p
+def require_present(state: LessonState, actor: Actor) -> Participant:
+    require_live(state)
+    p = state.participants.get(actor.participant_id)
+    if p is None or p.presence != "present":
+        raise Refused("not-joined", "Join the lesson first.")
+    return p
 
-    def target(self, participant_id: str) -> Participant:
-        p = self.participants.get(participant_id)
-        if p is None:
-            raise Refused("unknown-participant", "There is no such participant in this lesson.")
-        return p
+
+def target(state: LessonState, participant_id: str) -> Participant:
+    p = state.participants.get(participant_id)
+    if p is None:
+        raise Refused("unknown-participant", "There is no such participant in this lesson.")
+    return p

@@ -9,8 +9,8 @@ from typing import Any
 
 from core import events as e
 from core.lesson import ChatMessage, Lesson
-from core.polls import Poll
-from core.quizzes import Quiz
+from core.poll import Poll
+from core.quiz import Quiz
 
 ALL = "all"
 TEACHERS = "teachers"
