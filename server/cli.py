@@ -17,9 +17,9 @@ from aiohttp import web
 
 from client.rest import RestClient, RestError
 from config import ConfigError, Settings, load_settings
-from media.sfu import MediaError
-from patches.aiortc.compat import AiortcInternalsChanged
-from patches.engineio.compat import EngineioInternalsChanged
+from media.errors import MediaError
+from patches.aiortc.check import AiortcInternalsChanged
+from patches.engineio.check import EngineioInternalsChanged
 from server import appkeys as k
 from server.app import create_app
 from server.http_limits import make_runner
