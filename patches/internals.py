@@ -16,6 +16,10 @@ Signatures = tuple[tuple[Any, str, tuple[str, ...]], ...]  # (owner, attribute, 
 Attributes = tuple[tuple[Any, str], ...]  # (owner, attribute)
 
 
+class InternalsChanged(RuntimeError):
+    """An upgrade of a library moved an internal that a patch package relies on."""
+
+
 def problems(source: Source, signatures: Signatures, attributes: Attributes) -> list[str]:
     """Every listed internal that is missing or changed, in a sentence each."""
     found = [p for owner, name, needs in source for p in _missing_code(owner, name, needs)]

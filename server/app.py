@@ -30,6 +30,7 @@ from patches.engineio.gate import Gate
 from patches.engineio.guard import guard, watch_connect
 from patches.engineio.websocket import use_sabak_websocket
 from patches.socketio.broadcast import manager_class
+from patches.socketio.check import check_internals as check_socketio
 from server import appkeys as k
 from server.http_limits import MAX_PACKET_BYTES, polling_body_limit
 from server.manage_routes import manage_routes
@@ -97,6 +98,7 @@ def origin_check(settings: Settings) -> Any:
 
 def create_app(settings: Settings) -> web.Application:
     check_engineio()
+    check_socketio()
     check_aiortc()  # media forwarding relies on them: refuse to start if moved
     app = web.Application(
         middlewares=[security_headers, refusals, polling_body_limit],

@@ -19,6 +19,7 @@ from bench.wsclient import WsClient
 from client.rest import token_from_link
 from patches.engineio import check as engineio_check
 from patches.engineio import delivery, websocket
+from patches.socketio import check as socketio_check
 from patches.socketio.broadcast import DirectEmit, manager_class
 from tests.conftest import Running, free_port, make_classroom, settings_for, start_server
 
@@ -381,3 +382,16 @@ def test_a_moved_internal_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(AsyncSocket, "poll", poll)
     with pytest.raises(engineio_check.EngineioInternalsChanged, match=r"AsyncSocket\.poll"):
         engineio_check.check_internals()
+
+
+def test_the_socketio_internals_relied_on_are_there() -> None:
+    socketio_check.check_internals()
+
+
+def test_a_moved_socketio_internal_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def handle_emit(self: Any, message: Any) -> None:
+        """An upgrade whose pub/sub delivery no longer goes through the next emit."""
+
+    monkeypatch.setattr(AsyncPubSubManager, "_handle_emit", handle_emit)
+    with pytest.raises(socketio_check.SocketioInternalsChanged, match=r"_handle_emit"):
+        socketio_check.check_internals()

@@ -18,7 +18,7 @@ from patches import internals
 AIORTC_VERSION = "1.16.0"
 
 
-class AiortcInternalsChanged(RuntimeError):
+class AiortcInternalsChanged(internals.InternalsChanged):
     """The installed aiortc/aioice no longer has the internals the forwarding unit relies on."""
 
 

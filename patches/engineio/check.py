@@ -21,8 +21,6 @@ from aiohttp.base_protocol import BaseProtocol
 from engineio import packet as eio_packet
 from engineio.async_socket import AsyncSocket
 from engineio.base_socket import BaseSocket
-from socketio.async_manager import AsyncManager
-from socketio.async_pubsub_manager import AsyncPubSubManager
 from socketio.async_server import AsyncServer as SioAsyncServer
 from socketio.base_manager import BaseManager
 from socketio.base_server import BaseServer as SioBaseServer
@@ -30,7 +28,7 @@ from socketio.base_server import BaseServer as SioBaseServer
 from patches import internals
 
 
-class EngineioInternalsChanged(RuntimeError):
+class EngineioInternalsChanged(internals.InternalsChanged):
     """An upgrade of python-engineio, python-socketio or aiohttp moved what we rely on."""
 
 
@@ -94,22 +92,6 @@ _SOURCE: internals.Source = (
     (eio_aiohttp.WebSocket, "send", ("self._sock.send_str",)),
     (eio_aiohttp.WebSocket, "wait", ("self._sock.receive()",)),
     (eio_aiohttp.WebSocket, "close", ("self._sock.close()",)),
-    # DirectEmit does what AsyncManager.emit does for a plain broadcast, one packet for all
-    (
-        AsyncManager,
-        "emit",
-        (
-            "room = to or room",
-            "if namespace not in self.rooms:",
-            "skip_sid = [skip_sid]",
-            "data=[event] + data)",
-            "eio_packet.Packet(eio_packet.MESSAGE, p)",
-            "self.get_participants(namespace, room)",
-            "self.server._send_eio_packet(eio_sid, p)",
-        ),
-    ),
-    # with Redis, each process delivers to its own sockets through the next emit in the MRO
-    (AsyncPubSubManager, "_handle_emit", ("await super().emit(",)),
     # a direct write lands between whole frames: aiohttp writes an uncompressed frame to the
     # transport at once (no buffer or lock of its own), on the request's transport
     (WebSocketWriter, "send_frame", ("self._write_websocket_frame(message, opcode, 0)",)),
@@ -159,12 +141,6 @@ _SIGNATURES: internals.Signatures = (
     (AsyncSocket, "close", ("self", "wait", "abort", "reason")),
     (eio_aiohttp.WebSocket, "__init__", ("self", "handler", "server")),
     (eio_aiohttp.WebSocket, "__call__", ("self", "environ")),
-    (
-        AsyncManager,
-        "emit",
-        ("self", "event", "data", "namespace", "room", "skip_sid", "callback", "to", "kwargs"),
-    ),
-    (BaseManager, "get_participants", ("self", "namespace", "room")),
     (BaseManager, "sid_from_eio_sid", ("self", "eio_sid", "namespace")),
     (SioAsyncServer, "_handle_eio_connect", ("self", "eio_sid", "environ")),
     (SioAsyncServer, "_handle_eio_message", ("self", "eio_sid", "data")),
@@ -191,11 +167,9 @@ def check_internals() -> None:
     if not isinstance(transports, dict) or transports.get("websocket") is not eio_aiohttp.WebSocket:
         problems.append("engineio.AsyncServer._async['websocket'] is not the aiohttp WebSocket")
     sio = socketio.AsyncServer()
-    for name in ("environ", "packet_class", "eio"):
+    for name in ("environ", "eio"):
         if not hasattr(sio, name):
             problems.append(f"socketio.AsyncServer.{name} is missing")
-    if not hasattr(sio.manager, "rooms"):
-        problems.append("socketio.AsyncManager.rooms is missing")
     if problems:
         raise EngineioInternalsChanged(
             "internals used by patches/engineio changed (python-engineio "

@@ -11,7 +11,8 @@ queued for the writer, which writes the same bytes. Acks and binary emits take t
 path unchanged, and so do all the packets engine.io and socket.io send on their own (connect,
 acks, pings, close): they go through the queue, which a direct write never overtakes.
 
-Every library internal this relies on is listed in `patches/engineio/check.py`, checked at start.
+Every library internal this relies on is listed in `patches/socketio/check.py` (socket.io's)
+and `patches/engineio/check.py` (engine.io's), both checked at start.
 """
 
 from __future__ import annotations
