@@ -49,7 +49,9 @@ from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from patches.aiortc import compat  # noqa: E402
+from patches.aiortc.ice import pin_host_addresses  # noqa: E402
+from patches.aiortc.ingress import FrameSink, tap_encoded_frames  # noqa: E402
+from patches.aiortc.sender import pin_vp8_bitrate  # noqa: E402
 
 LOOPBACK = "127.0.0.1"
 VIDEO_FPS = 30  # the publisher's camera
@@ -121,8 +123,8 @@ def new_pc() -> RTCPeerConnection:
 
 
 async def run_publisher(url: str, bitrate: int, duration: float, lesson: str) -> None:
-    compat.pin_host_addresses((LOOPBACK,))
-    compat.pin_vp8_bitrate(bitrate)
+    pin_host_addresses((LOOPBACK,))
+    pin_vp8_bitrate(bitrate)
     pc = new_pc()
     kinds = {}
     for kind, track in (("mic", Tone()), ("camera", NoisyPicture())):
@@ -176,11 +178,11 @@ class BenchStudent:
             self._count_headers(offer["sdp"])
         else:
             for t in self.pc.getTransceivers():
-                compat.tap_encoded_frames(t.receiver, self._counter(t.kind), t.kind == "audio")
+                tap_encoded_frames(t.receiver, self._counter(t.kind), t.kind == "audio")
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         await post(http, f"{url}/answer", {**where, "sdp": self.pc.localDescription.sdp})
 
-    def _counter(self, kind: str) -> compat.FrameSink:
+    def _counter(self, kind: str) -> FrameSink:
         def count(data: bytes, timestamp: int) -> None:
             self.frames[kind] += 1
             if kind == "video":
@@ -251,7 +253,7 @@ async def run_students(
     url: str, first: int, k: int, batch: int, late: bool, lesson: str, lean: bool
 ) -> None:
     """Join K students, then measure the window the orchestrator sends on stdin."""
-    compat.pin_host_addresses((LOOPBACK,))
+    pin_host_addresses((LOOPBACK,))
     students = [BenchStudent(f"s{first + i}", lesson, lean) for i in range(k)]
     async with aiohttp.ClientSession() as http:
         for i in range(0, k, batch):  # DTLS handshakes are CPU heavy: join in waves

@@ -1,7 +1,7 @@
 """MediaRooms behind plain HTTP on 127.0.0.1, for bench/media.py (no socket.io, no Redis).
 
 `--workers 0`: one MediaRoom in this process (every request's lesson is the same room).
-`--workers N`: Sabak's media workers (media/worker.py), N processes, each lesson
+`--workers N`: Sabak's media workers (media/worker.py, media/workers.py), N processes, each lesson
 pinned to one, this process relaying requests to them as the server does.
 """
 
@@ -19,9 +19,12 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from media.sfu import Egress, MediaError, MediaRoom
-from media.worker import MediaWorkers, RoomOptions
-from patches.aiortc.compat import check_internals
+from media.errors import MediaError
+from media.room import MediaRoom
+from media.slot import Egress
+from media.worker import RoomOptions
+from media.workers import MediaWorkers
+from patches.aiortc.check import check_internals
 
 ROOM: web.AppKey[MediaRoom] = web.AppKey("room", MediaRoom)
 WORKERS: web.AppKey[MediaWorkers | None] = web.AppKey("workers")

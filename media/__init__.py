@@ -1,1 +1,1 @@
-"""The selective forwarding unit: rooms, feeds and the worker processes."""
+"""The selective forwarding unit: a lesson's room, its slots and feeds, its worker processes."""

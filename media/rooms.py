@@ -1,9 +1,9 @@
 """Media signaling over the lesson's socket: publish, subscribe, receive modes, ICE, the floor.
 
-One MediaRoom (media/sfu.py) per lesson runs in a media worker process
-(media/worker.py), the lesson pinned to one worker; this module only checks who may
-do what (from the lesson's state, never the payload), relays the request to the lesson's
-worker and turns MediaError into refusals.
+One MediaRoom (media/room.py) per lesson runs in a media worker process
+(media/worker.py), the lesson pinned to one worker (media/workers.py); this module only
+checks who may do what (from the lesson's state, never the payload), relays the request to
+the lesson's worker and turns MediaError into refusals.
 """
 
 from __future__ import annotations
@@ -20,15 +20,11 @@ from config import MediaSettings
 from core import events as e
 from core.errors import Refused
 from core.lesson import Actor, Lesson
-from media.sfu import MediaError, Seat
+from media.errors import MediaError
+from media.slot import Seat
 from media.turn import ice_for, is_turn
-from media.worker import (
-    Liveness,
-    MediaWorkers,
-    RemoteRoom,
-    RoomOptions,
-    worker_count,
-)
+from media.worker import RoomOptions
+from media.workers import Liveness, MediaWorkers, RemoteRoom, worker_count
 
 log = logging.getLogger(__name__)
 

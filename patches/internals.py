@@ -1,6 +1,6 @@
-"""Checking a library's private internals before relying on them (see *_compat.py).
+"""Checking a library's private internals before relying on them (see each package's check.py).
 
-Each compat module lists what it uses: code a function must contain (instance attributes
+Each patch package lists what it uses: code a function must contain (instance attributes
 exist only in `__init__`'s code), parameter names a callable must take, attributes that must
 exist. `problems` names every one that moved, so that a start-up check can refuse to start
 with one message instead of failing later, deep inside a lesson.
@@ -14,6 +14,10 @@ from typing import Any
 Source = tuple[tuple[Any, str, tuple[str, ...]], ...]  # (owner, attribute, code it contains)
 Signatures = tuple[tuple[Any, str, tuple[str, ...]], ...]  # (owner, attribute, parameters)
 Attributes = tuple[tuple[Any, str], ...]  # (owner, attribute)
+
+
+class InternalsChanged(RuntimeError):
+    """An upgrade of a library moved an internal that a patch package relies on."""
 
 
 def problems(source: Source, signatures: Signatures, attributes: Attributes) -> list[str]:

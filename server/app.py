@@ -23,10 +23,14 @@ from lessons.live import LiveLessons
 from lessons.retention import Retention
 from lessons.tokens import Signer, load_or_create_secret
 from media.rooms import MediaRooms
-from patches.aiortc import compat as aiortc_compat
-from patches.engineio import compat as engineio_compat
+from patches.aiortc.check import check_internals as check_aiortc
+from patches.engineio.check import check_internals as check_engineio
+from patches.engineio.drops import drop_all, watch_slow
 from patches.engineio.gate import Gate
+from patches.engineio.guard import guard, watch_connect
+from patches.engineio.websocket import use_sabak_websocket
 from patches.socketio.broadcast import manager_class
+from patches.socketio.check import check_internals as check_socketio
 from server import appkeys as k
 from server.http_limits import MAX_PACKET_BYTES, polling_body_limit
 from server.manage_routes import manage_routes
@@ -93,8 +97,9 @@ def origin_check(settings: Settings) -> Any:
 
 
 def create_app(settings: Settings) -> web.Application:
-    engineio_compat.check_internals()
-    aiortc_compat.check_internals()  # media forwarding relies on them: refuse to start if moved
+    check_engineio()
+    check_socketio()
+    check_aiortc()  # media forwarding relies on them: refuse to start if moved
     app = web.Application(
         middlewares=[security_headers, refusals, polling_body_limit],
         client_max_size=settings.server.max_http_body_bytes,
@@ -112,12 +117,12 @@ def create_app(settings: Settings) -> web.Application:
         compression_threshold=1024,
     )
     sio.attach(app, socketio_path="socket.io")
-    engineio_compat.use_sabak_websocket(sio, compress=settings.server.websocket_deflate)
+    use_sabak_websocket(sio, compress=settings.server.websocket_deflate)
     app[k.GATE] = gate = Gate(
         settings.server.sessions_per_address, settings.server.connect_timeout_s
     )
     addresses = app[k.ADDRESSES]  # behind a trusted proxy, the client's own; IPv6 by /64
-    engineio_compat.guard(sio, gate, lambda environ: bucket(addresses.of_environ(environ)))
+    guard(sio, gate, lambda environ: bucket(addresses.of_environ(environ)))
     app[k.SIO] = sio
     app.cleanup_ctx.append(_redis_ctx)
     app.cleanup_ctx.append(_services_ctx)
@@ -241,11 +246,11 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     audit.start()
     notices.start()
     retention.start()
-    watcher = asyncio.create_task(engineio_compat.watch_slow(app[k.SIO], MAX_QUEUED_PACKETS))
+    watcher = asyncio.create_task(watch_slow(app[k.SIO], MAX_QUEUED_PACKETS))
     connected = namespace.sessions.__contains__
     sweep = WaitingSweep(live, fanout, connected, settings.auth.waiting_guest_expiry_s)
     sweeper = asyncio.create_task(sweep.run_forever(), name="waiting-sweep")
-    doorman = asyncio.create_task(engineio_compat.watch_connect(app[k.SIO], app[k.GATE]))
+    doorman = asyncio.create_task(watch_connect(app[k.SIO], app[k.GATE]))
     try:
         yield
     finally:
@@ -267,4 +272,4 @@ async def _closing(app: web.Application) -> None:
     await app[k.SIO].shutdown()
     # Drop the transports without a socket.io goodbye: clients then reconnect by themselves
     # (to this server's successor), as they would after a crash.
-    await engineio_compat.drop_all(app[k.SIO])
+    await drop_all(app[k.SIO])

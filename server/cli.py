@@ -17,9 +17,8 @@ from aiohttp import web
 
 from client.rest import RestClient, RestError
 from config import ConfigError, Settings, load_settings
-from media.sfu import MediaError
-from patches.aiortc.compat import AiortcInternalsChanged
-from patches.engineio.compat import EngineioInternalsChanged
+from media.errors import MediaError
+from patches.internals import InternalsChanged
 from server import appkeys as k
 from server.app import create_app
 from server.http_limits import make_runner
@@ -122,7 +121,7 @@ def _serve(settings: Settings) -> None:
         asyncio.run(_run(settings))
     except RedisLaunchError as exc:
         _fail(f"Redis is not available: {exc}")
-    except (AiortcInternalsChanged, EngineioInternalsChanged) as exc:
+    except InternalsChanged as exc:
         _fail(f"this version of a dependency is not the one Sabak was tested with: {exc}")
     except CannotListen as exc:
         _fail(f"cannot listen on {settings.server.host}:{settings.server.port}: {exc}")

@@ -20,8 +20,9 @@ from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
 from client.rest import token_from_link
 from client.sabak_client import SabakClient
-from media.sfu import is_vp8_keyframe
-from patches.aiortc import compat
+from media.rtp import is_vp8_keyframe
+from patches.aiortc.ice import pin_host_addresses
+from patches.aiortc.ingress import tap_encoded_frames
 
 LOOPBACK = "127.0.0.1"
 
@@ -56,7 +57,7 @@ class AiortcTeacher:
         self.pc = new_pc()
 
     async def join(self, lesson_id: str) -> None:
-        compat.pin_host_addresses((LOOPBACK,))
+        pin_host_addresses((LOOPBACK,))
         await self.client.connect()
         await self.client.join(lesson_id)
         await self.publish()
@@ -98,7 +99,7 @@ class AiortcStudent:
         self._decoders: dict[str, Any] = {}
 
     async def join(self, lesson_id: str, mode: str = "video") -> None:
-        compat.pin_host_addresses((LOOPBACK,))  # aioice never offers 127.0.0.1 by itself
+        pin_host_addresses((LOOPBACK,))  # aioice never offers 127.0.0.1 by itself
         await self.client.connect()
         await self.client.join(lesson_id)
         await self.subscribe(mode)
@@ -131,7 +132,7 @@ class AiortcStudent:
             except av.FFmpegError:
                 self.errors[mid] += 1
 
-        compat.tap_encoded_frames(receiver, sink, per_packet=kind == "audio")
+        tap_encoded_frames(receiver, sink, per_packet=kind == "audio")
 
     async def camera_frames(self, more: int, label: str, timeout: float = 15.0) -> None:
         """Wait until `more` frames of the teacher's camera (mid 1) have come in."""

@@ -9,23 +9,23 @@ from aiortc import RTCRtpReceiver, RTCRtpSender
 from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
 from aiortc.rtp import HeaderExtensionsMap, RtpPacket
 
-from patches.aiortc import compat
+from patches.aiortc import check, ice, writer
 
 
 def test_the_pinned_aiortc_has_every_internal_we_use() -> None:
-    compat.check_internals()
+    check.check_internals()
 
 
 def test_another_aiortc_version_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(aiortc, "__version__", "1.17.0")
-    with pytest.raises(compat.AiortcInternalsChanged, match=r"aiortc is 1\.17\.0.*1\.16\.0"):
-        compat.check_internals()
+    with pytest.raises(check.AiortcInternalsChanged, match=r"aiortc is 1\.17\.0.*1\.16\.0"):
+        check.check_internals()
 
 
 def test_a_missing_method_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delattr(RTCRtpReceiver, "_send_rtcp_pli")
-    with pytest.raises(compat.AiortcInternalsChanged) as raised:
-        compat.check_internals()
+    with pytest.raises(check.AiortcInternalsChanged) as raised:
+        check.check_internals()
     assert "RTCRtpReceiver._send_rtcp_pli is missing" in str(raised.value)
 
 
@@ -36,8 +36,8 @@ def test_every_problem_is_named_at_once(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(RTCRtpSender, "_handle_rtcp_packet", handle_rtcp_packet)
     monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda: [])
     monkeypatch.delattr(aioice.ice.CandidatePair, "remote_addr")
-    with pytest.raises(compat.AiortcInternalsChanged) as raised:
-        compat.check_internals()
+    with pytest.raises(check.AiortcInternalsChanged) as raised:
+        check.check_internals()
     message = str(raised.value)
     assert "RTCRtpSender._handle_rtcp_packet no longer has `self._send_keyframe()`" in message
     assert "get_host_addresses takes ()" in message
@@ -47,7 +47,7 @@ def test_every_problem_is_named_at_once(monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_our_rtp_packets_are_byte_for_byte_aiortcs() -> None:
     extensions = [
-        RTCRtpHeaderExtensionParameters(id=4, uri=compat.MID_URI),
+        RTCRtpHeaderExtensionParameters(id=4, uri=writer.MID_URI),
         RTCRtpHeaderExtensionParameters(
             id=10, uri="http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
         ),
@@ -64,9 +64,9 @@ def test_our_rtp_packets_are_byte_for_byte_aiortcs() -> None:
     )
     packet.extensions.mid = "1"
     packet.extensions.abs_send_time = 0x123456
-    elements = compat.one_byte_extension(4, b"1") + compat.one_byte_extension(10, b"\x12\x34\x56")
+    elements = writer.one_byte_extension(4, b"1") + writer.one_byte_extension(10, b"\x12\x34\x56")
     ours = (
-        compat.rtp_header(True, 97, 65535, 4242424242, 123456789, compat.extension_block(elements))
+        writer.rtp_header(True, 97, 65535, 4242424242, 123456789, writer.extension_block(elements))
         + packet.payload
     )
     assert ours == packet.serialize(ids)
@@ -74,17 +74,17 @@ def test_our_rtp_packets_are_byte_for_byte_aiortcs() -> None:
 
 def test_no_extensions_means_a_plain_header() -> None:
     packet = RtpPacket(payload_type=111, sequence_number=7, timestamp=960, ssrc=5, payload=b"o")
-    ours = compat.rtp_header(False, 111, 7, 960, 5, compat.extension_block(b"")) + b"o"
+    ours = writer.rtp_header(False, 111, 7, 960, 5, writer.extension_block(b"")) + b"o"
     assert ours == packet.serialize()
 
 
 def test_host_addresses_can_be_pinned_and_restored() -> None:
     original = aioice.ice.get_host_addresses
     try:
-        compat.pin_host_addresses(("127.0.0.1", "::1"))
+        ice.pin_host_addresses(("127.0.0.1", "::1"))
         assert aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=False) == ["127.0.0.1"]
         assert aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=True) == ["127.0.0.1", "::1"]
-        compat.pin_host_addresses(())
-        assert aioice.ice.get_host_addresses is compat._original_host_addresses
+        ice.pin_host_addresses(())
+        assert aioice.ice.get_host_addresses is ice._original_host_addresses
     finally:
         aioice.ice.get_host_addresses = original

@@ -1,4 +1,4 @@
-"""Direct broadcasts (patches/socketio/broadcast.py, engineio_compat.deliver) on real sockets."""
+"""Direct broadcasts (patches/socketio/broadcast.py, patches/engineio/delivery.py), real sockets."""
 
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ from socketio.async_pubsub_manager import AsyncPubSubManager
 
 from bench.wsclient import WsClient
 from client.rest import token_from_link
-from patches.engineio import compat as engineio_compat
+from patches.engineio import check as engineio_check
+from patches.engineio import delivery, websocket
+from patches.socketio import check as socketio_check
 from patches.socketio.broadcast import DirectEmit, manager_class
 from tests.conftest import Running, free_port, make_classroom, settings_for, start_server
 
@@ -56,7 +58,7 @@ async def test_a_frame_is_byte_for_byte_what_aiohttps_writer_sends(size: int) ->
     await runner.setup()
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
-    expected = engineio_compat.text_frame(text.encode())
+    expected = delivery.text_frame(text.encode())
     try:
         conn = socket.create_connection(("127.0.0.1", port))
         conn.sendall(
@@ -78,10 +80,10 @@ async def test_a_frame_is_byte_for_byte_what_aiohttps_writer_sends(size: int) ->
 
 
 def test_framed_text_is_the_packet_text_and_its_frame() -> None:
-    framed = engineio_compat.Framed('42["chat",{"text":"сәлем"}]')
+    framed = delivery.Framed('42["chat",{"text":"сәлем"}]')
     assert framed == '42["chat",{"text":"сәлем"}]'
     assert framed.frame is framed.frame  # built once
-    assert framed.frame == engineio_compat.text_frame(framed.encode())
+    assert framed.frame == delivery.text_frame(framed.encode())
 
 
 # --- a plain socket.io server with the direct manager -----------------------------------------
@@ -101,7 +103,7 @@ async def plain_server(manager: socketio.AsyncManager, deflate: bool = False) ->
     )
     app = web.Application()
     sio.attach(app)
-    engineio_compat.use_sabak_websocket(sio, compress=deflate)
+    websocket.use_sabak_websocket(sio, compress=deflate)
     plain = Plain(sio, "", [])
 
     async def connect(sid: str, environ: Any, auth: Any) -> None:
@@ -179,13 +181,13 @@ async def test_order_is_kept_across_direct_queued_ack_and_binary_sends(
     plain: Plain, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     delivered: list[int] = []
-    original = engineio_compat.deliver
+    original = delivery.deliver
 
     async def counting(eio: Any, pkt: Any, eio_sids: list[str]) -> None:
         delivered.append(len(eio_sids))
         await original(eio, pkt, eio_sids)
 
-    monkeypatch.setattr(engineio_compat, "deliver", counting)
+    monkeypatch.setattr(delivery, "deliver", counting)
     got: list[list[int]] = []
     clients = []
     # straight to WebSocket, polling upgraded to WebSocket, polling only
@@ -301,13 +303,13 @@ async def test_with_redis_a_broadcast_from_one_server_is_delivered_directly_by_a
     redis_url: str, session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     delivered: list[list[str]] = []
-    original = engineio_compat.deliver
+    original = delivery.deliver
 
     async def recording(eio: Any, pkt: Any, eio_sids: list[str]) -> None:
         delivered.append(list(eio_sids))
         await original(eio, pkt, eio_sids)
 
-    monkeypatch.setattr(engineio_compat, "deliver", recording)
+    monkeypatch.setattr(delivery, "deliver", recording)
     cls = manager_class(socketio.AsyncRedisManager)
     one, one_runner = await plain_server(cls(redis_url, channel="test-direct"))
     two, two_runner = await plain_server(cls(redis_url, channel="test-direct"))
@@ -368,7 +370,7 @@ async def test_a_broadcast_reaches_students_with_deflate_on_and_off(
 
 
 def test_the_internals_relied_on_are_there() -> None:
-    engineio_compat.check_internals()
+    engineio_check.check_internals()
 
 
 def test_a_moved_internal_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -378,5 +380,18 @@ def test_a_moved_internal_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
         return []
 
     monkeypatch.setattr(AsyncSocket, "poll", poll)
-    with pytest.raises(engineio_compat.EngineioInternalsChanged, match=r"AsyncSocket\.poll"):
-        engineio_compat.check_internals()
+    with pytest.raises(engineio_check.EngineioInternalsChanged, match=r"AsyncSocket\.poll"):
+        engineio_check.check_internals()
+
+
+def test_the_socketio_internals_relied_on_are_there() -> None:
+    socketio_check.check_internals()
+
+
+def test_a_moved_socketio_internal_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def handle_emit(self: Any, message: Any) -> None:
+        """An upgrade whose pub/sub delivery no longer goes through the next emit."""
+
+    monkeypatch.setattr(AsyncPubSubManager, "_handle_emit", handle_emit)
+    with pytest.raises(socketio_check.SocketioInternalsChanged, match=r"_handle_emit"):
+        socketio_check.check_internals()

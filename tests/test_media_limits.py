@@ -21,9 +21,10 @@ import pytest
 from aiortc.mediastreams import VideoStreamTrack
 
 from client.sabak_client import CallFailed
+from media.connections import REMOTE_CANDIDATES
 from media.ice_policy import RemoteAddresses
+from media.room import MediaRoom
 from media.rooms import IN_FLIGHT
-from media.sfu import REMOTE_CANDIDATES, MediaRoom
 from tests.conftest import Running, free_port, make_classroom, settings_for, start_server
 from tests.media_peers import LOOPBACK, AiortcStudent, AiortcTeacher, new_pc
 from tests.test_media_workers import class_with_media, frames_flow, media_of, until

@@ -17,9 +17,10 @@ from typing import Any
 import psutil
 import pytest
 
+from media.errors import MediaError
 from media.rooms import MediaRooms
-from media.sfu import MediaError
-from media.worker import MediaWorkers, RoomOptions, Worker, worker_count
+from media.worker import RoomOptions, Worker
+from media.workers import MediaWorkers, worker_count
 from server import appkeys as k
 from tests.conftest import (
     Classroom,

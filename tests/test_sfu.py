@@ -21,16 +21,13 @@ from aiortc import (
 )
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
-from media.sfu import (
-    SENDER_QUEUE_FRAMES,
-    Egress,
-    MediaError,
-    MediaRoom,
-    Mode,
-    Seat,
-    is_vp8_keyframe,
-)
-from patches.aiortc import compat
+from media.errors import MediaError
+from media.feed import SENDER_QUEUE_FRAMES
+from media.room import MediaRoom
+from media.rtp import is_vp8_keyframe
+from media.slot import Egress, Mode, Seat
+from patches.aiortc.ice import set_reading
+from patches.aiortc.ingress import send_pli, tap_encoded_frames
 
 LOOPBACK = "127.0.0.1"
 MIC, CAMERA, SCREEN, FLOOR_MIC, FLOOR_CAMERA = (
@@ -39,7 +36,7 @@ MIC, CAMERA, SCREEN, FLOOR_MIC, FLOOR_CAMERA = (
     "2",
     "3",
     "4",
-)  # the subscriber mids (sfu.SLOTS)
+)  # the subscriber mids (media/slot.py SLOTS)
 WAIT_S = 8.0
 STALL_S = 0.25  # a student asks for a keyframe when video resumes after this gap
 
@@ -92,7 +89,8 @@ class Tone(AudioStreamTrack):
 
 
 def new_pc() -> RTCPeerConnection:
-    # aiortc's default bundle policy starts only the first m-line of each kind (see sfu.py)
+    # aiortc's default bundle policy starts only the first m-line of each kind
+    # (see media/connections.py)
     return RTCPeerConnection(
         RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
     )
@@ -155,7 +153,7 @@ class Student:
         await self.pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
         for t in self.pc.getTransceivers():
             self._receivers[str(t.mid)] = t.receiver
-            compat.tap_encoded_frames(
+            tap_encoded_frames(
                 t.receiver, self._sink(str(t.mid), t.kind), per_packet=t.kind == "audio"
             )
         await self.pc.setLocalDescription(await self.pc.createAnswer())
@@ -176,7 +174,7 @@ class Student:
         self._last_ts[mid] = timestamp
         now = time.monotonic()
         if kind == "video" and not key and now - self._last_at.get(mid, now) > STALL_S:
-            task = asyncio.ensure_future(compat.send_pli(self._receivers[mid]))
+            task = asyncio.ensure_future(send_pli(self._receivers[mid]))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         self._last_at[mid] = now
@@ -396,13 +394,13 @@ async def test_student_that_stops_reading_recovers_at_a_keyframe(any_lesson: Les
     slow, other = await any_lesson.join("slow"), await any_lesson.join("other")
     await until(decoded_at_least([slow, other], CAMERA, 10), "video")
     assert slow.pc is not None
-    compat.set_reading(slow.pc, False)  # the phone stops reading: the kernel drops the rest
+    set_reading(slow.pc, False)  # the phone stops reading: the kernel drops the rest
     seen = other.decoded[CAMERA]
     await until(decoded_at_least([other], CAMERA, seen + 30), "the others to go on")
     queued = any_lesson.room.receiving("slow")["tracks"]["teacher-camera"]["queued"]
     assert queued <= 1, "the server held media for a student who does not read"
     mark, keyframes = len(slow.history[CAMERA]), slow.keyframes[CAMERA]
-    compat.set_reading(slow.pc, True)
+    set_reading(slow.pc, True)
     await until(lambda: slow.keyframes[CAMERA] > keyframes, "a keyframe after the stall")
     await until(decoded_at_least([slow], CAMERA, slow.decoded[CAMERA] + 15), "video")
     assert slow.clean_since_keyframe(CAMERA, mark)

@@ -1,1 +1,1 @@
-"""python-socketio: broadcasts without a task per recipient."""
+"""python-socketio: broadcasts without a task per recipient (`broadcast`), checked at start."""

@@ -5,13 +5,14 @@ queues the packet for the socket's writer task, which wakes, builds the frame (a
 for that socket) and writes it. At 1,000 students that was most of the server's CPU
 (bench/compare.py, docs/benchmarks.md). Here a plain broadcast (no ack callback, no binary
 attachment) encodes its packet once and builds its frame once; each recipient then gets it
-through `engineio_compat.deliver`: written straight to the transport when the socket's writer
-waits on an empty queue (nothing queued earlier can be overtaken), else queued for the writer,
-which writes the same bytes. Acks and binary emits take the library's path unchanged, and so do
-all the packets engine.io and socket.io send on their own (connect, acks, pings, close): they
-go through the queue, which a direct write never overtakes.
+through `patches.engineio.delivery.deliver`: written straight to the transport when the
+socket's writer waits on an empty queue (nothing queued earlier can be overtaken), else
+queued for the writer, which writes the same bytes. Acks and binary emits take the library's
+path unchanged, and so do all the packets engine.io and socket.io send on their own (connect,
+acks, pings, close): they go through the queue, which a direct write never overtakes.
 
-Every library internal this relies on is in `patches/engineio/compat.py`, checked at start.
+Every library internal this relies on is listed in `patches/socketio/check.py` (socket.io's)
+and `patches/engineio/check.py` (engine.io's), both checked at start.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import socketio
 from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 
-from patches.engineio import compat as engineio_compat
+from patches.engineio import delivery
 
 
 class DirectEmit(socketio.AsyncManager):  # type: ignore[misc]
@@ -46,10 +47,10 @@ class DirectEmit(socketio.AsyncManager):  # type: ignore[misc]
             await super().emit(event, data, namespace, room=room, skip_sid=skip_sid, **kwargs)
             return
         pkt = eio_packet.Packet(eio_packet.MESSAGE, encoded)
-        pkt.encode_cache = engineio_compat.Framed(pkt.encode())
+        pkt.encode_cache = delivery.Framed(pkt.encode())
         skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
         recipients = [e for s, e in self.get_participants(namespace, room) if s not in skip]
-        await engineio_compat.deliver(self.server.eio, pkt, recipients)
+        await delivery.deliver(self.server.eio, pkt, recipients)
 
 
 def manager_class(base: type[socketio.AsyncManager]) -> type[socketio.AsyncManager]:

@@ -9,7 +9,7 @@ import { acquire, stopTrack } from './devices.js';
 /** Refusals that pass by themselves: try again in a moment instead of telling the person. */
 const PASSING = ['offline', 'timeout', 'media-restarting', 'media-timeout'];
 
-/** What the server's offer to a subscriber carries, by mid (media/sfu.py SLOTS). */
+/** What the server's offer to a subscriber carries, by mid (media/slot.py SLOTS). */
 export const MIDS = {
   teacherMic: '0',
   teacherCamera: '1',
