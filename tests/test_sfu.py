@@ -285,15 +285,25 @@ async def test_every_student_decodes_camera_and_mic(any_lesson: Lesson) -> None:
         assert report["tracks"]["teacher-screen"]["frames"] == 0
 
 
-async def test_late_joiner_sees_a_picture_within_a_second(any_lesson: Lesson) -> None:
+async def test_a_late_joiner_starts_at_a_keyframe_the_unit_asked_the_teacher_for(
+    any_lesson: Lesson,
+) -> None:
+    """The late joiner does not wait for the encoder's next keyframe: its join asks for one.
+
+    How soon the picture comes is a speed figure: bench/media.py measures it
+    (late_joiner_first_frame_s); a timed assertion here failed on a loaded machine.
+    """
     await any_lesson.publish("teacher")
     early = await any_lesson.join("early")
     await until(decoded_at_least([early], CAMERA, 30), "the lesson to run for a second")
-    joined = time.monotonic()
+    camera = any_lesson.room.stats()["slots"]["teacher-camera"]
+    asked, sent = camera["keyframe_requests"].get("join", 0), camera["plis_sent"]
     late = await any_lesson.join("late")
     await until(lambda: CAMERA in late.first_decoded_at, "the late joiner's first picture")
-    assert late.first_decoded_at[CAMERA] - joined < 1.0
     assert late.first_frame_key[CAMERA]
+    camera = any_lesson.room.stats()["slots"]["teacher-camera"]
+    assert camera["keyframe_requests"]["join"] > asked
+    assert camera["plis_sent"] > sent
     assert not late.errors
 
 
