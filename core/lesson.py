@@ -209,7 +209,10 @@ class Lesson(
             raise Refused("not-waiting", "This person is not in the waiting room.")
 
     def _set_presence(self, p: Participant, presence: Presence, ts: int) -> None:
-        self.present_count += (presence == "present") - (p.presence == "present")
+        change = (presence == "present") - (p.presence == "present")
+        self.present_count += change
+        if p.role != "teacher":
+            self.present_learners += change
         p.presence, p.since_ms, p.pending_visible = presence, ts, None
         if presence == "present":
             p.visible, p.listening, p.timed_out = True, False, False

@@ -88,6 +88,7 @@ class LessonState:
         self.ended_ms: int | None = None
         self.participants: dict[str, Participant] = {}
         self.present_count = 0  # participants whose presence is "present", kept by the fold
+        self.present_learners = 0  # the same without the teachers (what students are shown)
         self.init_chat()
         self.init_hands()
         self.init_checks()
