@@ -56,7 +56,7 @@ function latestChatVisible() {
   const item = last.getBoundingClientRect();
   const box = list.getBoundingClientRect();
   const bottom = Math.min(box.bottom, visibleBottom());
-  const top = Math.max(box.top, byId('title').closest('header').getBoundingClientRect().bottom);
+  const top = Math.max(box.top, headerBottom());
   return item.top < bottom - 8 && item.bottom > top + 8;
 }
 
@@ -70,7 +70,7 @@ function showLatestChat() {
   const list = byId('chat-list');
   list.scrollTop = list.scrollHeight;
   const below = list.getBoundingClientRect().bottom - visibleBottom() + 8;
-  const header = byId('title').closest('header').getBoundingClientRect().bottom;
+  const header = headerBottom();
   const above = header - list.getBoundingClientRect().top + 8;
   if (below > 0) window.scrollBy({ top: below });
   else if (above > 0) window.scrollBy({ top: -above });
@@ -90,13 +90,21 @@ function watchClasswork(box, kind, key) {
       if (seen.has(id)) continue;
       seen.add(id);
       announce(t(key));
-      if (!inView(card)) card.scrollIntoView({ block: 'start' });
+      if (!inView(card)) bringIntoView(card);
     }
   }).observe(box, { childList: true });
 }
 
+function headerBottom() {
+  return byId('title').closest('header').getBoundingClientRect().bottom;
+}
+
 function inView(el) {
   const r = el.getBoundingClientRect();
-  const header = byId('title').closest('header').getBoundingClientRect().bottom;
-  return r.top >= header && r.top < visibleBottom() - 80;
+  return r.top >= headerBottom() && r.top < visibleBottom() - 80;
+}
+
+/** Its top just under the sticky header (whose height changes with banners and notices). */
+function bringIntoView(el) {
+  window.scrollBy({ top: el.getBoundingClientRect().top - headerBottom() - 8 });
 }
