@@ -82,6 +82,8 @@ class SlowLink:
         try:
             async with self._slots:
                 await self._relay(reader, writer)
+        except asyncio.CancelledError:
+            pass  # closed by close(): the connection ends here
         finally:
             self._tasks.discard(task)
             writer.close()

@@ -22,6 +22,7 @@ import * as view from './student_view.js';
 import { bindPolls } from './polls.js';
 import { bindQuiz } from './quiz.js';
 import { bindAttention, announce, chatArrived, renderChip } from './attention.js';
+import { me as early } from './boot.js';
 
 const POLL_MS = 10000;
 const NAME_KEY = 'sabak.name';
@@ -58,7 +59,7 @@ async function main() {
   const words = setLanguage(preferredLanguage());
   const fragment = decodeURIComponent(location.hash.slice(1));
   const guest = !fragment || fragment.startsWith('code=');
-  const me = guest ? null : askMe(fragment);
+  const me = guest ? null : early || askMe(fragment);
   await words;
   bindLanguageSelect(byId('lang'));
   onLanguage(renderAll);
@@ -104,6 +105,7 @@ async function findLesson(token, asked = askMe(token)) {
     setTimeout(() => findLesson(token), POLL_MS);
     return;
   }
+  import('./student_media.js'); // fetched while the socket connects; used once joined
   connect({ token }, data.lessons[0].id);
 }
 
