@@ -48,9 +48,12 @@ async def open_student(context: BrowserContext, link: str) -> Page:
     return page
 
 
-async def snap(page: Page, name: str) -> None:
+async def snap(page: Page, name: str, css: bool = False) -> None:
+    """A screenshot; `css`: at one pixel per CSS pixel (small, for docs/img)."""
     ARTIFACTS.mkdir(exist_ok=True)
-    await page.screenshot(path=str(ARTIFACTS / f"phone-{name}.png"))
+    await page.screenshot(
+        path=str(ARTIFACTS / f"phone-{name}.png"), scale="css" if css else "device"
+    )
 
 
 async def joined(server: Running, link: str, lesson_id: str) -> SabakClient:
@@ -128,7 +131,7 @@ async def a_poll_comes_into_view(page: Page, teacher: SabakClient) -> None:
     card = page.locator("#polls [data-poll]")
     await expect(card).to_be_visible()
     await expect(card).to_be_in_viewport()
-    await snap(page, "ky-poll")
+    await snap(page, "ky-poll", css=True)
 
 
 async def offline_stays_in_sight(page: Page, context: BrowserContext) -> None:
