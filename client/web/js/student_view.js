@@ -174,7 +174,11 @@ export function bindEnlarge() {
   const set = (big) => {
     screen.classList.toggle('enlarged', big);
     document.body.classList.toggle('screen-enlarged', big);
-    if (big && screen.requestFullscreen) screen.requestFullscreen().catch(() => {});
+    if (big && screen.requestFullscreen) {
+      // A slide is wide: turn it sideways where the phone allows it (full screen only).
+      const turn = () => window.screen.orientation?.lock?.('landscape').catch(() => {});
+      screen.requestFullscreen().then(turn, () => {});
+    }
     if (!big && document.fullscreenElement) document.exitFullscreen().catch(() => {});
     render();
   };
