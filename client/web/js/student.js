@@ -4,7 +4,7 @@
  * lives in protocol.js, the rendering in student_view.js and chat_view.js.
  */
 import { LessonConnection } from './protocol.js';
-import { byId, flash, tokenOf } from './dom.js';
+import { byId, flash } from './dom.js';
 import {
   t,
   errorText,
@@ -23,6 +23,7 @@ import { bindPolls } from './polls.js';
 import { bindQuiz } from './quiz.js';
 import { bindAttention, announce, chatArrived, renderChip } from './attention.js';
 import { me as early } from './boot.js';
+import { bindLearnerAdd } from './learner_add.js';
 
 const POLL_MS = 10000;
 const NAME_KEY = 'sabak.name';
@@ -382,32 +383,7 @@ function bindControls() {
     if (event.target.value === 'audio') askToNotify(); // checks reach a locked phone
   });
   armCue();
-  byId('add-form').addEventListener('submit', (event) => {
-    event.preventDefault();
-    addLearner(byId('add-link').value);
-  });
-  if ('BarcodeDetector' in window) {
-    const scan = byId('scan');
-    scan.hidden = false;
-    scan.addEventListener('click', scanLink);
-  }
-}
-
-async function addLearner(link) {
-  const token = tokenOf(link);
-  if (!token || !conn) return;
-  const ack = await conn.addLearner(token);
-  byId('add-error').textContent = ack.ok ? '' : errorText(ack.error);
-  if (ack.ok) byId('add-link').value = '';
-}
-
-async function scanLink() {
-  const { scanOnce } = await import('./scan.js');
-  const text = await scanOnce(byId('scanner'));
-  if (text) {
-    byId('add-link').value = text;
-    addLearner(text);
-  }
+  bindLearnerAdd(() => conn);
 }
 
 function stored(key) {
