@@ -15,6 +15,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tarfile
 import tempfile
 import time
@@ -31,6 +32,8 @@ from client.rest import RestClient, token_from_link
 
 REPO = Path(__file__).resolve().parent.parent
 SABAK = REPO / ".venv" / "bin" / "sabak"
+if not SABAK.exists():  # a git worktree shares another checkout's venv: the running one's
+    SABAK = Path(sys.executable).with_name("sabak")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 

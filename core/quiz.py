@@ -123,6 +123,19 @@ class Quiz:
         return {"quiz_id": self.id, "score": sum(marks.values()),
                 "max_score": sum(q.points for q in self.questions), "marks": marks}  # fmt: skip
 
+    def own_result(self, pid: str) -> dict[str, Any]:
+        """A learner's published score, with each question in their own order (and whether
+        they took the quiz at all), so the phone can say which answers were wrong."""
+        result = self.score(pid)
+        you = self.learner(pid)
+        questions = []
+        for position, index in enumerate(you.order, start=1):
+            q = self.questions[index]
+            questions.append({"position": position, "text": q.text, "points": q.points,
+                              "answered": q.id in you.answers,
+                              "mark": result["marks"][q.id]})  # fmt: skip
+        return {**result, "taken": pid in self.learners, "questions": questions}
+
 
 def _index(answer: Any, order: list[int]) -> int:
     if isinstance(answer, bool) or not isinstance(answer, int) or not 0 <= answer < len(order):

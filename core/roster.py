@@ -26,7 +26,10 @@ _GONE: dict[str, Presence] = {"network": "away", "removed": "removed", "denied":
 
 def set_presence(state: LessonState, p: Participant, presence: Presence, ts: int) -> None:
     """The one place presence changes: the count, the timestamps, what going away drops."""
-    state.present_count += (presence == "present") - (p.presence == "present")
+    change = (presence == "present") - (p.presence == "present")
+    state.present_count += change
+    if p.role != "teacher":
+        state.present_learners += change
     p.presence, p.since_ms, p.pending_visible = presence, ts, None
     if presence == "present":
         p.visible, p.listening, p.timed_out = True, False, False

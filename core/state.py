@@ -114,6 +114,7 @@ class LessonState:
     ended_ms: int | None = None
     participants: dict[str, Participant] = field(default_factory=dict)
     present_count: int = 0  # participants whose presence is "present", kept by the fold
+    present_learners: int = 0  # the same without the teachers (what students are shown)
     chat: list[ChatMessage] = field(default_factory=list)
     chat_by_client: dict[tuple[str, str], ChatMessage] = field(default_factory=dict)
     chat_locked: bool = False

@@ -36,6 +36,11 @@ def present_count(lesson: Lesson) -> int:
     return lesson.present_count  # kept by the fold: a join must not count everyone again
 
 
+def count_view(lesson: Lesson) -> dict[str, int]:
+    """Everyone present, and the learners among them (what a student's "in lesson" shows)."""
+    return {"present": lesson.present_count, "learners": lesson.present_learners}
+
+
 def visible_to(lesson: Lesson, msg: ChatMessage, viewer_id: str) -> bool:
     if msg.deleted:
         return False
@@ -64,6 +69,7 @@ def snapshot(lesson: Lesson, viewer_id: str) -> dict[str, Any]:
         },
         "you": {**me.view(), "hand_position": lesson.hand_position(viewer_id)},
         "present_count": present_count(lesson),
+        "present_learners": lesson.present_learners,
         "checks": lesson.my_checks(viewer_id),
         "open_check": _open_check(lesson),
         "polls": [
@@ -118,7 +124,7 @@ def _participant_changed(lesson: Lesson, record: e.Record) -> list[Outgoing]:
     pid = _pid(record.event)
     out = [
         Outgoing(TEACHERS, "participant", lesson.participants[pid].view()),
-        Outgoing(ALL, "count", lambda: {"present": present_count(lesson)}),
+        Outgoing(ALL, "count", lambda: count_view(lesson)),
     ]
     ev = record.event
     if isinstance(ev, e.ParticipantLeft) and ev.reason in ("removed", "denied"):
@@ -129,21 +135,25 @@ def _participant_changed(lesson: Lesson, record: e.Record) -> list[Outgoing]:
 
 
 def _hands_if_changed(lesson: Lesson, record: e.Record) -> list[Outgoing]:
-    if isinstance(
-        record.event, (e.HandRaised, e.HandLowered, e.ParticipantLeft, e.ParticipantTimedOut)
-    ):
-        return [Outgoing(TEACHERS, "hands", {"queue": hand_queue(lesson)})]
-    return []
+    ev = record.event
+    if not isinstance(ev, (e.HandRaised, e.HandLowered, e.ParticipantLeft, e.ParticipantTimedOut)):
+        return []
+    out = [Outgoing(TEACHERS, "hands", {"queue": hand_queue(lesson)})]
+    if not isinstance(ev, e.HandRaised):
+        # A hand gone moves the ones after it up: each phone must learn its new place. The
+        # old place is no longer known here, so every hand still up is told (a short queue).
+        out += [Outgoing(pid, "hand", _hand_view(lesson, pid)) for pid in lesson.hands]
+    return out
+
+
+def _hand_view(lesson: Lesson, pid: str) -> dict[str, Any]:
+    return {"participant_id": pid, "raised": pid in lesson.hands,
+            "position": lesson.hand_position(pid)}  # fmt: skip
 
 
 def _hand_changed(lesson: Lesson, record: e.Record) -> list[Outgoing]:
     pid = _pid(record.event)
-    mine = {
-        "participant_id": pid,
-        "raised": pid in lesson.hands,
-        "position": lesson.hand_position(pid),
-    }
-    return [Outgoing(pid, "hand", mine), *_hands_if_changed(lesson, record)]
+    return [Outgoing(pid, "hand", _hand_view(lesson, pid)), *_hands_if_changed(lesson, record)]
 
 
 def _chat_posted(lesson: Lesson, record: e.Record) -> list[Outgoing]:
@@ -157,7 +167,7 @@ def _chat_posted(lesson: Lesson, record: e.Record) -> list[Outgoing]:
 
 def _everyone_changed(lesson: Lesson, record: e.Record) -> list[Outgoing]:
     roster = [Outgoing(TEACHERS, "participant", p.view()) for p in lesson.participants.values()]
-    return [*roster, Outgoing(ALL, "count", lambda: {"present": present_count(lesson)})]
+    return [*roster, Outgoing(ALL, "count", lambda: count_view(lesson))]
 
 
 def _visibility(lesson: Lesson, record: e.Record) -> list[Outgoing]:

@@ -12,6 +12,13 @@ from pathlib import Path
 from aiohttp import web
 
 from config import Settings
+from server.page_text import (
+    LANG_MARK,
+    LANGUAGES,
+    load_catalogues,
+    preferred_language,
+    translate_html,
+)
 from server.routes import Handler
 from server.web_api import web_api_routes
 
@@ -79,7 +86,7 @@ class Assets:
 
     version: str
     files: Mapping[str, Asset]
-    pages: Mapping[str, Asset]
+    pages: Mapping[str, Mapping[str, Asset]]  # route -> language -> the page in it
 
     @property
     def prefix(self) -> str:
@@ -109,11 +116,24 @@ def load_assets(web_dir: Path = WEB_DIR, vendor: Mapping[str, Path] = VENDOR) ->
     version = digest.hexdigest()[:12]
     files = {name: Asset.of(body, TYPES[Path(name).suffix]) for name, body in raw.items()}
     pages = {}
+    catalogues = load_catalogues(web_dir / "i18n")
     for route, filename in PAGES.items():
         html = (web_dir / filename).read_text(encoding="utf-8")
         html = html.replace(VERSION_MARK, f"/static/{version}")
-        pages[route] = Asset.of(html.encode(), TYPES[".html"])
+        pages[route] = page_in_languages(html, catalogues)
     return Assets(version, files, pages)
+
+
+def page_in_languages(html: str, catalogues: Mapping[str, Mapping[str, str]]) -> dict[str, Asset]:
+    """A page marked with {{lang}} gets its words written in, once per language; any other
+    page is the same in every language."""
+    if LANG_MARK not in html:
+        same = Asset.of(html.encode(), TYPES[".html"])
+        return dict.fromkeys(LANGUAGES, same)
+    return {
+        lang: Asset.of(translate_html(html, lang, catalogues[lang]).encode(), TYPES[".html"])
+        for lang in LANGUAGES
+    }
 
 
 def accepts_gzip(request: web.Request) -> bool:
@@ -124,8 +144,10 @@ def accepts_gzip(request: web.Request) -> bool:
     return False
 
 
-def respond(request: web.Request, asset: Asset, cache: str) -> web.Response:
-    headers = {"Cache-Control": cache, "ETag": asset.etag, "Vary": "Accept-Encoding"}
+def respond(
+    request: web.Request, asset: Asset, cache: str, vary: str = "Accept-Encoding"
+) -> web.Response:
+    headers = {"Cache-Control": cache, "ETag": asset.etag, "Vary": vary}
     if request.headers.get("If-None-Match") == asset.etag:
         return web.Response(status=304, headers=headers)
     body = asset.body
@@ -142,7 +164,11 @@ class WebClient:
         self.assets = assets
 
     async def page(self, request: web.Request) -> web.Response:
-        return respond(request, self.assets.pages[request.path], REVALIDATE)
+        versions = self.assets.pages[request.path]
+        lang = preferred_language(request.headers.get("Accept-Language", ""))
+        translated = len(set(versions.values())) > 1
+        vary = "Accept-Encoding, Accept-Language" if translated else "Accept-Encoding"
+        return respond(request, versions[lang], REVALIDATE, vary)
 
     async def static(self, request: web.Request) -> web.Response:
         # A dictionary lookup, never a filesystem path: nothing outside the list is served.

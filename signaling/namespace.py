@@ -211,7 +211,7 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             return quiz_results(lesson, quiz)
         if not quiz.published:
             raise Refused("not-published", "The teacher has not published the results yet.")
-        return quiz.score(session.acting(learner).participant_id)
+        return quiz.own_result(session.acting(learner).participant_id)
 
     async def _on_beat(
         self, sid: str, session: Session, data: dict[str, Any], learner: Any = None

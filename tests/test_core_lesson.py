@@ -165,6 +165,36 @@ def test_hand_queue_in_order_and_lowering() -> None:
     assert "hands" not in snapshot(lesson, "s1")
 
 
+def hand_messages(lesson: Lesson, records: tuple[e.Record, ...]) -> dict[str, Any]:
+    return {o.audience: o.body() for r in records for o in outgoing(lesson, r) if o.name == "hand"}
+
+
+@pytest.mark.parametrize(
+    ("who", "command"),
+    [(TEACHER, c.LowerHand("s1")), (ANA, c.LowerHand()), (ANA, c.Leave())],
+    ids=["teacher-lowers", "own-lowering", "leaving"],
+)
+def test_a_hand_gone_tells_every_later_hand_its_new_place(who: Actor, command: Any) -> None:
+    lesson = live()
+    lesson.execute(GUEST, c.Join(), T0 + 20)
+    lesson.execute(TEACHER, c.AdmitGuest("g1"), T0 + 30)
+    for i, learner in enumerate((ANA, BEK, GUEST)):
+        lesson.execute(learner, c.RaiseHand(), T0 + 100 + i)
+    sent = hand_messages(lesson, lesson.execute(who, command, T0 + 200).records)
+    assert sent["s2"] == {"participant_id": "s2", "raised": True, "position": 1}
+    assert sent["g1"] == {"participant_id": "g1", "raised": True, "position": 2}
+    assert sent.get("s1", {"raised": False})["raised"] is False
+
+
+def test_the_count_tells_students_the_learners_without_the_teacher() -> None:
+    lesson = live()
+    out = lesson.execute(GUEST, c.Join(), T0 + 20).records
+    lesson.execute(TEACHER, c.AdmitGuest("g1"), T0 + 30)
+    assert snapshot(lesson, "s1")["present_learners"] == 3
+    counts = [o.body() for r in out for o in outgoing(lesson, r) if o.name == "count"]
+    assert counts[-1] == {"present": 4, "learners": 3}
+
+
 def test_a_network_drop_keeps_the_hand_and_leaving_lowers_it() -> None:
     lesson = live()
     lesson.execute(ANA, c.RaiseHand(), T0 + 100)
@@ -282,9 +312,17 @@ def test_the_kept_present_count_always_equals_a_recount(steps: list[Any]) -> Non
                 log += lesson.execute(actor, commands[what](target), now).records
         recount = sum(1 for p in lesson.participants.values() if p.presence == "present")
         assert lesson.present_count == recount
+        learners = sum(
+            1
+            for p in lesson.participants.values()
+            if p.presence == "present" and p.role != "teacher"
+        )
+        assert lesson.present_learners == learners
         if "t1" in lesson.participants:
             assert snapshot(lesson, "t1")["present_count"] == recount
+            assert snapshot(lesson, "t1")["present_learners"] == learners
     rebuilt = Lesson("L1", "C1", Rules())  # and a lesson rebuilt from its log agrees
     for record in log:
         rebuilt.apply(record)
     assert rebuilt.present_count == lesson.present_count
+    assert rebuilt.present_learners == lesson.present_learners

@@ -208,6 +208,13 @@ def correct_answer(run: Run, pid: str, position: int) -> Any:
     return q.correct[0]
 
 
+def wrong_answer(run: Run, pid: str, position: int) -> Any:
+    right = correct_answer(run, pid, position)
+    if isinstance(right, list):
+        return right[:1]  # one of the two right options only
+    return (right + 1) % 3 if isinstance(right, int) else right + 1
+
+
 def test_each_learner_gets_their_own_order_and_answers_map_back_exactly() -> None:
     run = Run()
     quiz = start_quiz(run)
@@ -306,6 +313,22 @@ def test_quizzes_close_by_themselves_after_the_last_possible_deadline() -> None:
 def test_bad_quizzes_are_refused(questions: tuple[c.QuestionSpec, ...]) -> None:
     run = Run()
     assert run.refused(TEACHER, c.StartQuiz("Q", questions, "whole", 60), 1) == "invalid-quiz"
+
+
+def test_a_learner_sees_each_of_their_questions_marked_and_whether_they_took_it() -> None:
+    run = Run()
+    quiz = start_quiz(run)
+    run.do(ANA, c.NextQuestion(quiz), 11)
+    run.do(ANA, c.AnswerQuiz(quiz, 1, correct_answer(run, "s1", 1)), 12)
+    run.do(ANA, c.AnswerQuiz(quiz, 2, wrong_answer(run, "s1", 2)), 12)
+    mine = run.lesson.quizzes[0].own_result("s1")
+    assert mine["taken"] is True
+    marks = [(q["position"], q["answered"], q["mark"] == q["points"]) for q in mine["questions"]]
+    assert marks == [(1, True, True), (2, True, False), (3, False, False)]
+    first = run.lesson.quizzes[0].questions[run.lesson.quizzes[0].learner("s1").order[0]]
+    assert mine["questions"][0]["text"] == first.text
+    never = run.lesson.quizzes[0].own_result("s2")
+    assert never["taken"] is False and never["score"] == 0
 
 
 def test_results_in_the_report() -> None:

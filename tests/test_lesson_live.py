@@ -29,10 +29,11 @@ async def test_roster_for_teacher_and_count_for_students(
     teacher, ana, _bek, cem = people
     roster = cem.welcome["snapshot"]
     assert "participants" not in roster and roster["present_count"] == 4
+    assert roster["present_learners"] == 3  # what a student's page shows: not the teacher
     joined = [p["id"] for p in teacher.inbox["participant"]]
     assert joined == [s["id"] for s in classroom.students]
     count = await ana.wait_for("count", lambda d: d["present"] == 4, timeout=3)
-    assert count == {"present": 4}
+    assert count == {"present": 4, "learners": 3}
 
 
 async def test_chat_reaches_everyone_once_and_private_only_the_teacher(

@@ -289,8 +289,27 @@ async def screen_share(teacher: Page, phone: Page, py_student: AiortcStudent) ->
 
     await until(py_sees_screen, "the aiortc student to decode the screen")
     await snap(phone, "media-student.png")
+    await slide_fills_the_phone(phone)
     await teacher.click("[data-publish=screen]")
     await expect(phone.locator("[data-media=teacher-screen]")).to_be_hidden(timeout=WAIT_S * 1000)
+
+
+async def slide_fills_the_phone(phone: Page) -> None:
+    """The screen share (often the slide) comes above the teacher's face, and fills the
+    phone's screen when enlarged (issue 19)."""
+    screen = phone.locator("[data-media=teacher-screen]")
+    slide = await screen.bounding_box()
+    face = await phone.locator("[data-media=teacher-video]").bounding_box()
+    assert slide and face and slide["y"] < face["y"]
+    await phone.click("#enlarge")
+    await expect(phone.locator("#enlarge")).to_have_attribute("aria-pressed", "true")
+    big, view = await screen.bounding_box(), phone.viewport_size
+    assert (
+        big and view and big["width"] >= view["width"] - 1 and big["height"] >= view["height"] - 1
+    )
+    await snap(phone, "media-student-enlarged.png")
+    await phone.click("#enlarge")
+    await expect(phone.locator("#enlarge")).to_have_attribute("aria-pressed", "false")
 
 
 async def floor_both_ways(

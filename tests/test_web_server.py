@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import json
 import re
 from collections.abc import AsyncIterator
+from html import escape
 from pathlib import Path
 
 import aiohttp
@@ -13,6 +15,7 @@ from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
 from client.rest import token_from_link
+from server.page_text import preferred_language, translate_html
 from server.web import CSP, Asset, accepts_gzip, load_assets
 from server.web_api import WEB_OPERATIONS, web_api_routes
 from tests.conftest import Classroom, Running, make_classroom
@@ -49,6 +52,45 @@ async def test_pages_are_compressed_revalidated_and_locked_down(
         html = gzip.decompress(await resp.read()).decode()
     assert "{{static}}" not in html
     assert "'unsafe-inline'" not in CSP and "frame-ancestors 'none'" in CSP
+
+
+CATALOGUE_DIR = Path(__file__).resolve().parent.parent / "client" / "web" / "i18n"
+
+
+@pytest.mark.parametrize(
+    ("accept", "lang"),
+    [("ky-KG,ky;q=0.9,ru;q=0.8", "ky"), ("ru-RU,ru;q=0.9,en;q=0.8", "ru"), ("en-US", "en")],
+)
+async def test_the_student_page_arrives_with_its_words_in_the_browsers_language(
+    server: Running, http: aiohttp.ClientSession, accept: str, lang: str
+) -> None:
+    """On a slow link the modules come seconds after the HTML: the first words must not."""
+    messages = json.loads((CATALOGUE_DIR / f"{lang}.json").read_text(encoding="utf-8"))
+    headers = {"Accept-Language": accept, "Accept-Encoding": "identity"}
+    async with http.get(f"{server.url}/join", headers=headers) as resp:
+        html = (await resp.read()).decode()
+        assert "Accept-Language" in resp.headers["Vary"]
+        assert resp.headers["Content-Security-Policy"] == CSP
+    assert f'<html lang="{lang}">' in html
+    opening = messages["conn.opening"]
+    assert f'data-i18n="conn.opening">{opening}</p>' in html
+    assert f'placeholder="{escape(messages["chat.placeholder"])}"' in html
+    assert f'/i18n/{lang}.json" as="fetch"' in html  # the catalogue is fetched with the page
+    assert "{{" not in html and "<script>" not in html
+
+
+def test_page_words_are_escaped_and_the_language_follows_the_q_values() -> None:
+    html = '<p data-i18n="a"></p><input data-i18n-placeholder="b"><b data-i18n="c"></b>'
+    out = translate_html(html, "ky", {"a": "<img src=x>", "b": '"quoted" & <b>'})
+    assert out == (
+        '<p data-i18n="a">&lt;img src=x&gt;</p>'
+        '<input data-i18n-placeholder="b" placeholder="&quot;quoted&quot; &amp; &lt;b&gt;">'
+        '<b data-i18n="c"></b>'
+    )
+    assert preferred_language("en;q=0.5, ky;q=0.9, ru;q=0.7") == "ky"
+    assert preferred_language("de-DE, fr") == "ru"  # as the page: Russian when none fits
+    assert preferred_language("ky;q=0, en") == "en"
+    assert preferred_language("") == "ru"
 
 
 async def test_versioned_files_are_cached_for_a_year_and_revalidate_by_etag(

@@ -100,6 +100,11 @@ export class StudentStage {
     this.video = document.querySelector('[data-media="teacher-video"]');
     this.screen = document.querySelector('[data-media="teacher-screen"]');
     this.players = new Players(this.video);
+    /** Video mids with a decoded picture that getStats has not confirmed yet. */
+    this.decoded = new Set();
+    /** Video mids getStats has seen flowing (once it says they stopped, it has the say). */
+    this.confirmed = new Set();
+    this.flow = new Map();
     this.slots = {
       [MIDS.teacherMic]: this.players.element(MIDS.teacherMic, 'audio', this.video),
       [MIDS.teacherCamera]: this.players.element(MIDS.teacherCamera, 'video', this.video),
@@ -107,7 +112,17 @@ export class StudentStage {
       [MIDS.floorMic]: this.players.element(MIDS.floorMic, 'audio', this.video),
       [MIDS.floorCamera]: this.players.element(MIDS.floorCamera, 'video', this.video, 'pip'),
     };
+    for (const [mid, el] of Object.entries(this.slots)) {
+      // Shown at its first decoded frame, not a second or two later when getStats says so.
+      if (el.tagName === 'VIDEO') el.addEventListener('loadeddata', () => this.framed(mid, el));
+    }
     this.render(new Map());
+  }
+
+  framed(mid, el) {
+    if (!el.videoWidth) return;
+    this.decoded.add(mid);
+    this.render(this.flow);
   }
 
   /** @param {string} mid @param {MediaStreamTrack|null} track */
@@ -118,7 +133,12 @@ export class StudentStage {
 
   /** @param {Map<string, boolean>} flow which mids have media arriving */
   render(flow) {
-    const on = (mid) => Boolean(flow.get(mid));
+    this.flow = flow;
+    for (const mid of this.decoded) {
+      if (flow.get(mid)) this.confirmed.add(mid);
+      else if (this.confirmed.delete(mid)) this.decoded.delete(mid); // it stopped
+    }
+    const on = (mid) => Boolean(flow.get(mid)) || this.decoded.has(mid);
     this.video.dataset.state = on(MIDS.teacherCamera) ? 'playing' : 'waiting';
     this.screen.dataset.state = on(MIDS.teacherScreen) ? 'playing' : 'waiting';
     this.screen.hidden = !on(MIDS.teacherScreen);
@@ -130,6 +150,7 @@ export class StudentStage {
 
   close() {
     this.players.close();
+    this.decoded.clear();
     this.render(new Map());
   }
 }

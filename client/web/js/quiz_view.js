@@ -213,21 +213,35 @@ function isPast(deadline, skew) {
 function closedPart(c) {
   if (c.scores.length) {
     const several = c.learners.length > 1;
-    return h(
-      'div',
-      { class: 'scores' },
-      ...c.scores.map(({ name, result }) =>
-        h('p', {
-          class: 'score',
-          'data-score': result.score,
-          text: several
-            ? t('quiz.score_named', { name, s: result.score, m: result.max_score })
-            : t('quiz.score', { s: result.score, m: result.max_score }),
-        }),
-      ),
-    );
+    return h('div', { class: 'scores' }, ...c.scores.map((s) => scoreOf(s, several)));
   }
   return h('p', { class: 'muted', text: t('quiz.closed') });
+}
+
+/** A published result: the score and each question right or wrong, or "did not take it". */
+function scoreOf({ name, result }, several) {
+  if (result.taken === false) {
+    const text = several ? t('quiz.not_taken_named', { name }) : t('quiz.not_taken');
+    return h('p', { class: 'muted', 'data-not-taken': '', text });
+  }
+  const vars = { name, s: result.score, m: result.max_score };
+  const score = h('p', {
+    class: 'score',
+    'data-score': result.score,
+    text: several ? t('quiz.score_named', vars) : t('quiz.score', vars),
+  });
+  const marks = (result.questions || []).map((q) => {
+    const kind = !q.answered ? 'none' : q.mark === q.points ? 'right' : 'wrong';
+    return h(
+      'li',
+      { 'data-mark': kind },
+      h('span', { class: `mark ${kind}`, text: t(`quiz.mark_${kind}`) }),
+      h('span', { text: `${q.position}. ${q.text}` }),
+    );
+  });
+  if (!marks.length) return score;
+  const title = several ? name : t('quiz.your_answers');
+  return h('div', {}, score, h('h3', { text: title }), h('ol', { class: 'plain marks' }, ...marks));
 }
 
 /**

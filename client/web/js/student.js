@@ -4,7 +4,7 @@
  * lives in protocol.js, the rendering in student_view.js and chat_view.js.
  */
 import { LessonConnection } from './protocol.js';
-import { byId, flash, tokenOf } from './dom.js';
+import { byId, flash } from './dom.js';
 import {
   t,
   errorText,
@@ -21,6 +21,9 @@ import { receiveMode, setReceiveMode, onReceiveMode } from './receive_mode.js';
 import * as view from './student_view.js';
 import { bindPolls } from './polls.js';
 import { bindQuiz } from './quiz.js';
+import { bindAttention, announce, chatArrived, renderChip } from './attention.js';
+import { me as early } from './boot.js';
+import { bindLearnerAdd } from './learner_add.js';
 
 const POLL_MS = 10000;
 const NAME_KEY = 'sabak.name';
@@ -48,18 +51,27 @@ const state = {
 let conn = null;
 let ticker = 0;
 let mediaFor = null;
+/** Learners whose hand this phone is lowering (their 'hand' then needs no notice). */
+const lowering = new Set();
 const life = bindLifecycle(() => conn);
 
 async function main() {
-  await setLanguage(preferredLanguage());
+  // The catalogue and the lesson are asked for at once: on a slow link each is a round trip.
+  const words = setLanguage(preferredLanguage());
+  const fragment = decodeURIComponent(location.hash.slice(1));
+  const guest = !fragment || fragment.startsWith('code=');
+  const me = guest ? null : early || askMe(fragment);
+  await words;
   bindLanguageSelect(byId('lang'));
   onLanguage(renderAll);
+  onLanguage(renderChip);
   bindControls();
+  bindAttention();
+  view.bindEnlarge();
   view.renderMedia(receiveMode());
   onReceiveMode(view.renderMedia);
-  const fragment = decodeURIComponent(location.hash.slice(1));
-  if (!fragment || fragment.startsWith('code=')) askGuest(fragment.slice(5));
-  else findLesson(fragment);
+  if (guest) askGuest(fragment.slice(5));
+  else findLesson(fragment, me);
 }
 
 // -- finding the lesson ----------------------------------------------------------------
@@ -70,11 +82,15 @@ function askGuest(code) {
   view.showEntry('', true);
 }
 
+function askMe(token) {
+  return fetch('/api/me', { headers: { Authorization: `Bearer ${token}` } });
+}
+
 /** Ask the server which live lesson this personal link is for; wait if none has started. */
-async function findLesson(token) {
+async function findLesson(token, asked = askMe(token)) {
   let response;
   try {
-    response = await fetch('/api/me', { headers: { Authorization: `Bearer ${token}` } });
+    response = await asked;
   } catch {
     view.showEntry(t('conn.offline'));
     setTimeout(() => findLesson(token), POLL_MS);
@@ -90,12 +106,15 @@ async function findLesson(token) {
     setTimeout(() => findLesson(token), POLL_MS);
     return;
   }
+  import('./student_media.js'); // fetched while the socket connects; used once joined
   connect({ token }, data.lessons[0].id);
 }
 
 function connect(auth, lessonId) {
   view.showEntry(t('conn.connecting'));
+  state.over = false;
   const c = (conn = new LessonConnection({ auth, lessonId }));
+  c.guest = Boolean(auth.guest_code);
   life.follow(c);
   c.on('state', () => renderBanner(byId('banner'), c.state, c.queue.length));
   conn.on('welcome', welcome);
@@ -129,7 +148,7 @@ function welcome(ack) {
   if (ack.primary) {
     state.primary = you.id;
     state.lesson = snap.lesson;
-    state.count = snap.present_count;
+    state.count = snap.present_learners ?? snap.present_count; // the teacher is not counted
     state.chatLocked = snap.lesson.chat_locked;
     state.chat = new Map(snap.chat.map((m) => [m.id, m]));
     state.learners = new Map();
@@ -154,18 +173,24 @@ function welcome(ack) {
 function startMedia(ack) {
   if (mediaFor === conn) return;
   const bound = (mediaFor = conn);
-  const page = { learners: () => state.learners, primary: () => state.primary, notice };
+  const page = {
+    learners: () => state.learners,
+    primary: () => state.primary,
+    notice,
+    renderMedia: () => view.renderMedia(receiveMode()),
+  };
   import('./student_media.js').then((m) => m.bindStudentMedia(bound, page, ack));
 }
 
 const HANDLERS = {
   count: (d) => {
-    state.count = d.present;
-    view.renderHeader(state);
+    state.count = d.learners ?? d.present;
+    if (!state.over) view.renderHeader(state);
   },
   chat: (m) => {
     state.chat.set(m.id, m);
     renderMessages();
+    if (!state.learners.has(m.author_id)) chatArrived(m);
   },
   chat_deleted: (d) => {
     state.chat.delete(d.id);
@@ -176,7 +201,7 @@ const HANDLERS = {
     renderDock();
   },
   chat_muted: (d) => learner(d.participant_id, (l) => (l.muted = d.muted)),
-  hand: (d) => learner(d.participant_id, (l) => (l.hand = d.raised ? d.position : null)),
+  hand: (d) => learner(d.participant_id, (l) => handChanged(l, d)),
   check_started: (d) => {
     for (const l of state.learners.values()) {
       if (!l.checks.some((c) => c.check_id === d.check_id)) {
@@ -184,6 +209,7 @@ const HANDLERS = {
       }
     }
     setOpenCheck(d, d.started_at);
+    announce(t('check.prompt'));
     if (navigator.vibrate) navigator.vibrate(200);
     if (document.visibilityState === 'hidden') cue(t('check.prompt'), t('check.notify'));
     renderAll();
@@ -211,10 +237,29 @@ const HANDLERS = {
     else notice(errorText(item.ack.error));
   },
   finished: ({ reason, error }) => {
+    if (reason === 'refused' && conn && conn.guest && !state.lesson && !state.waiting) {
+      return retryGuest(errorText(error)); // a mistyped code: the form again, not a dead end
+    }
     if (reason === 'refused') over(errorText(error));
     else if (reason === 'disconnected') over(t('end.disconnected'));
   },
 };
+
+/** A learner's hand moved, went down, or the ones before it did (its number changes). */
+function handChanged(l, d) {
+  const was = l.hand;
+  l.hand = d.raised ? d.position : null;
+  const mine = lowering.delete(l.id);
+  if (was === null || d.raised || mine) return;
+  const several = state.learners.size > 1;
+  notice(several ? t('hand.lowered_named', { name: l.name }) : t('hand.lowered'));
+}
+
+function retryGuest(message) {
+  conn = null;
+  view.showEntry(message, true);
+  byId('guest-code').select();
+}
 
 function learner(pid, change) {
   const l = state.learners.get(pid);
@@ -294,6 +339,7 @@ function notice(text) {
   flash(byId('notice'), text);
 }
 
+
 // -- controls -----------------------------------------------------------------------------
 
 function bindControls() {
@@ -316,9 +362,17 @@ function bindControls() {
   byId('hand').addEventListener('click', async () => {
     const me = state.learners.get(state.as);
     if (!me || !conn) return;
-    if (me.hand === null) return conn.raiseHand(state.as);
-    const ack = await conn.lowerHand(state.as);
-    if (!ack.ok) notice(errorText(ack.error));
+    if (me.hand === null) {
+      lowering.delete(state.as);
+      return conn.raiseHand(state.as);
+    }
+    const pid = state.as;
+    lowering.add(pid);
+    const ack = await conn.lowerHand(pid);
+    if (!ack.ok) {
+      lowering.delete(pid);
+      notice(errorText(ack.error));
+    }
   });
   byId('as').addEventListener('change', (event) => {
     state.as = event.target.value;
@@ -329,32 +383,7 @@ function bindControls() {
     if (event.target.value === 'audio') askToNotify(); // checks reach a locked phone
   });
   armCue();
-  byId('add-form').addEventListener('submit', (event) => {
-    event.preventDefault();
-    addLearner(byId('add-link').value);
-  });
-  if ('BarcodeDetector' in window) {
-    const scan = byId('scan');
-    scan.hidden = false;
-    scan.addEventListener('click', scanLink);
-  }
-}
-
-async function addLearner(link) {
-  const token = tokenOf(link);
-  if (!token || !conn) return;
-  const ack = await conn.addLearner(token);
-  byId('add-error').textContent = ack.ok ? '' : errorText(ack.error);
-  if (ack.ok) byId('add-link').value = '';
-}
-
-async function scanLink() {
-  const { scanOnce } = await import('./scan.js');
-  const text = await scanOnce(byId('scanner'));
-  if (text) {
-    byId('add-link').value = text;
-    addLearner(text);
-  }
+  bindLearnerAdd(() => conn);
 }
 
 function stored(key) {

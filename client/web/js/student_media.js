@@ -13,7 +13,7 @@ import { errorText, onLanguage } from './i18n.js';
 /**
  * @param {any} conn the LessonConnection, already joined
  * @param {{learners: () => Map<string, any>, primary: () => string|null,
- *          notice: (text: string) => void}} page
+ *          notice: (text: string) => void, renderMedia: () => void}} page
  * @param {any} ack the join's ack (the snapshot, and ICE servers if the server sends them)
  */
 export function bindStudentMedia(conn, page, ack) {
@@ -27,6 +27,10 @@ export function bindStudentMedia(conn, page, ack) {
 
   sub.on('track', ({ mid, track }) => stage.setTrack(mid, track));
   sub.on('flow', (flow) => stage.render(flow));
+  sub.on('state', (state) => {
+    document.body.dataset.videoLink = state; // "connecting to the video…" until connected
+    page.renderMedia();
+  });
   sub.on('error', (error) => page.notice(errorText(error)));
   onReceiveMode((mode) => sub.setMode(mode));
   onLanguage(() => {

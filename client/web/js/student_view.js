@@ -4,7 +4,7 @@
  * Rendering only: no socket code; actions go out through the callbacks it is given.
  */
 import { h, fill, byId } from './dom.js';
-import { t, formatNumber } from './i18n.js';
+import { t, formatNumber, onLanguage } from './i18n.js';
 
 /**
  * @typedef {{check_id: number, result: string, response_ms: number|null}} CheckResult
@@ -127,10 +127,15 @@ export function renderDock(s, handQueued) {
   to.options[0].disabled = s.chatLocked;
 }
 
-/** The placeholder where the teacher's video and screen will be shown. */
+/**
+ * The note where the teacher's video will be: "connecting to the video…" until the video's
+ * connection is up (media_view marks it on the body), then what the receive mode shows.
+ */
 export function renderMedia(mode) {
   document.body.dataset.receive = mode;
-  byId('media-note').textContent = t(`media.${mode}`);
+  const linked = document.body.dataset.videoLink === 'connected';
+  const key = mode === 'video' && !linked ? 'media.connecting' : `media.${mode}`;
+  byId('media-note').textContent = t(key);
   for (const input of document.querySelectorAll('input[name="receive"]')) {
     input.checked = input.value === mode;
   }
@@ -139,6 +144,8 @@ export function renderMedia(mode) {
 /** A full-page message instead of the lesson (not started, ended, removed, refused...). */
 export function showEntry(message, withGuestForm = false) {
   byId('lesson').hidden = true;
+  byId('count').hidden = true; // nobody is counted on an ended or refused screen
+  delete byId('entry-message').dataset.i18n; // the server's first words, replaced now
   byId('dock').hidden = true;
   byId('waiting').hidden = true;
   byId('entry').hidden = false;
@@ -153,4 +160,35 @@ export function showLesson(waiting) {
   byId('waiting').hidden = !waiting;
   byId('lesson').hidden = waiting;
   byId('dock').hidden = waiting;
+}
+
+/** The screen share (often the slide) can fill the phone's screen, and come back. */
+export function bindEnlarge() {
+  const screen = byId('teacher-screen');
+  const button = byId('enlarge');
+  const render = () => {
+    const big = screen.classList.contains('enlarged');
+    button.setAttribute('aria-pressed', big ? 'true' : 'false');
+    button.textContent = t(big ? 'media.shrink' : 'media.enlarge');
+  };
+  const set = (big) => {
+    screen.classList.toggle('enlarged', big);
+    document.body.classList.toggle('screen-enlarged', big);
+    if (big && screen.requestFullscreen) {
+      // A slide is wide: turn it sideways where the phone allows it (full screen only).
+      const turn = () => window.screen.orientation?.lock?.('landscape').catch(() => {});
+      screen.requestFullscreen().then(turn, () => {});
+    }
+    if (!big && document.fullscreenElement) document.exitFullscreen().catch(() => {});
+    render();
+  };
+  button.addEventListener('click', () => set(!screen.classList.contains('enlarged')));
+  // Leaving full screen by the phone's back gesture makes it small again too.
+  document.addEventListener('fullscreenchange', () => {
+    if (!document.fullscreenElement && screen.classList.contains('enlarged')) set(false);
+  });
+  new MutationObserver(() => screen.hidden && screen.classList.contains('enlarged') && set(false))
+    .observe(screen, { attributes: true, attributeFilter: ['hidden'] });
+  onLanguage(render);
+  render();
 }

@@ -1,0 +1,62 @@
+"""A page's text in the browser's language, written into its HTML before it is sent.
+
+On a slow link the page's modules and catalogue arrive seconds after the HTML: a page whose
+words wait for them is blank until then. The server fills every `data-i18n` element and
+`data-i18n-*` attribute from the same catalogues the page uses (client/web/i18n), escaped,
+so the first paint has words; the page's script translates again later (same result, or the
+language the learner chose before, which only the browser knows).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from html import escape
+from pathlib import Path
+
+LANGUAGES = ("ky", "ru", "en")
+DEFAULT = "ru"  # as the page's i18n.js: what people in Kyrgyzstan read when not Kyrgyz
+LANG_MARK = "{{lang}}"
+
+# An element with data-i18n and nothing inside yet: <tag ... data-i18n="key" ...></tag>
+_TEXT = re.compile(r'(<(\w+)\b[^<>]*?\sdata-i18n="([\w.-]+)"[^<>]*>)(</\2>)')
+_ATTR = re.compile(r'\sdata-i18n-(placeholder|aria-label|title|alt)="([\w.-]+)"')
+
+
+def load_catalogues(i18n_dir: Path) -> dict[str, dict[str, str]]:
+    return {
+        lang: json.loads((i18n_dir / f"{lang}.json").read_text(encoding="utf-8"))
+        for lang in LANGUAGES
+    }
+
+
+def translate_html(html: str, lang: str, messages: Mapping[str, str]) -> str:
+    """Fill the page's marked text and attributes from `messages` (escaped) and set `lang`."""
+
+    def text(m: re.Match[str]) -> str:
+        return m[1] + escape(messages.get(m[3], ""), quote=False) + m[4]
+
+    def attr(m: re.Match[str]) -> str:
+        return f'{m[0]} {m[1]}="{escape(messages.get(m[2], ""), quote=True)}"'
+
+    return _ATTR.sub(attr, _TEXT.sub(text, html)).replace(LANG_MARK, lang)
+
+
+def preferred_language(accept_language: str) -> str:
+    """The first of our languages the browser asks for, by its q-values; else Russian."""
+    ranked: list[tuple[float, int, str]] = []
+    for i, part in enumerate(accept_language.split(",")):
+        tag, _, params = part.strip().partition(";")
+        base = tag.strip().lower().split("-")[0]
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if base in LANGUAGES and q > 0:
+            ranked.append((-q, i, base))
+    return min(ranked)[2] if ranked else DEFAULT
