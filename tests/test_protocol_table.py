@@ -201,3 +201,113 @@ def test_the_server_sends_exactly_the_declared_messages() -> None:
     assert in_views - set(OUTBOUND) == set(), "core/views.py sends undeclared messages"
     assert elsewhere - set(OUTBOUND) == set(), "the server sends undeclared messages"
     assert set(OUTBOUND) - in_views - elsewhere == set(), "declared but never sent"
+
+
+# -- the declared shapes against the payloads the core really builds ---------------------------
+
+T0 = 1_700_000_000_000
+
+
+def conforms(value: Any, kind: Any, at: str) -> list[str]:
+    """What in `value` does not fit the declared `kind` (see signaling/protocol.py)."""
+    if isinstance(kind, tuple):
+        tried = [conforms(value, k, at) for k in kind]
+        return [] if [] in tried else [f"{at}: {value!r} is none of {kind}"]
+    if kind is None or kind is object:
+        return [] if kind is object or value is None else [f"{at}: {value!r} is not null"]
+    if isinstance(kind, list):
+        if not isinstance(value, list):
+            return [f"{at}: not a list"]
+        return [p for i, v in enumerate(value) for p in conforms(v, kind[0], f"{at}[{i}]")]
+    if isinstance(kind, dict):
+        return shape_problems(value, kind, at)
+    numbers = (int, float) if kind is float else kind
+    if not isinstance(value, numbers) or (isinstance(value, bool) and kind is not bool):
+        return [f"{at}: {value!r} is not {kind.__name__}"]
+    return []
+
+
+def shape_problems(value: Any, shape: dict[str, Any], at: str) -> list[str]:
+    if not isinstance(value, dict):
+        return [f"{at}: not an object"]
+    fields = {f.rstrip("?"): (k, f.endswith("?")) for f, k in shape.items()}
+    problems = [f"{at}.{f}: not declared" for f in value if f not in fields]
+    for f, (kind, optional) in fields.items():
+        if f in value:
+            problems += conforms(value[f], kind, f"{at}.{f}")
+        elif not optional:
+            problems.append(f"{at}.{f}: missing")
+    return problems
+
+
+def a_whole_lesson() -> Any:
+    """A lesson that sends every message the core builds; each run returns its messages."""
+    from core.lesson import Actor, Lesson
+    from core.rules import Rules
+    from core.views import outgoing
+
+    teacher, kid, kid2 = (
+        Actor("t", "teacher", "T"),
+        Actor("s", "student", "S"),
+        Actor("s2", "student", "S2"),
+    )
+    guest = Actor("g", "guest", "G")
+    lesson, sent = Lesson("L", "C", Rules()), []
+
+    def run(actor: Actor, command: c.Command, at_s: float = 0) -> Any:
+        outcome = lesson.execute(actor, command, T0 + int(at_s * 1000))
+        sent.extend(m for r in outcome.records for m in outgoing(lesson, r))
+        return outcome.result
+
+    question = c.QuestionSpec("single", "Q", ("a", "b"), (0,))
+    run(teacher, c.StartLesson("x", "t", True))
+    for who in (teacher, kid, kid2, guest):
+        run(who, c.Join())
+    run(teacher, c.AdmitGuest("g"))
+    quiz = run(teacher, c.StartQuiz("Q", (question,), "whole", 600, "seed"))["quiz_id"]
+    run(kid2, c.ConnectionLost(T0))
+    run(kid2, c.Join(resume=True), 20)  # back within the grace: time back in the quiz
+    run(kid, c.NextQuestion(quiz), 21)
+    run(kid, c.AnswerQuiz(quiz, 1, 0), 22)
+    run(teacher, c.PublishQuiz(quiz), 23)
+    run(kid, c.SendChat("m1", "hi"), 24)
+    run(kid, c.SendChat("m2", "psst", "teacher"), 25)
+    run(teacher, c.DeleteChat(1), 26)
+    run(teacher, c.LockChat(True), 27)
+    run(teacher, c.MuteChat("s", True), 28)
+    run(teacher, c.SetGuestEntry(False), 29)
+    run(kid, c.RaiseHand(), 30)
+    run(teacher, c.LowerHand("s"), 31)
+    run(kid, c.SetVisibility(False, True), 32)
+    check = run(teacher, c.StartCheck(), 33)["check_id"]
+    run(kid, c.AnswerCheck(check), 34)
+    run(teacher, c.CloseCheck(check), 35)
+    for kind, answer in (("single", 1), ("number", 4.5), ("text", "hm")):
+        options = ("a", "b") if kind == "single" else ()
+        poll = run(teacher, c.OpenPoll(kind, "Q", options), 40)["poll_id"]  # type: ignore[arg-type]
+        run(kid, c.AnswerPoll(poll, answer), 41)
+        run(teacher, c.PublishPoll(poll, with_names=True), 42)
+    run(teacher, c.GiveFloor("s", camera=True), 50)
+    run(kid, c.AnswerFloor(True), 51)
+    run(teacher, c.TakeFloor("s"), 52)
+    run(teacher, c.NoteRestart(T0), 53)
+    run(teacher, c.RemoveParticipant("g"), 54)
+    snapshots = [snapshot_of(lesson, pid) for pid in lesson.participants]
+    run(teacher, c.EndLesson(), 60)
+    return sent, snapshots
+
+
+def snapshot_of(lesson: Any, pid: str) -> dict[str, Any]:
+    from core.views import snapshot
+
+    return snapshot(lesson, pid)
+
+
+def test_what_the_core_sends_has_the_declared_shapes() -> None:
+    sent, snapshots = a_whole_lesson()
+    assert {m.name for m in sent} == names_in_views()  # the scenario sends every one
+    # `admitted` is the core's snapshot; the fan-out adds the guest's own ice_servers to it.
+    shapes = {**{n: o.shape for n, o in OUTBOUND.items()}, "admitted": SNAPSHOT}
+    problems = [p for m in sent for p in shape_problems(m.body(), shapes[m.name], m.name)]
+    problems += [p for s in snapshots for p in shape_problems(s, SNAPSHOT, "snapshot")]
+    assert not problems, "\n".join(problems)
