@@ -25,6 +25,7 @@ from signaling.protocol import (
     Handler,
     Inbound,
 )
+from tests.protocol_shapes import shape_problems
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = (ROOT / "docs" / "protocol.md").read_text()
@@ -207,38 +208,6 @@ def test_the_server_sends_exactly_the_declared_messages() -> None:
 T0 = 1_700_000_000_000
 
 
-def conforms(value: Any, kind: Any, at: str) -> list[str]:
-    """What in `value` does not fit the declared `kind` (see signaling/protocol.py)."""
-    if isinstance(kind, tuple):
-        tried = [conforms(value, k, at) for k in kind]
-        return [] if [] in tried else [f"{at}: {value!r} is none of {kind}"]
-    if kind is None or kind is object:
-        return [] if kind is object or value is None else [f"{at}: {value!r} is not null"]
-    if isinstance(kind, list):
-        if not isinstance(value, list):
-            return [f"{at}: not a list"]
-        return [p for i, v in enumerate(value) for p in conforms(v, kind[0], f"{at}[{i}]")]
-    if isinstance(kind, dict):
-        return shape_problems(value, kind, at)
-    numbers = (int, float) if kind is float else kind
-    if not isinstance(value, numbers) or (isinstance(value, bool) and kind is not bool):
-        return [f"{at}: {value!r} is not {kind.__name__}"]
-    return []
-
-
-def shape_problems(value: Any, shape: dict[str, Any], at: str) -> list[str]:
-    if not isinstance(value, dict):
-        return [f"{at}: not an object"]
-    fields = {f.rstrip("?"): (k, f.endswith("?")) for f, k in shape.items()}
-    problems = [f"{at}.{f}: not declared" for f in value if f not in fields]
-    for f, (kind, optional) in fields.items():
-        if f in value:
-            problems += conforms(value[f], kind, f"{at}.{f}")
-        elif not optional:
-            problems.append(f"{at}.{f}: missing")
-    return problems
-
-
 def a_whole_lesson() -> Any:
     """A lesson that sends every message the core builds; each run returns its messages."""
     from core.lesson import Actor, Lesson
@@ -251,7 +220,8 @@ def a_whole_lesson() -> Any:
         Actor("s2", "student", "S2"),
     )
     guest = Actor("g", "guest", "G")
-    lesson, sent = Lesson("L", "C", Rules()), []
+    lesson = Lesson("L", "C", Rules())
+    sent: list[Any] = []
 
     def run(actor: Actor, command: c.Command, at_s: float = 0) -> Any:
         outcome = lesson.execute(actor, command, T0 + int(at_s * 1000))
