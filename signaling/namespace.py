@@ -151,12 +151,10 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def _leave(self, sid: str, session: Session, call: Call) -> dict[str, Any]:
         """`leave` with a learner: that learner; without: everyone on this device."""
-        _joined(session)
-        assert session.lesson_id is not None
-        learner = call.learner
+        lesson_id, learner = _joined(session), call.learner
         leaving = [session.acting(learner)] if learner else list(session.learners.values())
         for actor in leaving:
-            await self.live.run(session.lesson_id, actor, c.Leave())
+            await self.live.run(lesson_id, actor, c.Leave())
             await self._drop_learner(sid, session, actor.participant_id)
         return {}
 

@@ -64,7 +64,8 @@ class Inbound:
     schema: Spec = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        assert (self.handler is Handler.RUN) == (self.build is not None), self.name
+        if (self.handler is Handler.RUN) != (self.build is not None):
+            raise ValueError(f"'{self.name}': a command event needs its command, others none")
         envelope = (LEARNER, CLIENT_ID) if self.once else (LEARNER,)
         object.__setattr__(self, "schema", Spec(envelope + self.fields))
 
