@@ -134,7 +134,8 @@ def listened_by_pages() -> set[str]:
         names |= set(re.findall(r"\.on\('([a-z_]+)'", text))
         for body in re.findall(r"\nconst HANDLERS = \{\n(.*?)\n\};", text, re.S):
             names |= set(re.findall(r"^  ([a-z_]+): ", body, re.M))
-        for listed in re.findall(r"for \(const name of \[([^\]]*)\]\)\s*\w+\.on\(name", text):
+        lists = r"for \(const name of \[([^\]]*)\]\)\s*\{?\s*\w+\.on\(name"
+        for listed in re.findall(lists, text):
             names |= set(re.findall(r"'([a-z_]+)'", listed))
     return names
 
