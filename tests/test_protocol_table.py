@@ -14,6 +14,7 @@ import pytest
 
 from client.sabak_client import SabakClient
 from core import commands as c
+from signaling.fanout import COALESCE_S
 from signaling.namespace import LessonNamespace
 from signaling.protocol import (
     CHAT_MESSAGE,
@@ -202,6 +203,7 @@ def test_the_server_sends_exactly_the_declared_messages() -> None:
     assert in_views - set(OUTBOUND) == set(), "core/views.py sends undeclared messages"
     assert elsewhere - set(OUTBOUND) == set(), "the server sends undeclared messages"
     assert set(OUTBOUND) - in_views - elsewhere == set(), "declared but never sent"
+    assert set(COALESCE_S) <= set(OUTBOUND), "the fan-out coalesces undeclared messages"
 
 
 # -- the declared shapes against the payloads the core really builds ---------------------------
