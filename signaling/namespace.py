@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -22,13 +22,14 @@ from signaling.client_address import ClientAddresses
 from signaling.fanout import Fanout
 from signaling.guest_gate import GuestGate
 from signaling.identity import Session, check_lesson_access, from_token, identify
-from signaling.wire import spec_for
+from signaling.protocol import Call, Handler, inbound
 from store.audit import Audit
 from store.directory import Directory, LessonInfo, Student
 
 log = logging.getLogger(__name__)
 
 INTERNAL = {"code": "internal", "message": "Something went wrong on the server; try again."}
+Answer = Callable[[str, Session, Call], Awaitable[dict[str, Any]]]
 
 
 class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
@@ -53,6 +54,18 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self.media: MediaRooms | None = None
         self.sessions: dict[str, Session] = {}
         self.closing = False
+        self.handlers: dict[Handler, Answer] = {
+            Handler.RUN: self._run,
+            Handler.LEAVE: self._leave,
+            Handler.BEAT: self._on_beat,
+            Handler.JOIN: self._on_join,
+            Handler.LEARNER_ADD: self._on_learner_add,
+            Handler.LEARNER_ATTACH: self._on_learner_attach,
+            Handler.QUIZ_RESULT: self._on_quiz_result,
+            Handler.MEDIA: lambda sid, session, call: self._media(
+                call.event, session, call.learner, call.data
+            ),
+        }
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         address = self.addresses.of_environ(environ)
@@ -119,34 +132,29 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         )  # fmt: skip
 
     async def _handle(self, event: str, sid: str, payload: Any) -> dict[str, Any]:
-        spec = spec_for(event)
+        """One path for every event: the protocol table says what it is and who answers it."""
+        declared = inbound(event)
         session = self.sessions.get(sid)
         if session is None:
             raise Refused("auth-required", "Connect with your personal link first.")
         session.last_heard_ms = self.live.clock()
-        learner = payload.pop("learner", None) if isinstance(payload, dict) else None
-        if spec.teacher_only and session.actor.role != "teacher":
+        if declared.teacher_only and session.actor.role != "teacher":
             raise Refused("forbidden", "Only the teacher can do this.")
-        if event.startswith("media_"):
-            return await self._media(event, session, learner, spec.parse(payload))
-        if spec.build is None:
-            special = getattr(self, f"_on_{event}")
-            return await special(sid, session, spec.parse(payload), learner)  # type: ignore[no-any-return]
-        command = spec.command(payload)
+        return await self.handlers[declared.handler](sid, session, declared.parse(payload))
+
+    async def _run(self, sid: str, session: Session, call: Call) -> dict[str, Any]:
+        """A command for the lesson core: decided, stored, then acked with its result."""
+        command = call.command()
         lesson_id = _joined(session)
-        if isinstance(command, c.Leave):
-            return await self._leave(sid, session, learner)
-        actor = session.acting(learner)
-        command = _server_side(command)
-        outcome = await self.live.run(lesson_id, actor, command)
+        outcome = await self.live.run(lesson_id, session.acting(call.learner), command)
         return outcome.result
 
-    async def _leave(self, sid: str, session: Session, learner: Any) -> dict[str, Any]:
+    async def _leave(self, sid: str, session: Session, call: Call) -> dict[str, Any]:
         """`leave` with a learner: that learner; without: everyone on this device."""
-        assert session.lesson_id is not None
+        lesson_id, learner = _joined(session), call.learner
         leaving = [session.acting(learner)] if learner else list(session.learners.values())
         for actor in leaving:
-            await self.live.run(session.lesson_id, actor, c.Leave())
+            await self.live.run(lesson_id, actor, c.Leave())
             await self._drop_learner(sid, session, actor.participant_id)
         return {}
 
@@ -200,28 +208,22 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             return await self.live.media(lesson_id, actor, event, data)  # type: ignore[no-any-return]
         return await self.media.handle(await self.live.get(lesson_id), actor, event, data)
 
-    async def _on_quiz_result(
-        self, sid: str, session: Session, data: dict[str, Any], learner: Any = None
-    ) -> dict[str, Any]:
+    async def _on_quiz_result(self, sid: str, session: Session, call: Call) -> dict[str, Any]:
         """A learner's own score once published; the teacher's full results at any time."""
         lesson_id = _joined(session)
         lesson = await self.live.get(lesson_id)
-        quiz = lesson.quiz(data["quiz_id"])
+        quiz = lesson.quiz(call.data["quiz_id"])
         if session.actor.role == "teacher":
             return quiz_results(lesson, quiz)
         if not quiz.published:
             raise Refused("not-published", "The teacher has not published the results yet.")
-        return quiz.own_result(session.acting(learner).participant_id)
+        return quiz.own_result(session.acting(call.learner).participant_id)
 
-    async def _on_beat(
-        self, sid: str, session: Session, data: dict[str, Any], learner: Any = None
-    ) -> dict[str, Any]:
+    async def _on_beat(self, sid: str, session: Session, call: Call) -> dict[str, Any]:
         return {}  # _handle has noted the time: that is all a heartbeat is for
 
-    async def _on_join(
-        self, sid: str, session: Session, data: dict[str, Any], learner: Any = None
-    ) -> dict[str, Any]:
-        asked = data.get("lesson_id")
+    async def _on_join(self, sid: str, session: Session, call: Call) -> dict[str, Any]:
+        asked = call.data.get("lesson_id")
         if session.lesson_id is not None and asked not in (None, session.lesson_id):
             raise Refused("wrong-lesson", "Your link is for another lesson.")
         lesson_id = session.lesson_id or asked
@@ -235,12 +237,10 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         session.lesson_id = info.id
         return self._welcome(lesson, session.actor, session.link_version)
 
-    async def _on_learner_add(
-        self, sid: str, session: Session, data: dict[str, Any], learner: Any = None
-    ) -> dict[str, Any]:
+    async def _on_learner_add(self, sid: str, session: Session, call: Call) -> dict[str, Any]:
         """Another learner from the roster joins on this (shared) device with their link."""
         lesson_id = _joined(session)
-        claims = self.signer.verify(data["token"], time.time())
+        claims = self.signer.verify(call.data["token"], time.time())
         resume = claims.kind == "resume" and claims.role == "student"
         if resume:
             claims = replace(claims, kind="student", scope="")  # a learner coming back
@@ -251,16 +251,14 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         lesson = await self._enter(sid, session, lesson_id, other.actor, resume)
         return self._welcome(lesson, other.actor, other.link_version)
 
-    async def _on_learner_attach(
-        self, sid: str, session: Session, data: dict[str, Any], learner: Any = None
-    ) -> dict[str, Any]:
+    async def _on_learner_attach(self, sid: str, session: Session, call: Call) -> dict[str, Any]:
         """The teacher puts a roster student on a device that is already in the lesson."""
         lesson_id = _joined(session)
-        student = await self.directory.get(Student, data["student_id"])
+        student = await self.directory.get(Student, call.data["student_id"])
         lesson = await self.live.get(lesson_id)
         if student is None or student.course_id != lesson.course_id:
             raise Refused("unknown-student", "This student is not on the course's roster.")
-        devices = self.fanout.connections(lesson.id, data["participant_id"])
+        devices = self.fanout.connections(lesson.id, call.data["participant_id"])
         device = self.sessions.get(devices[0]) if devices else None
         if device is None:
             raise Refused("unknown-participant", "That device is not in the lesson.")
@@ -337,13 +335,6 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         await self.fanout.detach_participant(sid, session.lesson_id, pid)
         if not session.learners:
             await self.fanout.detach(sid, session.lesson_id)
-
-
-def _server_side(command: c.Command) -> c.Command:
-    """Fields only the server may set: a quiz's seed (an anonymous voter tag: LiveLessons.run)."""
-    if isinstance(command, c.StartQuiz):
-        return replace(command, seed=secrets.token_hex(16))
-    return command
 
 
 def _joined(session: Session) -> str:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from core.commands import Command
 from core.errors import Refused
 
 MAX_ID = 64
@@ -26,10 +24,11 @@ class Field:
     maximum: float = 2**31
     items: Spec | type | None = None  # lists: what each item is
     max_items: int = 100
+    nullable: bool = False  # null is accepted and means the same as leaving the field out
 
     def parse(self, value: Any) -> Any:
-        if self.kind is object:
-            return value  # any JSON value: the core checks its shape (answers)
+        if self.kind is object or (value is None and self.nullable):
+            return value  # object: any JSON value, the core checks its shape (answers)
         if self.kind in (int, float) and not _is_number(value, self.kind):
             raise _invalid(f"'{self.name}' must be a {_TYPE_NAMES[self.kind]}.")
         if self.kind is not float and not isinstance(value, self.kind):
@@ -56,6 +55,10 @@ class Field:
 
     def json_schema(self) -> dict[str, Any]:
         """This field as JSON Schema, for the OpenAPI document and the protocol reference."""
+        plain = self._plain_schema()
+        return {"anyOf": [plain, {"type": "null"}]} if self.nullable else plain
+
+    def _plain_schema(self) -> dict[str, Any]:
         if self.kind is str:
             out: dict[str, Any] = {"type": "string", "maxLength": self.max_len}
             return {**out, "enum": list(self.choices)} if self.choices else out
@@ -95,11 +98,9 @@ _TYPE_NAMES: dict[type, str] = {
 
 @dataclass(frozen=True)
 class Spec:
-    """A client-to-server event: its fields and the command it becomes (None: handled apart)."""
+    """A JSON object's declared fields: anything else in it is refused."""
 
     fields: tuple[Field, ...]
-    build: Callable[..., Command] | None = None
-    teacher_only: bool = False
 
     def parse(self, payload: Any) -> dict[str, Any]:
         if payload is None:
@@ -122,10 +123,6 @@ class Spec:
             "properties": {f.name: f.json_schema() for f in self.fields},
             "required": [f.name for f in self.fields if f.required],
         }
-
-    def command(self, payload: Any) -> Command:
-        assert self.build is not None
-        return self.build(**self.parse(payload))
 
 
 def _shown(x: float) -> str:

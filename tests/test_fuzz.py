@@ -13,8 +13,8 @@ from core.errors import Refused
 from core.lesson import Actor, Lesson
 from core.rules import Rules
 from core.views import outgoing, snapshot
+from signaling.protocol import INBOUND, Handler
 from signaling.schema import Field, Spec
-from signaling.wire import EVENTS
 
 T0 = 1_700_000_000_000
 TEACHER, KID, GUEST = (
@@ -76,13 +76,13 @@ def state(lesson: Lesson) -> dict[str, Any]:
     return {k: copy.deepcopy(v) for k, v in vars(lesson).items() if k != "rules"}
 
 
-EVENT_NAMES = sorted(name for name, spec in EVENTS.items() if spec.build is not None)
+EVENT_NAMES = sorted(name for name, ev in INBOUND.items() if ev.handler is Handler.RUN)
 
 
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.sampled_from(EVENT_NAMES).flatmap(
-        lambda name: st.tuples(st.just(name), payload_for(EVENTS[name]))
+        lambda name: st.tuples(st.just(name), payload_for(INBOUND[name].schema))
     ),
     st.sampled_from([TEACHER, KID, GUEST]),
 )
@@ -91,7 +91,7 @@ def test_any_payload_is_applied_or_refused_cleanly(event: tuple[str, Any], actor
     lesson = busy_lesson()
     before = state(lesson)
     try:
-        command = EVENTS[name].command(payload)
+        command = INBOUND[name].parse(payload).command()
         outcome = lesson.execute(actor, command, T0 + 1000)
     except Refused as refused:
         assert refused.code and refused.message
@@ -106,9 +106,9 @@ def test_any_payload_is_applied_or_refused_cleanly(event: tuple[str, Any], actor
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=30), JSON)
 def test_unknown_events_and_non_object_payloads(name: str, payload: Any) -> None:
-    from signaling.wire import spec_for
+    from signaling.protocol import inbound
 
     try:
-        spec_for(name).parse(payload)
+        inbound(name).parse(payload)
     except Refused as refused:
         assert refused.code in ("unknown-event", "invalid-payload")

@@ -9,6 +9,7 @@ import pytest
 
 from client.sabak_client import CallFailed, SabakClient
 from tests.conftest import Classroom, Running
+from tests.protocol_shapes import inbox_problems
 
 
 @pytest.fixture
@@ -179,6 +180,7 @@ async def test_a_second_device_replaces_the_first(
     await phone.connect()
     await phone.join(classroom.lesson["id"])
     assert (await ana.next("replaced"))["reason"] == "joined-elsewhere"
+    assert inbox_problems(ana) == [] and inbox_problems(phone) == []
     await phone.close()
 
 
@@ -202,5 +204,6 @@ async def test_guest_waits_for_admission(server: Running) -> None:
     assert admitted["you"]["presence"] == "present"
     await guest.chat("thank you")
     assert (await teacher.wait_for("chat", lambda m: True))["author_name"] == "Visitor"
+    assert inbox_problems(guest) == [] and inbox_problems(teacher) == []
     await guest.close()
     await teacher.close()

@@ -11,6 +11,7 @@ import pytest
 
 from client.sabak_client import CallFailed, SabakClient
 from tests.conftest import Running, free_port, make_classroom, settings_for, start_server
+from tests.protocol_shapes import inbox_problems
 
 GRACE_S = 6
 
@@ -77,6 +78,8 @@ async def test_a_student_a_guest_and_an_attached_learner_resume_after_the_grace_
     await guest_back.connect()
     back = await guest_back.join()
     assert back["waiting"] is False and back["snapshot"]["you"]["id"] == guest_id
+    for client in (teacher, phone, guest, phone_back, guest_back):
+        assert inbox_problems(client) == []
     rows = await report(short, lesson_id)
     assert len(rows) == 3  # two roster students and one guest: nobody split over two rows
     for pid in (room.students[0]["id"], room.students[1]["id"], guest_id):

@@ -14,10 +14,10 @@ import socketio
 from client.rest import RestError, token_from_link
 from client.sabak_client import CallFailed, SabakClient
 from lessons.tokens import Claims, Signer
-from signaling.wire import EVENTS
+from signaling.protocol import INBOUND
 from tests.conftest import Classroom, Running, make_classroom
 
-TEACHER_ONLY = sorted(name for name, spec in EVENTS.items() if spec.teacher_only)
+TEACHER_ONLY = sorted(name for name, ev in INBOUND.items() if ev.teacher_only)
 
 
 async def joined(server: Running, link: str, lesson_id: str | None = None) -> SabakClient:

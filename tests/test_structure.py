@@ -8,14 +8,12 @@ from pathlib import Path
 
 from aiohttp import web
 
-from client.sabak_client import SabakClient
 from core import events
 from server.manage_routes import MANAGE_OPERATIONS, manage_routes
 from server.openapi import OPERATIONS, document
 from server.report_routes import report_routes
 from server.routes import routes
 from server.web_api import WEB_OPERATIONS, web_api_routes
-from signaling.wire import EVENTS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -105,11 +103,9 @@ def test_openapi_describes_every_rest_route() -> None:
     assert set(document()["paths"]) == {p for p, _ in documented}
 
 
-def test_protocol_doc_covers_every_event() -> None:
+def test_protocol_doc_lists_the_common_refusals() -> None:
+    # Its events and their fields are checked against the protocol table: test_protocol_table.
     text = (ROOT / "docs" / "protocol.md").read_text()
-    server_events = set(SabakClient.EVENTS)  # the Python client handles every one
-    for name in set(EVENTS) | server_events:
-        assert f"`{name}`" in text, f"docs/protocol.md does not document `{name}`"
     for code in ("invalid-payload", "forbidden", "unknown-event", "rate-limited"):
         assert f"`{code}`" in text
 
