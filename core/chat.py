@@ -1,4 +1,5 @@
-"""Chat: public messages, private messages to the teacher, moderation and rate limits."""
+"""Chat: public messages, private messages to the teacher and the teacher's private replies,
+moderation and rate limits."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from core import commands as c
 from core import events as e
 from core.errors import Refused
 from core.rules import note_time, rate_limited, sliding_window_full
-from core.state import Actor, LessonState
+from core.state import Actor, LessonState, Participant
 
 
 @dataclass
@@ -19,8 +20,9 @@ class ChatMessage:
     author_id: str
     author_name: str
     text: str
-    to: Literal["all", "teacher"]
+    to: Literal["all", "teacher", "participant"]
     ts_ms: int
+    recipient_id: str | None = None
     deleted: bool = False
 
     def view(self) -> dict[str, Any]:
@@ -30,6 +32,7 @@ class ChatMessage:
             "author_name": self.author_name,
             "text": self.text,
             "to": self.to,
+            "recipient_id": self.recipient_id,
             "ts": self.ts_ms,
         }
 
@@ -46,8 +49,7 @@ class ChatMixin(LessonState):
         if earlier is not None:
             return [], {"message_id": earlier.id, "duplicate": True}
         self.rules.check_chat_text(cmd.text)
-        if p.role == "teacher" and cmd.to == "teacher":
-            raise Refused("bad-recipient", "A teacher's messages go to everyone.")
+        recipient = self._recipient(p, cmd)
         if p.role != "teacher":
             if self.chat_locked and cmd.to == "all":
                 raise Refused("chat-locked", "The teacher has locked the chat.")
@@ -60,8 +62,26 @@ class ChatMixin(LessonState):
             raise rate_limited("You are sending messages too fast; wait a moment.")
         message_id = len(self.chat) + 1
         text = rules.normalize_text(cmd.text)
-        event = e.ChatPosted(message_id, cmd.client_id, p.id, text, cmd.to)
+        event = e.ChatPosted(message_id, cmd.client_id, p.id, text, cmd.to, recipient)
         return [event], {"message_id": message_id}
+
+    def _recipient(self, p: Participant, cmd: c.SendChat) -> str | None:
+        """Who a private reply is for: only a teacher writes to one participant (a learner
+        or a guest in the lesson); everyone else writes to all or to the teacher."""
+        if cmd.to != "participant":
+            if cmd.participant_id is not None:
+                raise Refused("bad-recipient", "'participant_id' goes with to='participant'.")
+            if p.role == "teacher" and cmd.to == "teacher":
+                raise Refused("bad-recipient", "A teacher's messages go to everyone.")
+            return None
+        if p.role != "teacher":
+            raise Refused("bad-recipient", "Only the teacher writes to one participant.")
+        if cmd.participant_id is None:
+            raise Refused("bad-recipient", "'participant_id' names who the reply is for.")
+        target = self.target(cmd.participant_id)
+        if target.role == "teacher" or target.presence == "waiting":
+            raise Refused("bad-recipient", "A private reply goes to a learner in the lesson.")
+        return target.id
 
     def _decide_delete_chat(self, actor: Actor, cmd: c.DeleteChat, now: int) -> Any:
         self.require_teacher(actor)
@@ -92,7 +112,14 @@ class ChatMixin(LessonState):
     def _apply_chat_posted(self, ev: e.ChatPosted, ts: int) -> None:
         author = self.participants[ev.author_id]
         msg = ChatMessage(
-            ev.message_id, ev.client_id, ev.author_id, author.name, ev.text, ev.to, ts
+            ev.message_id,
+            ev.client_id,
+            ev.author_id,
+            author.name,
+            ev.text,
+            ev.to,
+            ts,
+            ev.recipient_id,
         )
         self.chat.append(msg)
         self.chat_by_client[(ev.author_id, ev.client_id)] = msg

@@ -112,7 +112,8 @@ class CloseCheck(Command):
 class SendChat(Command):
     client_id: str
     text: str
-    to: Literal["all", "teacher"] = "all"
+    to: Literal["all", "teacher", "participant"] = "all"
+    participant_id: str | None = None  # with to="participant": the one it is for
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ QUERY: dict[str, list[dict[str, Any]]] = {
     "/api/lessons/{lesson_id}/report.xlsx": [LANG, TZ],
     "/api/courses/{course_id}/report.csv": [EXCEL, LANG],
     "/api/courses/{course_id}/report.xlsx": [LANG],
+    "/api/lessons/{lesson_id}/timeline.svg": [LANG, TZ],
     "/api/lessons/{lesson_id}/events": [
         {"name": "after", "in": "query", "required": False,
          "schema": {"type": "integer", "minimum": 0, "default": 0}},
@@ -142,7 +143,8 @@ OPERATIONS: list[tuple[str, str, str, str | None, str]] = [
     (
         "/api/lessons/{lesson_id}/timeline.svg",
         "get",
-        "The presence timeline picture (SVG); ?lang=ky|ru|en for its labels",
+        "The presence timeline picture (SVG); ?lang=ky|ru|en for its labels, ?tz (e.g. "
+        "Asia/Bishkek) for its clock",
         None,
         "organizer, teacher",
     ),

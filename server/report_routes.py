@@ -27,20 +27,21 @@ LABELS = {
         "listening": "listening", "background": "in background", "network": "network drop",
         "server": "server outage",
         "left": "left", "removed": "removed", "check": "attendance check",
+        "waiting": "waiting", "min": "min",
     },
     "ru": {
         "present": "присутствовал", "late": "опоздал", "left-early": "ушёл раньше",
         "absent": "отсутствовал", "listening": "слушал", "background": "в фоне",
         "network": "обрыв сети",
         "server": "сбой сервера", "left": "вышел", "removed": "удалён",
-        "check": "проверка присутствия",
+        "check": "проверка присутствия", "waiting": "ожидал", "min": "мин",
     },
     "ky": {
         "present": "катышты", "late": "кечикти", "left-early": "эрте кетти",
         "absent": "келген жок", "listening": "угуп турду", "background": "фондо",
         "network": "тармак үзүлдү",
         "server": "сервер токтоду", "left": "чыгып кетти", "removed": "чыгарылды",
-        "check": "катышууну текшерүү",
+        "check": "катышууну текшерүү", "waiting": "күттү", "min": "мүн",
     },
 }  # fmt: skip
 
@@ -129,7 +130,8 @@ async def lesson_timeline(request: web.Request) -> web.Response:
     info = await lesson_for(request, await caller(request))
     report = await report_of(request, info)
     labels = LABELS.get(request.query.get("lang", "en"), LABELS["en"])
-    svg = await asyncio.to_thread(timeline_svg, info.title, report, labels)
+    tz = spreadsheet.zone(request.query.get("tz"))
+    svg = await asyncio.to_thread(timeline_svg, info.title, report, labels, tz)
     return web.Response(text=svg, content_type="image/svg+xml")
 
 

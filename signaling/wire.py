@@ -32,7 +32,8 @@ EVENTS: dict[str, Spec] = {
         (
             Field("client_id", str),
             Field("text", str, max_len=MAX_TEXT),
-            Field("to", str, required=False, choices=("all", "teacher")),
+            Field("to", str, required=False, choices=("all", "teacher", "participant")),
+            Field("participant_id", str, required=False),
         ),
         c.SendChat,
     ),
