@@ -49,6 +49,7 @@ class ParticipantJoined(Event):
     participant_id: str
     name: str
     role: Role
+    device: str | None = None  # joined on another participant's (shared) phone
 
 
 @_event

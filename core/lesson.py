@@ -151,7 +151,8 @@ class Lesson(
             return [e.GuestWaiting(actor.participant_id, actor.name)], {}
         if actor.role == "system":
             raise Refused("forbidden", "The server cannot join a lesson.")
-        joined = e.ParticipantJoined(actor.participant_id, actor.name, actor.role)
+        device = cmd.device if cmd.device != actor.participant_id else None
+        joined = e.ParticipantJoined(actor.participant_id, actor.name, actor.role, device)
         owed = self.extensions_on_return(p, now) if p is not None and p.presence == "away" else []
         return [joined, *owed], {}
 
@@ -222,6 +223,7 @@ class Lesson(
             p = Participant(ev.participant_id, ev.name, ev.role, "left")  # present just below
             self.participants[p.id] = p
         p.name = ev.name
+        p.device = ev.device
         self._set_presence(p, "present", ts)
 
     def _apply_guest_waiting(self, ev: e.GuestWaiting, ts: int) -> None:

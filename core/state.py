@@ -36,6 +36,7 @@ class Participant:
     visible: bool = True
     listening: bool = False  # in the background, playing the lesson's sound
     chat_muted: bool = False
+    device: str | None = None  # on this participant's phone (shared): receives what it does
     since_ms: int = 0  # when `presence` last changed
     gap_from_ms: int = 0  # when the current network gap began (last heard)
     gap_reason: str = ""  # "network" or "server"
@@ -59,6 +60,7 @@ class Participant:
             "visible": self.visible,
             "listening": self.listening,
             "chat_muted": self.chat_muted,
+            "device": self.device,
         }
 
 

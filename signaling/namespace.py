@@ -292,7 +292,7 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         # In its own room first: what the join itself sends it (time back in a quiz) arrives.
         await self.fanout.enter_own_room(sid, lesson_id, pid)
         try:
-            await self.live.run(lesson_id, actor, c.Join(resume))
+            await self.live.run(lesson_id, actor, c.Join(resume, session.actor.participant_id))
         except Refused:
             await self.fanout.detach_participant(sid, lesson_id, pid)
             raise

@@ -170,6 +170,17 @@ def test_the_teacher_replies_privately_to_one_learner() -> None:
     assert sorted(o.audience for o in outgoing(lesson, record)) == ["s1", "teachers"]
 
 
+def test_a_learner_on_a_shared_phone_names_the_phone() -> None:
+    lesson = live()
+    cem = Actor("s3", "student", "Cem")
+    lesson.execute(cem, c.Join(device="s1"), T0 + 100)
+    assert lesson.participants["s3"].view()["device"] == "s1"
+    assert lesson.participants["s1"].view()["device"] is None
+    lesson.execute(cem, c.Leave(), T0 + 200)
+    lesson.execute(cem, c.Join(device="s3"), T0 + 300)  # back on their own phone
+    assert lesson.participants["s3"].view()["device"] is None
+
+
 def test_deleted_messages_are_not_replayed() -> None:
     lesson = live()
     lesson.execute(ANA, c.SendChat("a", "oops"), T0 + 100)
@@ -237,6 +248,7 @@ def test_replaying_the_log_rebuilds_the_same_state() -> None:
         (TEACHER, c.Join()),
         (ANA, c.Join()),
         (BEK, c.Join()),
+        (Actor("s3", "student", "Cem"), c.Join(device="s1")),
         (ANA, c.SendChat("a", "salam")),
         (BEK, c.RaiseHand()),
         (ANA, c.RaiseHand()),
@@ -255,7 +267,7 @@ def test_replaying_the_log_rebuilds_the_same_state() -> None:
         event = e.event_from_dict(row["type"], row["data"])
         fresh.apply(e.Record(row["seq"], row["ts"], row["actor"], event))
     assert state(fresh) == state(lesson)
-    assert fresh.seq == len(log) == 13
+    assert fresh.seq == len(log) == 14
 
 
 def test_unknown_event_type_in_log_is_an_error() -> None:
