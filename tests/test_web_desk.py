@@ -3,7 +3,6 @@ private reply, the lesson's end, and reports in the organizer's time zone that o
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -164,7 +163,7 @@ async def lesson_end_shows_attendance(page: Page) -> None:
         await page.click("#ended-xlsx")
     download = await info.value
     assert download.suggested_filename.endswith(".xlsx")
-    book = openpyxl.load_workbook(io.BytesIO(Path(await download.path()).read_bytes()))
+    book = openpyxl.load_workbook(await download.path())
     sheet = book.active
     assert sheet is not None and sheet.cell(1, 5).value == "Аты"
     names = [sheet.cell(r, 5).value for r in range(2, sheet.max_row + 1)]
