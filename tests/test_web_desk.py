@@ -3,6 +3,8 @@ private reply, the lesson's end, and reports in the organizer's time zone that o
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,11 @@ async def kyrgyz_class(server: Running) -> dict[str, Any]:
         lesson = await rest.create_lesson(course["id"], "Бөлчөктөр", True)
     by_name = {s["name"]: s for s in students}
     return {"course": course, "teacher": teacher, "lesson": lesson, "students": by_name}
+
+
+async def workbook(path: Path) -> Any:
+    data = await asyncio.to_thread(path.read_bytes)
+    return openpyxl.load_workbook(io.BytesIO(data))
 
 
 async def snap(page: Page, name: str) -> None:
@@ -163,8 +170,113 @@ async def lesson_end_shows_attendance(page: Page) -> None:
         await page.click("#ended-xlsx")
     download = await info.value
     assert download.suggested_filename.endswith(".xlsx")
-    book = openpyxl.load_workbook(await download.path())
+    book = await workbook(await download.path())
     sheet = book.active
     assert sheet is not None and sheet.cell(1, 5).value == "Аты"
     names = [sheet.cell(r, 5).value for r in range(2, sheet.max_row + 1)]
     assert names[:4] == ["Омор", "Өмүр", "Үмүт", "Яна"]  # Kyrgyz order in the spreadsheet
+
+
+async def test_the_organizer_reads_the_report_in_kyrgyz_time_and_order(server: Running) -> None:
+    room = await kyrgyz_class(server)
+    lesson_id = room["lesson"]["id"]
+    async with server.rest() as rest:
+        await rest.start_lesson(lesson_id)
+        await asyncio.sleep(2)  # Омор comes late and Өмүр leaves early: bars to see
+        omor = await joined_client(server, room["students"]["Омор"]["link"], lesson_id)
+        await omor.add_learner(token_from_link(room["students"]["Өмүр"]["link"]))
+        await asyncio.sleep(2)
+        await omor.call("leave", {"learner": room["students"]["Өмүр"]["id"]})
+        await asyncio.sleep(2)
+        await omor.close()
+        await rest.end_lesson(lesson_id)
+    async with chromium() as (browser, _):
+        context = await browser.new_context(
+            viewport={"width": 1200, "height": 900},
+            locale="ky-KG",
+            timezone_id="Asia/Bishkek",
+            accept_downloads=True,
+        )
+        page = record_errors(await context.new_page())
+        asked: list[str] = []
+        page.on("request", lambda r: asked.append(r.url))
+        await page.goto(f"{server.url}/organize")
+        await page.select_option("#lang", "ky")
+        await signs_in_after_a_wrong_key(page, server.admin_key)
+        await page.locator("#course-list button", has_text="7А класс").click()
+        names = page.locator("#roster-table tbody tr td:first-child")
+        await expect(names).to_have_text(["Омор", "Өмүр", "Үмүт", "Яна"])
+        await page.click("[data-sub=lessons]")
+        await page.locator(f"[data-lesson='{lesson_id}'] button").first.click()
+        await page.wait_for_function(
+            "() => document.querySelector('#timeline').naturalWidth > 0", timeout=10_000
+        )
+        timeline = next(u for u in asked if "/timeline.svg" in u)
+        assert "tz=Asia%2FBishkek" in timeline and "lang=ky" in timeline
+        report = await page.locator("#report").bounding_box()
+        assert report and report["width"] > 1000  # the page's width, not a column of it
+        await expect(page.locator("#report-table tbody tr td:first-child")).to_have_text(
+            ["Омор", "Өмүр", "Үмүт", "Яна"]
+        )
+        await snap(page, "organizer-report-ky.png")
+        await downloads_open_in_excel(page)
+        await page.set_viewport_size({"width": 360, "height": 800})
+        await snap(page, "organizer-report-ky-360.png")
+        await success_is_not_an_error(page)
+        assert page.errors == []  # type: ignore[attr-defined]
+        await context.close()
+    async with server.rest() as rest:
+        svg = await rest.text(f"/api/lessons/{lesson_id}/timeline.svg?lang=ky&tz=Asia/Bishkek")
+    assert "(Asia/Bishkek, UTC+06:00)" in svg and " мүн" in svg and ">күттү</text>" in svg
+
+
+async def joined_client(server: Running, link: str, lesson_id: str) -> SabakClient:
+    client = server.client(link)
+    await client.connect()
+    await client.join(lesson_id)
+    return client
+
+
+async def signs_in_after_a_wrong_key(page: Page, key: str) -> None:
+    notice = page.locator("#notice")
+    await page.fill("#admin-key", "not-the-key")
+    await page.click("#login button[type=submit]")
+    await expect(notice).to_have_text(KY["org.bad_key"])
+    await expect(notice).to_have_attribute("data-kind", "error")
+    await page.fill("#admin-key", key)
+    await page.click("#login button[type=submit]")
+    await expect(page.locator("#org")).to_be_visible()
+    await expect(notice).to_be_hidden()  # the old error went with the right key
+
+
+async def downloads_open_in_excel(page: Page) -> None:
+    async with page.expect_download() as info:
+        await page.click("#report-excel-csv")
+    data = await (await info.value).path()
+    text = await asyncio.to_thread(data.read_bytes)
+    assert text.startswith(b"\xef\xbb\xbf")  # a BOM: Excel reads UTF-8
+    header = text.decode("utf-8-sig").splitlines()[0]
+    assert header.startswith("Сабактын коду;Сабак;")  # the Kyrgyz headers, split on ';'
+    async with page.expect_download() as info:
+        await page.click("#report-xlsx")
+    book = await workbook(await (await info.value).path())
+    assert book.active is not None and book.active.cell(1, 5).value == "Аты"
+    async with page.expect_download() as info:
+        await page.click("#report-csv")
+    plain = await asyncio.to_thread((await (await info.value).path()).read_text)
+    assert plain.startswith("lesson_id,lesson_title,")  # for programs, unchanged
+
+
+async def success_is_not_an_error(page: Page) -> None:
+    await page.click("[data-sub=roster]")
+    await page.fill("#roster-csv", "Ңурай")
+    await page.click("#roster-form button[type=submit]")
+    await page.click("#roster-confirm")
+    notice = page.locator("#notice")
+    await expect(notice).to_have_text(KY["org.imported"].format(n=1))
+    await expect(notice).to_have_attribute("data-kind", "ok")
+    colour = await notice.evaluate("el => getComputedStyle(el).color")
+    assert colour != "rgb(179, 38, 30)", colour  # not the error red
+    await page.locator("#notice").screenshot(path=str(ARTIFACTS / "organizer-success-ky.png"))
+    names = page.locator("#roster-table tbody tr td:first-child")
+    await expect(names).to_have_text(["Ңурай", "Омор", "Өмүр", "Үмүт", "Яна"])
