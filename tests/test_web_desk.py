@@ -83,10 +83,13 @@ async def test_the_teacher_sees_everyone_replies_privately_and_gets_the_attendan
         await guest.connect()
         await guest.join()
         try:
+            wide = await page.evaluate("() => document.documentElement.scrollWidth")
+            assert wide <= 360, wide  # nothing wider than the phone
             await roster_at_a_glance(page, ids)
             await camera_first_and_waiting_count(page)
             await private_reply(page, omor, yana)
             await snap(page, "teacher-desk-ky-360.png")
+            await page.screenshot(path=str(ARTIFACTS / "teacher-top-ky-360.png"))
             await page.set_viewport_size({"width": 1200, "height": 900})
             await snap(page, "teacher-desk-ky.png")
             await lesson_end_shows_attendance(page)
@@ -113,6 +116,9 @@ async def roster_at_a_glance(page: Page, ids: dict[str, str]) -> None:
     for i in range(4):
         box = await rows.nth(i).bounding_box()
         assert box and box["height"] <= 64, (i, box)  # once 3-4 lines of buttons
+    scroller = page.locator("#roster-card .scroll")
+    sizes = await scroller.evaluate("el => [el.scrollWidth, el.clientWidth]")
+    assert sizes[0] <= sizes[1], sizes  # the whole row is on the screen, no sideways scroll
     menu = page.locator(f"#roster tr[data-participant='{ids['Омор']}'] details.menu")
     await menu.locator("summary").click()
     items = menu.locator(".menu-items button")
@@ -219,6 +225,7 @@ async def test_the_organizer_reads_the_report_in_kyrgyz_time_and_order(server: R
             ["Омор", "Өмүр", "Үмүт", "Яна"]
         )
         await snap(page, "organizer-report-ky.png")
+        await page.locator("#report").screenshot(path=str(ARTIFACTS / "report-card-ky.png"))
         await downloads_open_in_excel(page)
         await page.set_viewport_size({"width": 360, "height": 800})
         await snap(page, "organizer-report-ky-360.png")

@@ -123,17 +123,18 @@ function rosterRow(p, hand, participants, act) {
         })
       : null,
   );
+  const canAct = !GONE.includes(p.presence);
+  // No actions for who is not here: their state takes the actions' room too.
   const state = h(
     'td',
-    {},
+    canAct ? {} : { colspan: 2 },
     h('span', { class: `presence ${p.presence}`, text: t(`presence.${p.presence}`) }),
     p.presence === 'present' && !p.visible
       ? h('span', { class: 'tag', text: t(p.listening ? 'teach.listening' : 'teach.background') })
       : null,
     p.chat_muted ? h('span', { class: 'tag', text: t('teach.muted') }) : null,
   );
-  const canAct = !GONE.includes(p.presence);
-  const actions = canAct ? h('td', { class: 'actions' }, rowMenu(p, act)) : h('td', {});
+  const actions = canAct ? h('td', { class: 'actions' }, rowMenu(p, act)) : null;
   return h('tr', { 'data-participant': p.id, 'data-presence': p.presence }, name, state, actions);
 }
 
