@@ -152,9 +152,13 @@ class SabakClient:
             self.auth = {"token": ack["resume"]}  # come back as the same participant
         return ack
 
-    async def chat(self, text: str, to: str = "all", client_id: str | None = None) -> Any:
+    async def chat(
+        self, text: str, to: str = "all", client_id: str | None = None, reply_to: str = ""
+    ) -> Any:
+        """Send a chat message; a teacher's `reply_to` (a participant id) is private to them."""
         cid = client_id or uuid.uuid4().hex
-        return await self.call("chat_send", {"client_id": cid, "text": text, "to": to})
+        payload = {"client_id": cid, "text": text, "to": "participant" if reply_to else to}
+        return await self.call("chat_send", payload | _only(participant_id=reply_to or None))
 
     async def raise_hand(self) -> Any:
         return await self.call("hand_raise")

@@ -1,4 +1,5 @@
-"""Chat: public messages, private messages to the teacher, moderation and rate limits."""
+"""Chat: public messages, private messages to the teacher and the teacher's private replies,
+moderation and rate limits."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from core.state import (
     Actor,
     ChatMessage,
     LessonState,
+    Participant,
     require_live,
     require_present,
     require_teacher,
@@ -27,8 +29,7 @@ def send_chat(state: LessonState, actor: Actor, cmd: c.SendChat, now: int) -> De
         return Decision((), {"message_id": earlier.id, "duplicate": True})
     rules = state.rules
     rules.check_chat_text(cmd.text)
-    if p.role == "teacher" and cmd.to == "teacher":
-        raise Refused("bad-recipient", "A teacher's messages go to everyone.")
+    recipient = _recipient(state, p, cmd)
     if p.role != "teacher":
         if state.chat_locked and cmd.to == "all":
             raise Refused("chat-locked", "The teacher has locked the chat.")
@@ -40,8 +41,27 @@ def send_chat(state: LessonState, actor: Actor, cmd: c.SendChat, now: int) -> De
         raise rate_limited("You are sending messages too fast; wait a moment.")
     message_id = len(state.chat) + 1
     text = rules.normalize_text(cmd.text)
-    event = e.ChatPosted(message_id, cmd.client_id, p.id, text, cmd.to)
+    event = e.ChatPosted(message_id, cmd.client_id, p.id, text, cmd.to, recipient)
     return Decision([event], {"message_id": message_id})
+
+
+def _recipient(state: LessonState, p: Participant, cmd: c.SendChat) -> str | None:
+    """Who a private reply is for: only a teacher writes to one participant (a learner
+    or a guest in the lesson); everyone else writes to all or to the teacher."""
+    if cmd.to != "participant":
+        if cmd.participant_id is not None:
+            raise Refused("bad-recipient", "'participant_id' goes with to='participant'.")
+        if p.role == "teacher" and cmd.to == "teacher":
+            raise Refused("bad-recipient", "A teacher's messages go to everyone.")
+        return None
+    if p.role != "teacher":
+        raise Refused("bad-recipient", "Only the teacher writes to one participant.")
+    if cmd.participant_id is None:
+        raise Refused("bad-recipient", "'participant_id' names who the reply is for.")
+    reader = target(state, cmd.participant_id)
+    if reader.role == "teacher" or reader.presence == "waiting":
+        raise Refused("bad-recipient", "A private reply goes to a learner in the lesson.")
+    return reader.id
 
 
 def delete_chat(state: LessonState, actor: Actor, cmd: c.DeleteChat, now: int) -> Decision:
@@ -75,7 +95,9 @@ def mute_chat(state: LessonState, actor: Actor, cmd: c.MuteChat, now: int) -> De
 
 def chat_posted(state: LessonState, ev: e.ChatPosted, ts: int) -> None:
     author = state.participants[ev.author_id]
-    msg = ChatMessage(ev.message_id, ev.client_id, ev.author_id, author.name, ev.text, ev.to, ts)
+    msg = ChatMessage(
+        ev.message_id, ev.client_id, ev.author_id, author.name, ev.text, ev.to, ts, ev.recipient_id
+    )
     state.chat.append(msg)
     state.chat_by_client[(ev.author_id, ev.client_id)] = msg
     note_time(author.times("chat"), ts, state.rules.chat_rate_messages * 10)

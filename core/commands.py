@@ -30,9 +30,12 @@ class Join(Command):
 
     `resume`: with a resume token, which brings a dropped participant back only within the
     grace, counted from the drop (kept in the log, so it holds across restarts).
+    `device`: on a shared phone, the participant whose phone it is (from the server's
+    session, never a payload); None on one's own device.
     """
 
     resume: bool = False
+    device: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,7 +115,8 @@ class CloseCheck(Command):
 class SendChat(Command):
     client_id: str
     text: str
-    to: Literal["all", "teacher"] = "all"
+    to: Literal["all", "teacher", "participant"] = "all"
+    participant_id: str | None = None  # with to="participant": the one it is for
 
 
 @dataclass(frozen=True)

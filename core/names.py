@@ -30,3 +30,23 @@ def clean_name(value: str, field: str = "name", max_len: int = 80) -> str:
 def _visible(ch: str) -> bool:
     # Whitespace controls (tab, newline) become a space rather than gluing two words together.
     return ch.isspace() or unicodedata.category(ch) not in _DROPPED
+
+
+# The Kyrgyz alphabet: Ң after Н, Ө after О, Ү after У (Python's code-point order puts them
+# after Я). Russian names sort the same way, since the Russian letters keep their order.
+KYRGYZ_ALPHABET = "абвгдеёжзийклмнңоөпрстуүфхцчшщъыьэюя"
+_RANK = {ch: i for i, ch in enumerate(KYRGYZ_ALPHABET)}
+_CYRILLIC_BASE = 0x10000  # Cyrillic after the Latin script, before anything unknown
+
+
+def sort_key(name: str) -> tuple[tuple[int, ...], str]:
+    """The key that sorts names in Kyrgyz alphabetical order, case aside; ties by the name."""
+    folded = unicodedata.normalize("NFC", name).lower()
+    return tuple(_weight(ch) for ch in folded), name
+
+
+def _weight(ch: str) -> int:
+    rank = _RANK.get(ch)
+    if rank is not None:
+        return _CYRILLIC_BASE + rank
+    return ord(ch) if ord(ch) < 0x400 else 2 * _CYRILLIC_BASE + ord(ch)

@@ -7,6 +7,7 @@ from typing import Any
 
 from core import events as e
 from core.check import Window, check_verdict, check_window
+from core.names import sort_key
 from core.presence import ATTENDING, PresenceFold, Segment, Span, Timeline
 from core.quiz import Question, question_from
 
@@ -291,4 +292,6 @@ def course_matrix(reports: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[
                 "minutes_present": row["minutes_present"],
                 "minutes_counted": row["minutes_counted"],
             }
-    return {"lessons": lessons, "learners": list(learners.values())}
+    # Roster learners first, then guests, each in Kyrgyz alphabetical order.
+    rows = sorted(learners.values(), key=lambda x: (x["guest"], sort_key(x["name"])))
+    return {"lessons": lessons, "learners": rows}

@@ -63,7 +63,8 @@ def join(state: LessonState, actor: Actor, cmd: c.Join, now: int) -> Decision:
         return Decision([e.GuestWaiting(actor.participant_id, actor.name)])
     if actor.role == "system":
         raise Refused("forbidden", "The server cannot join a lesson.")
-    joined = e.ParticipantJoined(actor.participant_id, actor.name, actor.role)
+    device = cmd.device if cmd.device != actor.participant_id else None
+    joined = e.ParticipantJoined(actor.participant_id, actor.name, actor.role, device)
     back = p is not None and p.presence == "away"
     owed = extensions_on_return(state, p, now) if p is not None and back else []
     return Decision([joined, *owed])
@@ -139,6 +140,7 @@ def participant_joined(state: LessonState, ev: e.ParticipantJoined, ts: int) -> 
         p = Participant(ev.participant_id, ev.name, ev.role, "left")  # present just below
         state.participants[p.id] = p
     p.name = ev.name
+    p.device = ev.device
     set_presence(state, p, "present", ts)
 
 

@@ -40,6 +40,7 @@ class Participant:
     visible: bool = True
     listening: bool = False  # in the background, playing the lesson's sound
     chat_muted: bool = False
+    device: str | None = None  # on this participant's phone (shared): receives what it does
     since_ms: int = 0  # when `presence` last changed
     gap_from_ms: int = 0  # when the current network gap began (last heard)
     gap_reason: str = ""  # "network" or "server"
@@ -63,6 +64,7 @@ class Participant:
             "visible": self.visible,
             "listening": self.listening,
             "chat_muted": self.chat_muted,
+            "device": self.device,
         }
 
 
@@ -73,8 +75,9 @@ class ChatMessage:
     author_id: str
     author_name: str
     text: str
-    to: Literal["all", "teacher"]
+    to: Literal["all", "teacher", "participant"]
     ts_ms: int
+    recipient_id: str | None = None  # to="participant": the teacher's private reply to one
     deleted: bool = False
 
     def view(self) -> dict[str, Any]:
@@ -84,6 +87,7 @@ class ChatMessage:
             "author_name": self.author_name,
             "text": self.text,
             "to": self.to,
+            "recipient_id": self.recipient_id,
             "ts": self.ts_ms,
         }
 

@@ -44,7 +44,7 @@ def count_view(lesson: Lesson) -> dict[str, int]:
 def visible_to(lesson: Lesson, msg: ChatMessage, viewer_id: str) -> bool:
     if msg.deleted:
         return False
-    if msg.to == "all" or msg.author_id == viewer_id:
+    if msg.to == "all" or viewer_id in (msg.author_id, msg.recipient_id):
         return True
     viewer = lesson.participants.get(viewer_id)
     return viewer is not None and viewer.role == "teacher"
@@ -162,7 +162,9 @@ def _chat_posted(lesson: Lesson, record: e.Record) -> list[Outgoing]:
     view = lesson.chat[ev.message_id - 1].view()
     if ev.to == "all":
         return [Outgoing(ALL, "chat", view)]
-    return [Outgoing(TEACHERS, "chat", view), Outgoing(ev.author_id, "chat", view)]
+    other = ev.recipient_id if ev.to == "participant" else ev.author_id
+    assert other is not None
+    return [Outgoing(TEACHERS, "chat", view), Outgoing(other, "chat", view)]
 
 
 def _everyone_changed(lesson: Lesson, record: e.Record) -> list[Outgoing]:

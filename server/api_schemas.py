@@ -136,6 +136,9 @@ CSV_MATRIX = (
     "'<title> (<lesson id>)', in lesson order."
 )
 SVG = "An SVG picture."
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX_LESSON = "An Excel workbook: one sheet, a header row in the asked language, a row per learner."
+XLSX_MATRIX = "An Excel workbook: name, guest, then one status column per lesson."
 
 # (path, method) -> (status, content type, schema or description of a non-JSON body)
 ROSTER_PREVIEW = obj(
@@ -176,9 +179,11 @@ RESPONSES: dict[tuple[str, str], Response | list[Response]] = {
                                                  array(ref("Record"))),
     ("/api/lessons/{lesson_id}/report", "get"): (200, "application/json", ref("Report")),
     ("/api/lessons/{lesson_id}/report.csv", "get"): (200, "text/csv", CSV_LESSON),
+    ("/api/lessons/{lesson_id}/report.xlsx", "get"): (200, XLSX_TYPE, XLSX_LESSON),
     ("/api/lessons/{lesson_id}/timeline.svg", "get"): (200, "image/svg+xml", SVG),
     ("/api/courses/{course_id}/report", "get"): (200, "application/json", ref("Matrix")),
     ("/api/courses/{course_id}/report.csv", "get"): (200, "text/csv", CSV_MATRIX),
+    ("/api/courses/{course_id}/report.xlsx", "get"): (200, XLSX_TYPE, XLSX_MATRIX),
     ("/api/audit", "get"): (200, "application/json", array(ref("AuditEntry"))),
     ("/api/audit/counts", "get"): (
         200, "application/json",

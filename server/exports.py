@@ -41,6 +41,11 @@ def lesson_rows(lesson: dict[str, Any], report: dict[str, Any]) -> list[list[str
 
 
 def _lesson_row(lesson: dict[str, Any], report: dict[str, Any], r: dict[str, Any]) -> list[str]:
+    return [safe_cell(v) for v in lesson_values(lesson, report, r)]
+
+
+def lesson_values(lesson: dict[str, Any], report: dict[str, Any], r: dict[str, Any]) -> list[Any]:
+    """One learner's row as values (numbers stay numbers), in LESSON_COLUMNS order."""
     gaps = r["gaps"] or {}
 
     def gap(state: str, key: str) -> Any:
@@ -58,7 +63,7 @@ def _lesson_row(lesson: dict[str, Any], report: dict[str, Any], r: dict[str, Any
         sum(q["max_score"] for q in report.get("quizzes", [])),
         r["minutes_listening"], r["minutes_counted"],
     ]  # fmt: skip
-    return [safe_cell(v) for v in values]
+    return values
 
 
 def to_csv(header: tuple[str, ...] | list[str], rows: list[list[str]]) -> str:

@@ -23,7 +23,21 @@ ERROR = {
     },
 }
 
+
+def _query(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema}
+
+
+LANG = _query("lang", {"type": "string", "enum": ["ky", "ru", "en"], "default": "en"})
+TZ = _query("tz", {"type": "string", "default": "UTC"})
+EXCEL = _query("excel", {"type": "string", "enum": ["1"]})
+
 QUERY: dict[str, list[dict[str, Any]]] = {
+    "/api/lessons/{lesson_id}/report.csv": [EXCEL, LANG, TZ],
+    "/api/lessons/{lesson_id}/report.xlsx": [LANG, TZ],
+    "/api/courses/{course_id}/report.csv": [EXCEL, LANG],
+    "/api/courses/{course_id}/report.xlsx": [LANG],
+    "/api/lessons/{lesson_id}/timeline.svg": [LANG, TZ],
     "/api/lessons/{lesson_id}/events": [
         {"name": "after", "in": "query", "required": False,
          "schema": {"type": "integer", "minimum": 0, "default": 0}},
@@ -112,14 +126,25 @@ OPERATIONS: list[tuple[str, str, str, str | None, str]] = [
     (
         "/api/lessons/{lesson_id}/report.csv",
         "get",
-        "The attendance report as CSV",
+        "The attendance report as CSV for programs (UTC ISO times, English column ids); "
+        "?excel=1 for people: UTF-8 with a BOM, `;` and decimal commas for lang=ru|ky, "
+        "headers and statuses in ?lang, times in ?tz (e.g. Asia/Bishkek)",
+        None,
+        "organizer, teacher",
+    ),
+    (
+        "/api/lessons/{lesson_id}/report.xlsx",
+        "get",
+        "The attendance report as an Excel workbook: headers and statuses in ?lang=ky|ru|en, "
+        "times in ?tz (e.g. Asia/Bishkek)",
         None,
         "organizer, teacher",
     ),
     (
         "/api/lessons/{lesson_id}/timeline.svg",
         "get",
-        "The presence timeline picture (SVG); ?lang=ky|ru|en for its labels",
+        "The presence timeline picture (SVG); ?lang=ky|ru|en for its labels, ?tz (e.g. "
+        "Asia/Bishkek) for its clock",
         None,
         "organizer, teacher",
     ),
@@ -133,7 +158,15 @@ OPERATIONS: list[tuple[str, str, str, str | None, str]] = [
     (
         "/api/courses/{course_id}/report.csv",
         "get",
-        "The course matrix as CSV",
+        "The course matrix as CSV; ?excel=1&lang=ky|ru|en for Excel (BOM, the locale's "
+        "separator, words in that language)",
+        None,
+        "organizer, teacher",
+    ),
+    (
+        "/api/courses/{course_id}/report.xlsx",
+        "get",
+        "The course matrix as an Excel workbook, in ?lang=ky|ru|en",
         None,
         "organizer, teacher",
     ),

@@ -17,7 +17,7 @@ from core import commands as c
 from core.checks import draw_check_times
 from core.errors import Refused
 from core.lesson import SYSTEM, Actor
-from core.names import clean_name
+from core.names import clean_name, sort_key
 from lessons.tokens import Claims
 from server.access import CALLER, Caller, caller
 from server.appkeys import AUDIT, DIRECTORY, EVENTLOG, LIVE, RIGHTS, SETTINGS, SIGNER
@@ -195,7 +195,7 @@ def teacher_view(request: web.Request, t: Teacher) -> dict[str, Any]:
 async def list_teachers(request: web.Request) -> web.Response:
     (await caller(request)).require_organizer()
     teachers = await request.app[DIRECTORY].all(Teacher)
-    return ok([teacher_view(request, t) for t in sorted(teachers, key=lambda t: t.name)])
+    return ok([teacher_view(request, t) for t in sorted(teachers, key=lambda t: sort_key(t.name))])
 
 
 # -- lessons -------------------------------------------------------------------------------

@@ -165,7 +165,7 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 continue
             for actor in list(session.learners.values()):
                 try:
-                    await self.live.run(lesson_id, actor, c.Join())
+                    await self.live.run(lesson_id, actor, c.Join(device=session.actor.participant_id))
                 except Refused as refused:
                     log.warning("could not rejoin %s: %s", actor, refused.code)
 
@@ -290,7 +290,7 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         # In its own room first: what the join itself sends it (time back in a quiz) arrives.
         await self.fanout.enter_own_room(sid, lesson_id, pid)
         try:
-            await self.live.run(lesson_id, actor, c.Join(resume))
+            await self.live.run(lesson_id, actor, c.Join(resume, session.actor.participant_id))
         except Refused:
             await self.fanout.detach_participant(sid, lesson_id, pid)
             raise

@@ -120,7 +120,8 @@ QUIZ_FIELDS = (
 )
 CHAT = (
     Field("text", str, max_len=MAX_TEXT),
-    Field("to", str, required=False, choices=("all", "teacher")),
+    Field("to", str, required=False, choices=("all", "teacher", "participant")),
+    Field("participant_id", str, required=False),  # with to="participant": the teacher's reply
 )
 ICE = (
     Field("direction", str, choices=("publish", "subscribe")),
@@ -205,9 +206,10 @@ class Outbound:
 
 
 PARTICIPANT: Shape = {"id": str, "name": str, "role": str, "presence": str,
-                      "visible": bool, "listening": bool, "chat_muted": bool}  # fmt: skip
+                      "visible": bool, "listening": bool, "chat_muted": bool,
+                      "device": (str, None)}  # fmt: skip
 CHAT_MESSAGE: Shape = {"id": int, "author_id": str, "author_name": str, "text": str,
-                       "to": str, "ts": int}  # fmt: skip
+                       "to": str, "recipient_id": (str, None), "ts": int}  # fmt: skip
 HOLDER: Shape = {"participant_id": str, "camera": bool}
 CHECK_TALLY: Shape = {"check_id": int, "started_at": int, "deadline": int, "closed": bool,
                       "answered": int, "expected": int}  # fmt: skip
@@ -252,7 +254,8 @@ OUTBOUND: dict[str, Outbound] = {
     for o in (
         Outbound("participant", "teachers", PARTICIPANT),
         Outbound("count", "everyone", {"present": int, "learners": int}),
-        Outbound("chat", "everyone, or the teachers and the author", CHAT_MESSAGE),
+        Outbound("chat", "everyone; or the teachers and the author; or the teachers and the one",
+                 CHAT_MESSAGE),
         Outbound("chat_deleted", "everyone", {"id": int}),
         Outbound("chat_locked", "everyone", {"locked": bool}),
         Outbound("guest_entry", "teachers", {"open": bool}),

@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 
+from core.names import sort_key
+
 T = TypeVar("T")
 
 
@@ -109,7 +111,7 @@ class Directory:
 
     async def roster(self, course_id: str) -> list[Student]:
         ids = sorted(await self.redis.smembers(self._key(f"roster:{course_id}")))
-        return sorted(await self.many(Student, ids), key=lambda s: (s.name, s.id))
+        return sorted(await self.many(Student, ids), key=lambda s: (sort_key(s.name), s.id))
 
     async def lessons(self, course_id: str) -> list[LessonInfo]:
         ids = sorted(await self.redis.smembers(self._key(f"lessons:{course_id}")))

@@ -107,8 +107,11 @@ async def test_a_shared_phone_holds_three_learners_who_answer_for_themselves(
     phone = await joined(server, room.students[0]["link"], lesson_id)
     await phone.add_learner(token_from_link(room.students[1]["link"]))
     await phone.add_learner(token_from_link(room.students[2]["link"]))
-    check = (await teacher.call("check_start"))["check_id"]
     ids = [s["id"] for s in room.students]
+    # The teacher learns whose phone each learner is on: they receive what that phone does.
+    on_phone = await teacher.wait_for("participant", lambda p: p["device"] is not None)
+    assert (on_phone["id"], on_phone["device"]) == (ids[1], ids[0])
+    check = (await teacher.call("check_start"))["check_id"]
     await phone.answer_check(check, learner=ids[0])
     await phone.answer_check(check, learner=ids[2])
     await teacher.call("check_close", {"check_id": check})

@@ -48,6 +48,17 @@ REFUSALS: list[tuple[str, Actor, c.Command, str]] = [
     ("empty chat", ANA, c.SendChat("x", "   "), "empty-message"),
     ("long chat", ANA, c.SendChat("x", "a" * 1001), "message-too-long"),
     ("teacher private to teacher", TEACHER, c.SendChat("x", "hi", "teacher"), "bad-recipient"),
+    ("student writes to one", ANA, c.SendChat("x", "hi", "participant", "s2"), "bad-recipient"),
+    ("reply to nobody", TEACHER, c.SendChat("x", "hi", "participant"), "bad-recipient"),
+    (
+        "reply to unknown",
+        TEACHER,
+        c.SendChat("x", "hi", "participant", "zz"),
+        "unknown-participant",
+    ),
+    ("reply to teacher", TEACHER, c.SendChat("x", "hi", "participant", "t1"), "bad-recipient"),
+    ("reply to waiting", TEACHER, c.SendChat("x", "hi", "participant", "g1"), "bad-recipient"),
+    ("recipient to all", TEACHER, c.SendChat("x", "hi", "all", "s1"), "bad-recipient"),
     ("delete unknown message", TEACHER, c.DeleteChat(99), "unknown-message"),
     ("mute unknown", TEACHER, c.MuteChat("nobody", True), "unknown-participant"),
     ("remove teacher", TEACHER, c.RemoveParticipant("t1"), "forbidden"),
@@ -142,6 +153,32 @@ def test_lock_mute_and_private_messages() -> None:
     assert [m["text"] for m in snapshot(lesson, "s2")["chat"]] == ["answer"]
     assert [m["text"] for m in snapshot(lesson, "s1")["chat"]] == ["question", "answer"]
     assert [m["text"] for m in snapshot(lesson, "t1")["chat"]] == ["question", "answer"]
+
+
+def test_the_teacher_replies_privately_to_one_learner() -> None:
+    lesson = live()
+    lesson.execute(ANA, c.SendChat("q", "may I leave early?", "teacher"), T0 + 100)
+    done = lesson.execute(TEACHER, c.SendChat("r", "yes, at 10", "participant", "s1"), T0 + 200)
+    (posted,) = [r.event for r in done.records]
+    assert isinstance(posted, e.ChatPosted) and posted.recipient_id == "s1"
+    reply = ["may I leave early?", "yes, at 10"]
+    assert [m["text"] for m in snapshot(lesson, "s1")["chat"]] == reply
+    assert [m["text"] for m in snapshot(lesson, "t1")["chat"]] == reply
+    assert snapshot(lesson, "s2")["chat"] == []
+    assert snapshot(lesson, "s1")["chat"][1]["recipient_id"] == "s1"
+    (record,) = done.records
+    assert sorted(o.audience for o in outgoing(lesson, record)) == ["s1", "teachers"]
+
+
+def test_a_learner_on_a_shared_phone_names_the_phone() -> None:
+    lesson = live()
+    cem = Actor("s3", "student", "Cem")
+    lesson.execute(cem, c.Join(device="s1"), T0 + 100)
+    assert lesson.participants["s3"].view()["device"] == "s1"
+    assert lesson.participants["s1"].view()["device"] is None
+    lesson.execute(cem, c.Leave(), T0 + 200)
+    lesson.execute(cem, c.Join(device="s3"), T0 + 300)  # back on their own phone
+    assert lesson.participants["s3"].view()["device"] is None
 
 
 def test_deleted_messages_are_not_replayed() -> None:
@@ -241,6 +278,7 @@ def test_replaying_the_log_rebuilds_the_same_state() -> None:
         (TEACHER, c.Join()),
         (ANA, c.Join()),
         (BEK, c.Join()),
+        (Actor("s3", "student", "Cem"), c.Join(device="s1")),
         (ANA, c.SendChat("a", "salam")),
         (BEK, c.RaiseHand()),
         (ANA, c.RaiseHand()),
@@ -259,7 +297,7 @@ def test_replaying_the_log_rebuilds_the_same_state() -> None:
         event = e.event_from_dict(row["type"], row["data"])
         fresh.apply(e.Record(row["seq"], row["ts"], row["actor"], event))
     assert state(fresh) == state(lesson)
-    assert fresh.seq == len(log) == 13
+    assert fresh.seq == len(log) == 14
 
 
 def test_unknown_event_type_in_log_is_an_error() -> None:

@@ -117,3 +117,18 @@ def test_the_timeline_survives_a_name_stored_with_control_codes() -> None:
     svg = timeline_svg("Lesson\x00", report, {})
     xml.dom.minidom.parseString(svg)  # well-formed despite the NUL and ESC
     assert "Aliya[1m" in svg
+
+
+def test_the_timeline_speaks_the_organizers_time_and_language() -> None:
+    from zoneinfo import ZoneInfo
+
+    from server.report_routes import LABELS
+
+    report: dict[str, Any] = report_with(["Aida"])  # 00:00 to 00:10 UTC
+    svg = timeline_svg("Сабак", report, LABELS["ky"], ZoneInfo("Asia/Bishkek"))
+    xml.dom.minidom.parseString(svg)
+    assert "1970-01-01 06:00–06:10 (Asia/Bishkek, UTC+06:00) · 10 мүн" in svg
+    assert " min" not in svg and "T00:00:00Z" not in svg
+    ticks = [f">06:{m:02d}</text>" for m in (0, 2, 4, 6, 8, 10)]  # every 2 min over 10 min
+    assert all(t in svg for t in ticks), svg
+    assert f'fill="{COLOURS["waiting"]}"' in svg and ">күттү</text>" in svg  # in the legend

@@ -53,6 +53,24 @@ async def test_chat_reaches_everyone_once_and_private_only_the_teacher(
     assert ana.inbox["chat"] == []
 
 
+async def test_the_teacher_answers_a_private_question_privately(
+    people: list[SabakClient],
+) -> None:
+    teacher, ana, bek, cem = people
+    bek_id = bek.welcome["snapshot"]["you"]["id"]
+    await bek.chat("May I leave early?", to="teacher")
+    question = await teacher.next("chat")
+    await teacher.chat("Yes, at ten.", reply_to=question["author_id"])
+    answer = await bek.wait_for("chat", lambda m: m["text"] == "Yes, at ten.")
+    assert answer["to"] == "participant" and answer["recipient_id"] == bek_id
+    assert (await teacher.wait_for("chat", lambda m: m["to"] == "participant"))["id"] == 2
+    await asyncio.sleep(0.2)
+    assert ana.inbox["chat"] == [] and cem.inbox["chat"] == []
+    with pytest.raises(CallFailed) as info:  # a student cannot write to one other student
+        await ana.chat("psst", reply_to=bek_id)
+    assert info.value.code == "bad-recipient"
+
+
 async def test_retry_with_same_client_id_is_stored_once(
     server: Running, people: list[SabakClient], classroom: Classroom
 ) -> None:

@@ -7,7 +7,7 @@ import pytest
 from client.rest import RestError
 from client.sabak_client import SabakClient
 from core.errors import Refused
-from core.names import clean_name
+from core.names import clean_name, sort_key
 from tests.conftest import Running, make_classroom
 from tests.test_security import refused_connect
 
@@ -29,6 +29,33 @@ RLO, LRI, PDI, ZWSP = "\u202e", "\u2066", "\u2069", "\u200b"
 )
 def test_a_name_is_cleaned_to_plain_text(given: str, kept: str) -> None:
     assert clean_name(given) == kept
+
+
+KYRGYZ_ORDER = [
+    "Абдыкадыров Нурлан", "Айдар", "айжан", "Ёлкин", "Нуржан", "Ңаа", "Омор", "Өмүр",
+    "Павел", "Урмат", "Үмүт", "Фарида", "Юлия", "Ян Ли", "Яна",
+]  # fmt: skip
+
+
+def test_names_sort_in_kyrgyz_alphabetical_order() -> None:
+    # Code-point order puts Ң, Ө and Ү after Я; the Kyrgyz alphabet puts them after Н, О, У.
+    for shuffled in (KYRGYZ_ORDER[::-1], KYRGYZ_ORDER[1::2] + KYRGYZ_ORDER[::2]):
+        assert sorted(shuffled, key=sort_key) == KYRGYZ_ORDER
+
+
+async def test_the_roster_and_the_reports_come_in_kyrgyz_order(server: Running) -> None:
+    expected = ["Нуржан", "Ңаа", "Омор", "Өмүр", "Урмат", "Үмүт", "Яна"]
+    async with server.rest() as rest:
+        course = await rest.create_course("7А")
+        await rest.add_students(course["id"], expected[::-1])
+        lesson = await rest.create_lesson(course["id"], "Сабак", False)
+        await rest.start_lesson(lesson["id"])
+        roster = await rest.request("GET", f"/api/courses/{course['id']}/students")
+        report = await rest.report(f"/api/lessons/{lesson['id']}/report")
+        matrix = await rest.report(f"/api/courses/{course['id']}/report")
+    assert [s["name"] for s in roster] == expected
+    assert [r["name"] for r in report["learners"]] == expected
+    assert [r["name"] for r in matrix["learners"]] == expected
 
 
 @pytest.mark.parametrize("given", ["", "   ", "\x00", f"{RLO}{LRI}{PDI}", "\x1b\x07\t\n"])

@@ -198,6 +198,7 @@ async def guest_is_admitted(server: Running, room: Classroom, teacher: Page) -> 
 
 async def teacher_puts_a_learner_on_a_phone(teacher: Page, a: Page, room: Classroom) -> None:
     row = teacher.locator(f"[data-participant='{room.students[0]['id']}']")
+    await row.locator("details.menu summary").click()  # the rarer actions are in its menu
     await row.get_by_role("button", name=EN["teach.attach"]).click()
     await teacher.select_option("#attach-student", room.students[2]["id"])
     await teacher.click("#attach-add")

@@ -172,7 +172,8 @@ async def test_every_way_out_of_a_lesson_stops_every_track(
         phone = await device(browser, pixel, dialogs)
         await open_student(phone, links[0])
         await floor_accepted(teacher, phone, ids[0], camera=True)
-        await row(f"#roster [data-participant='{ids[0]}'] button.danger").last.click()
+        await row(f"#roster [data-participant='{ids[0]}'] details.menu summary").click()
+        await row(f"#roster [data-participant='{ids[0]}'] .menu-items button.danger").click()
         await all_stopped(phone, "removed")
 
         # Opened elsewhere: the older page is replaced.

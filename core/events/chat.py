@@ -15,7 +15,8 @@ class ChatPosted(Event):
     client_id: str
     author_id: str
     text: str
-    to: Literal["all", "teacher"]
+    to: Literal["all", "teacher", "participant"]
+    recipient_id: str | None = None  # to="participant": the teacher's private reply to one
 
 
 @logged

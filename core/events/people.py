@@ -13,6 +13,7 @@ class ParticipantJoined(Event):
     participant_id: str
     name: str
     role: Role
+    device: str | None = None  # joined on another participant's (shared) phone
 
 
 @logged

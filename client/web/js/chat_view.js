@@ -7,7 +7,8 @@ import { t, errorText, formatTime } from './i18n.js';
 
 /**
  * @typedef {{id: number, author_id: string, author_name: string, text: string,
- *            to: 'all'|'teacher', ts: number}} ChatMessage
+ *            to: 'all'|'teacher'|'participant', recipient_id?: string|null,
+ *            ts: number}} ChatMessage
  * @typedef {{client_id: string, text: string, to: string, status: string,
  *            ack?: {error?: {code: string}}}} OwnMessage
  */
@@ -16,26 +17,51 @@ import { t, errorText, formatTime } from './i18n.js';
  * @param {HTMLElement} list the <ol>
  * @param {Iterable<ChatMessage>} messages in order
  * @param {OwnMessage[]} own queued or refused messages of this device
- * @param {{mine: Set<string>, onDelete?: (id: number) => void}} options
+ * @param {{mine: Set<string>, onDelete?: (id: number) => void,
+ *          onReply?: (m: ChatMessage) => void, nameOf?: (id: string) => string}} options
+ *   onReply: the teacher's "reply privately" on a private question
  */
-export function renderChat(list, messages, own, { mine, onDelete }) {
+export function renderChat(list, messages, own, { mine, onDelete, onReply, nameOf }) {
   const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 60;
   const items = [];
-  for (const m of messages) items.push(messageItem(m, mine.has(m.author_id), onDelete));
+  for (const m of messages) {
+    const item = messageItem(m, mine.has(m.author_id), onDelete, nameOf);
+    if (onReply && m.to === 'teacher') item.append(replyButton(m, onReply));
+    items.push(item);
+  }
   for (const m of own) items.push(ownItem(m));
   if (!items.length) items.push(h('li', { class: 'muted', text: t('chat.empty') }));
   fill(list, ...items);
   if (nearBottom || own.length) list.scrollTop = list.scrollHeight;
 }
 
-function messageItem(m, isMine, onDelete) {
+function replyButton(m, onReply) {
+  return h('button', {
+    type: 'button',
+    class: 'link',
+    text: t('chat.reply_private'),
+    'data-reply': m.id,
+    onclick: () => onReply(m),
+  });
+}
+
+/** "to the teacher", or for a private reply "to Name" (or "to you"). */
+function privateTag(m, isMine, nameOf) {
+  if (m.to === 'teacher') return h('span', { class: 'tag', text: t('chat.private') });
+  if (m.to !== 'participant') return null;
+  const name = isMine && nameOf ? nameOf(m.recipient_id) : '';
+  const text = name ? t('chat.private_to', { name }) : t('chat.private_to_you');
+  return h('span', { class: 'tag', 'data-private-to': m.recipient_id, text });
+}
+
+function messageItem(m, isMine, onDelete, nameOf) {
   const head = h(
     'div',
     { class: 'meta' },
     h('b', { text: m.author_name }),
     ' ',
     h('time', { text: formatTime(m.ts) }),
-    m.to === 'teacher' ? h('span', { class: 'tag', text: t('chat.private') }) : null,
+    privateTag(m, isMine, nameOf),
   );
   const remove =
     onDelete &&

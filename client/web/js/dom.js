@@ -47,9 +47,13 @@ export function show(el, visible) {
 
 const flashTimers = new WeakMap();
 
-/** Show a text in an element for a while (a notice), restarting the clock on each call. */
-export function flash(el, text, ms = 6000) {
+/**
+ * Show a text in an element for a while (a notice), restarting the clock on each call;
+ * `kind` 'ok' says something went well (not in the error style).
+ */
+export function flash(el, text, ms = 6000, kind = 'error') {
   el.textContent = text;
+  el.dataset.kind = kind;
   el.hidden = false;
   clearTimeout(flashTimers.get(el));
   flashTimers.set(el, setTimeout(() => (el.hidden = true), ms));

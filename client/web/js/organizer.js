@@ -53,8 +53,10 @@ async function signIn(key) {
     rest = null;
     sessionSet(null);
     byId('login').hidden = false;
-    return notice(errorText(err));
+    // A wrong key is not a "link": say which key is wrong.
+    return notice(err.code === 'bad-token' ? t('org.bad_key') : errorText(err));
   }
+  byId('notice').hidden = true; // an earlier "wrong key" is over
   sessionSet(key);
   byId('login').hidden = true;
   byId('org').hidden = false;
@@ -113,7 +115,8 @@ async function openReport(lesson) {
   if (!report) return;
   state.report = report;
   renderAll();
-  const svg = await attempt(() => rest.get(`/api/lessons/${lesson.id}/timeline.svg?lang=${language()}`, 'blob'));
+  const path = `/api/lessons/${lesson.id}/timeline.svg?${forPeople()}`;
+  const svg = await attempt(() => rest.get(path, 'blob'));
   if (svg) showBlob(byId('timeline'), svg);
   byId('report').scrollIntoView({ block: 'start' });
 }
@@ -139,13 +142,19 @@ function renderAll() {
   view.renderRoster(state.students, act);
   view.renderRosterPreview(state.rosterPreview && state.rosterPreview.preview);
   view.renderLessons(state.lessons, act);
-  byId('report').hidden = !state.report;
+  byId('report').hidden = !state.report || state.sub !== 'lessons';
   if (state.report) view.renderReport(state.report);
   if (state.matrix) view.renderMatrix(state.matrix);
 }
 
-function notice(text) {
-  flash(byId('notice'), text, 8000);
+function notice(text, kind = 'error') {
+  flash(byId('notice'), text, 8000, kind);
+}
+
+/** The organizer's language and time zone, for the timeline and the spreadsheets. */
+function forPeople() {
+  const tz = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  return new URLSearchParams({ lang: language(), tz }).toString();
 }
 
 // -- controls -----------------------------------------------------------------------------
@@ -212,12 +221,20 @@ function bindControls() {
     byId('teacher-name').value = '';
     state.teachers = (await attempt(() => rest.get('/api/teachers'))) || state.teachers;
   });
-  byId('report-csv').addEventListener('click', () =>
-    download(`/api/lessons/${state.report.lesson.id}/report.csv`, `${state.report.lesson.id}.csv`),
+  bindDownloads('report', () => `/api/lessons/${state.report.lesson.id}/report`);
+  bindDownloads('matrix', () => `/api/courses/${state.course.id}/report`);
+}
+
+/** Three downloads: .xlsx and a CSV for people (language, time zone), the plain CSV. */
+function bindDownloads(prefix, base) {
+  const name = () => base().split('/')[3];
+  byId(`${prefix}-xlsx`).addEventListener('click', () =>
+    download(`${base()}.xlsx?${forPeople()}`, `${name()}.xlsx`),
   );
-  byId('matrix-csv').addEventListener('click', () =>
-    download(`/api/courses/${state.course.id}/report.csv`, `${state.course.id}.csv`),
+  byId(`${prefix}-excel-csv`).addEventListener('click', () =>
+    download(`${base()}.csv?excel=1&${forPeople()}`, `${name()}.csv`),
   );
+  byId(`${prefix}-csv`).addEventListener('click', () => download(`${base()}.csv`, `${name()}.csv`));
 }
 
 const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
@@ -249,7 +266,7 @@ async function importRoster() {
   byId('roster-file').value = '';
   state.students =
     (await attempt(() => rest.get(`/api/courses/${state.course.id}/students`))) || state.students;
-  notice(t('org.imported', { n: added.length }));
+  notice(t('org.imported', { n: added.length }), 'ok');
 }
 
 async function download(path, filename) {

@@ -7,7 +7,7 @@ import { t } from './i18n.js';
 
 /**
  * @param {{rest: any, attempt: (fn: () => Promise<any>) => Promise<any>,
- *          notice: (text: string) => void, reload: () => Promise<void>}} page
+ *          notice: (text: string, kind?: string) => void, reload: () => Promise<void>}} page
  * @returns {Record<string, (data: any) => Promise<void>>}
  */
 export function manageActions({ rest, attempt, notice, reload }) {
@@ -28,7 +28,7 @@ export function manageActions({ rest, attempt, notice, reload }) {
   async function rotate(path, name) {
     if (!ask('org.rotate_confirm', name)) return;
     if (!(await attempt(() => rest().post(path)))) return;
-    notice(t('org.link_replaced', { name }));
+    notice(t('org.link_replaced', { name }), 'ok');
     await reload();
   }
   return {
@@ -36,7 +36,7 @@ export function manageActions({ rest, attempt, notice, reload }) {
     'student-rotate': (s) => rotate(`/api/students/${s.id}/rotate-link`, s.name),
     'student-erase': (s) =>
       remove(`/api/students/${s.id}`, 'org.erase_confirm', s.name, (r) =>
-        notice(t('org.erased', { pseudonym: r.pseudonym })),
+        notice(t('org.erased', { pseudonym: r.pseudonym }), 'ok'),
       ),
     'teacher-rename': (x) => rename(`/api/teachers/${x.id}`, 'name', x.name),
     'teacher-rotate': (x) => rotate(`/api/teachers/${x.id}/rotate-link`, x.name),

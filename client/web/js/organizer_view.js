@@ -27,11 +27,12 @@ function actions(act, ...items) {
 }
 
 /** A personal link in a read-only box, selected on tap so that it is easy to copy. */
-function linkBox(link) {
+function linkBox(link, name) {
   return h('input', {
     class: 'linkbox',
     readonly: true,
     value: link,
+    'aria-label': t('org.link_of', { name }),
     onfocus: (e) => e.target.select(),
   });
 }
@@ -73,7 +74,7 @@ export function renderRoster(students, act) {
       { 'data-student': s.id },
       h('td', { text: s.name }),
       h('td', { text: s.external_id }),
-      h('td', {}, linkBox(s.link)),
+      h('td', {}, linkBox(s.link, s.name)),
       h(
         'td',
         {},
@@ -191,7 +192,7 @@ export function renderTeachers(teachers, courses, act) {
       { 'data-teacher': x.id },
       h('td', { text: x.name }),
       h('td', {}, teacherCourses(x, courses, act)),
-      h('td', {}, linkBox(x.link)),
+      h('td', {}, linkBox(x.link, x.name)),
       h(
         'td',
         {},

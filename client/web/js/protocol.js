@@ -266,8 +266,10 @@ export class LessonConnection extends Emitter {
   // -- what learners do: kept while offline, sent once when back ------------------------
 
   /** @returns {QueueItem} */
-  sendChat(text, to = 'all', learner = null) {
+  /** `to` 'participant' (the teacher's private reply) goes with the `participantId`. */
+  sendChat(text, to = 'all', learner = null, participantId = null) {
     const item = { kind: 'chat', client_id: clientId(), text, to, learner, status: 'queued' };
+    if (participantId) item.participant_id = participantId;
     this.enqueue(item);
     return item;
   }
@@ -359,6 +361,7 @@ export class LessonConnection extends Emitter {
 function wireOf(item) {
   if (item.kind === 'chat') {
     const body = { client_id: item.client_id, text: item.text, to: item.to };
+    if (item.participant_id) body.participant_id = item.participant_id;
     return ['chat_send', withLearner(body, item.learner)];
   }
   return ['hand_raise', withLearner({}, item.learner)];

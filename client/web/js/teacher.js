@@ -5,7 +5,7 @@
  */
 import { LessonConnection } from './protocol.js';
 import { Rest } from './rest.js';
-import { byId, flash, showBlob } from './dom.js';
+import { byId, flash, showBlob, saveBlob } from './dom.js';
 import {
   t,
   errorText,
@@ -14,6 +14,7 @@ import {
   bindLanguageSelect,
   onLanguage,
   formatNumber,
+  language,
 } from './i18n.js';
 import { renderChat } from './chat_view.js';
 import { renderBanner } from './banner.js';
@@ -36,6 +37,8 @@ const state = {
   tallies: new Map(),
   roster: [],
   attachTo: null,
+  replyTo: null,
+  ended: null,
   count: 0,
   skew: 0,
 };
@@ -60,7 +63,7 @@ async function main() {
 }
 
 function entry(message) {
-  for (const id of ['home', 'live']) byId(id).hidden = true;
+  for (const id of ['home', 'live', 'ended']) byId(id).hidden = true;
   byId('entry').hidden = false;
   byId('entry-message').textContent = message;
 }
@@ -69,8 +72,11 @@ function entry(message) {
 
 async function showHome() {
   state.info = null;
+  state.ended = null;
   byId('live').hidden = true;
+  byId('ended').hidden = true;
   byId('count').hidden = true;
+  byId('waiting-count').hidden = true;
   byId('title').textContent = t('page.title');
   await loadLessons();
   byId('home').hidden = false;
@@ -114,8 +120,12 @@ async function openLesson(lesson, startFirst) {
   }
   byId('home').hidden = true;
   byId('live').hidden = false;
+  state.roster = [];
   rest.get(`/api/courses/${state.info.course_id}/students`).then(
-    (roster) => (state.roster = roster),
+    (roster) => {
+      state.roster = roster;
+      renderPeople();
+    },
     () => {},
   );
   loadQr();
@@ -205,7 +215,7 @@ const HANDLERS = {
   sent: (item) => {
     if (item.status === 'failed') notice(errorText(item.ack.error));
   },
-  lesson_ended: () => closeLesson(t('end.lesson_ended')),
+  lesson_ended: () => showEnded(),
   // The connection has finished already (devices off); this says why.
   revoked: (d) =>
     closeLesson(t(d.reason === 'course-removed' ? 'end.course_removed' : 'end.revoked')),
@@ -221,6 +231,50 @@ async function closeLesson(message) {
   conn = null;
   if (message) notice(message);
   await showHome();
+}
+
+/**
+ * The lesson is over (ended here or elsewhere): not an error. The teacher sees who came,
+ * from the lesson's report, and can download it for the spreadsheet.
+ */
+async function showEnded() {
+  const info = state.info;
+  clearInterval(ticker);
+  if (conn && !conn.finished) conn.leave();
+  conn = null;
+  state.replyTo = null;
+  byId('live').hidden = true;
+  byId('count').hidden = true;
+  byId('waiting-count').hidden = true;
+  byId('notice').hidden = true;
+  byId('ended').hidden = false;
+  state.ended = { info, report: null };
+  renderEnded();
+  try {
+    state.ended.report = await rest.get(`/api/lessons/${info.id}/report`);
+  } catch (err) {
+    notice(errorText(err));
+  }
+  renderEnded();
+  byId('ended').scrollIntoView({ block: 'start' });
+}
+
+function renderEnded() {
+  if (state.ended) view.renderEnded(state.ended.info, state.ended.report);
+}
+
+/** The organizer's language and time zone, for the downloads. */
+function forPeople() {
+  const tz = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  return new URLSearchParams({ lang: language(), tz }).toString();
+}
+
+async function download(path, filename) {
+  try {
+    saveBlob(await rest.get(path, 'blob'), filename);
+  } catch (err) {
+    notice(errorText(err));
+  }
 }
 
 /** What the teacher's buttons do. */
@@ -253,7 +307,8 @@ function tallies() {
 function renderAll() {
   byId('hello').textContent = state.me ? t('teach.hello', { name: state.me.name }) : '';
   view.renderLessons(state.courses, state.lessons, act);
-  if (!state.info) return;
+  renderEnded();
+  if (!state.info || state.ended) return;
   view.renderLessonInfo(state.info, conn && conn.state);
   byId('chat-lock').checked = state.chatLocked;
   renderCount();
@@ -267,7 +322,7 @@ function renderCount() {
 }
 
 function renderPeople() {
-  view.renderRoster(state.participants, state.hands, act);
+  view.renderRoster(state.participants, state.roster, state.hands, act);
   decorateRoster();
   view.renderHands(state.hands, act);
   view.renderWaiting(state.participants, act);
@@ -278,7 +333,18 @@ function renderMessages() {
   const own = conn ? conn.queue.filter((i) => i.kind === 'chat') : [];
   const mine = new Set(state.me ? [state.me.id] : []);
   const onDelete = (id) => act('delete', id);
-  renderChat(byId('chat-list'), [...state.chat.values()], own, { mine, onDelete });
+  const onReply = (m) => replyTo({ id: m.author_id, name: m.author_name });
+  const nameOf = (id) => (state.participants.get(id) || { name: '' }).name;
+  const options = { mine, onDelete, onReply, nameOf };
+  renderChat(byId('chat-list'), [...state.chat.values()], own, options);
+  view.renderReplyTo(state.replyTo);
+}
+
+/** The next message goes privately to this learner (null: to everyone again). */
+function replyTo(who) {
+  state.replyTo = who;
+  view.renderReplyTo(who);
+  if (who) byId('chat-text').focus();
 }
 
 function notice(text) {
@@ -330,9 +396,22 @@ function bindControls() {
   byId('chat-form').addEventListener('submit', (event) => {
     event.preventDefault();
     const input = byId('chat-text');
-    if (input.value.trim() && conn) conn.sendChat(input.value.trim(), 'all');
+    const text = input.value.trim();
+    if (!text || !conn) return;
+    if (state.replyTo) conn.sendChat(text, 'participant', null, state.replyTo.id);
+    else conn.sendChat(text, 'all');
     input.value = '';
+    replyTo(null);
   });
+  byId('reply-cancel').addEventListener('click', () => replyTo(null));
+  byId('ended-back').addEventListener('click', () => showHome());
+  const base = () => `/api/lessons/${state.ended.info.id}/report`;
+  byId('ended-xlsx').addEventListener('click', () =>
+    download(`${base()}.xlsx?${forPeople()}`, `${state.ended.info.id}.xlsx`),
+  );
+  byId('ended-csv').addEventListener('click', () =>
+    download(`${base()}.csv?excel=1&${forPeople()}`, `${state.ended.info.id}.csv`),
+  );
 }
 
 main();

@@ -98,7 +98,8 @@ export function decorateRoster(participants, floor, receiving, act) {
     if (!p || p.role === 'teacher') continue;
     for (const old of row.querySelectorAll('[data-media-added]')) old.remove();
     const [, stateCell, actions] = row.cells;
-    const r = receiving.get(p.id);
+    // A learner on someone else's (shared) phone receives what that phone receives.
+    const r = receiving.get(p.device || p.id);
     const state = floor.get(p.id);
     if (state) {
       const tag = { class: `tag floor ${state}`, 'data-media-added': '', 'data-floor-tag': state };

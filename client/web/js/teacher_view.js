@@ -58,19 +58,26 @@ export function renderLessons(courses, lessons, act) {
   fill(select, ...courses.map((c) => new Option(c.title, c.id)));
 }
 
-/** The roster: everyone who came, with presence, page visibility, hand and chat state. */
-export function renderRoster(participants, hands, act) {
-  const people = [...participants.values()]
-    .filter((p) => p.presence !== 'waiting')
-    .sort(
-      (a, b) => (a.role !== 'teacher') - (b.role !== 'teacher') || a.name.localeCompare(b.name),
-    );
+// Kyrgyz alphabetical order (Ң after Н, Ө after О, Ү after У); Russian names keep theirs.
+const collator = new Intl.Collator(['ky', 'ru'], { sensitivity: 'base' });
+const GONE = ['removed', 'denied', 'left', 'absent'];
+
+/**
+ * Every learner at a glance: the course's roster (absent ones too) and the guests who came;
+ * raised hands first, in queue order, then who is here, then who is not, each by name.
+ * @param {Map<string, Participant>} participants who is in the lesson
+ * @param {{id: string, name: string}[]} roster the course's students
+ */
+export function renderRoster(participants, roster, hands, act) {
+  const people = learnersOf(participants, roster);
+  const position = new Map(hands.map((x, i) => [x.id, i + 1]));
+  const rank = (p) => position.get(p.id) || (GONE.includes(p.presence) ? 1e6 : 1e3);
+  people.sort((a, b) => rank(a) - rank(b) || collator.compare(a.name, b.name));
   const present = people.filter((p) => p.presence === 'present').length;
   byId('roster-heading').textContent = t('teach.roster', {
     n: formatNumber(present),
     all: formatNumber(people.length),
   });
-  const position = new Map(hands.map((x, i) => [x.id, i + 1]));
   const head = h(
     'tr',
     {},
@@ -78,55 +85,84 @@ export function renderRoster(participants, hands, act) {
       h('th', { text: t(k) }),
     ),
   );
-  const rows = people.map((p) => rosterRow(p, position.get(p.id), act));
+  const rows = people.map((p) => rosterRow(p, position.get(p.id), participants, act));
+  const open = byId('roster').querySelector('details[open]'); // stays open across updates
+  const openId = open && open.closest('tr').dataset.participant;
   fill(byId('roster'), h('thead', {}, head), h('tbody', {}, ...rows));
+  const sel = openId && `tr[data-participant="${CSS.escape(openId)}"] details`;
+  const again = sel && byId('roster').querySelector(sel);
+  if (again) again.open = true;
 }
 
-function rosterRow(p, hand, act) {
-  const state = h(
-    'td',
-    {},
-    h('span', { class: `presence ${p.presence}`, text: t(`presence.${p.presence}`) }),
-    p.presence === 'present' && !p.visible
-      ? h('span', { class: 'tag', text: t(p.listening ? 'teach.listening' : 'teach.background') })
-      : null,
-    hand
-      ? h('span', { class: 'tag', 'data-hand': hand, text: t('teach.hand', { n: hand }) })
-      : null,
-    p.chat_muted ? h('span', { class: 'tag', text: t('teach.muted') }) : null,
+/** Learners in the lesson or on the roster (never the teachers, never the waiting). */
+function learnersOf(participants, roster) {
+  const inLesson = [...participants.values()].filter(
+    (p) => p.role !== 'teacher' && p.presence !== 'waiting',
   );
-  const canAct = p.role !== 'teacher' && !['removed', 'denied', 'left'].includes(p.presence);
-  const actions = canAct
-    ? h(
-        'td',
-        { class: 'actions' },
-        h('button', {
-          type: 'button',
-          text: t(p.chat_muted ? 'teach.unmute' : 'teach.mute'),
-          onclick: () => act('mute', { participant_id: p.id, muted: !p.chat_muted }),
-        }),
-        p.role === 'student' && p.presence === 'present'
-          ? h('button', {
-              type: 'button',
-              text: t('teach.attach'),
-              onclick: () => act('attach-to', p),
-            })
-          : null,
-        h('button', {
-          type: 'button',
-          class: 'danger',
-          text: t('teach.remove'),
-          onclick: () => act('remove', p),
-        }),
-      )
-    : h('td', {});
+  const absent = roster
+    .filter((s) => !participants.has(s.id))
+    .map((s) => ({ id: s.id, name: s.name, role: 'student', presence: 'absent', visible: false }));
+  return [...inLesson, ...absent];
+}
+
+function rosterRow(p, hand, participants, act) {
+  const phone = p.device && participants.get(p.device);
   const name = h(
     'td',
     {},
     p.name,
-    p.role !== 'student' ? h('span', { class: 'tag', text: t(`role.${p.role}`) }) : null,
+    p.role === 'guest' ? h('span', { class: 'tag', text: t('role.guest') }) : null,
+    hand
+      ? h('span', { class: 'tag hand', 'data-hand': hand, text: t('teach.hand', { n: hand }) })
+      : null,
+    phone && p.presence === 'present'
+      ? h('span', {
+          class: 'tag',
+          'data-device': p.device,
+          text: t('teach.on_phone', { name: phone.name }),
+        })
+      : null,
   );
-  return h('tr', { 'data-participant': p.id }, name, state, actions);
+  const canAct = !GONE.includes(p.presence);
+  // No actions for who is not here: their state takes the actions' room too.
+  const state = h(
+    'td',
+    canAct ? {} : { colspan: 2 },
+    h('span', { class: `presence ${p.presence}`, text: t(`presence.${p.presence}`) }),
+    p.presence === 'present' && !p.visible
+      ? h('span', { class: 'tag', text: t(p.listening ? 'teach.listening' : 'teach.background') })
+      : null,
+    p.chat_muted ? h('span', { class: 'tag', text: t('teach.muted') }) : null,
+  );
+  const actions = canAct ? h('td', { class: 'actions' }, rowMenu(p, act)) : null;
+  return h('tr', { 'data-participant': p.id, 'data-presence': p.presence }, name, state, actions);
+}
+
+/** The rarer actions behind one "⋯" button, so that a row stays one line on a phone. */
+function rowMenu(p, act) {
+  const item = (text, onclick, cls = '') =>
+    h('button', { type: 'button', class: cls, text, onclick });
+  const label = { 'aria-label': t('teach.menu', { name: p.name }), title: t('teach.col_actions') };
+  const menu = h('details', { class: 'menu' }, h('summary', label, '⋯'));
+  const close = (fn) => () => {
+    menu.open = false;
+    fn();
+  };
+  menu.append(
+    h(
+      'div',
+      { class: 'menu-items' },
+      item(
+        t(p.chat_muted ? 'teach.unmute' : 'teach.mute'),
+        close(() => act('mute', { participant_id: p.id, muted: !p.chat_muted })),
+      ),
+      p.role === 'student' && p.presence === 'present'
+        ? item(t('teach.attach'), close(() => act('attach-to', p)))
+        : null,
+      item(t('teach.remove'), close(() => act('remove', p)), 'danger'),
+    ),
+  );
+  return menu;
 }
 
 /** The raised-hand queue, first first. */
@@ -147,6 +183,10 @@ export function renderHands(hands, act) {
 export function renderWaiting(participants, act) {
   const waiting = [...participants.values()].filter((p) => p.presence === 'waiting');
   byId('waiting-card').hidden = !waiting.length;
+  // In the header too: on a phone the waiting room may be far down the page.
+  const pill = byId('waiting-count');
+  pill.hidden = !waiting.length;
+  pill.textContent = t('teach.waiting_n', { n: formatNumber(waiting.length) });
   fill(
     byId('waiting-list'),
     ...waiting.map((p) =>
@@ -231,4 +271,56 @@ export function renderAttach(device, roster, participants, act) {
   const select = byId('attach-student');
   fill(select, ...away.map((s) => new Option(s.name, s.id)));
   byId('attach-add').disabled = !away.length;
+}
+
+/** Who the next message goes to privately, above the chat box (hidden: to everyone). */
+export function renderReplyTo(who) {
+  byId('reply-to').hidden = !who;
+  byId('reply-to-text').textContent = who ? t('chat.reply_to', { name: who.name }) : '';
+  const hint = t(who ? 'chat.reply_placeholder' : 'chat.placeholder');
+  byId('chat-text').setAttribute('placeholder', hint);
+}
+
+const STATUSES = ['present', 'late', 'left-early', 'absent'];
+
+/**
+ * The ended lesson's attendance: how many came, by status, and who did not come.
+ * @param {{id: string, title: string}} info
+ * @param {any} report the lesson's report (null while it loads)
+ */
+export function renderEnded(info, report) {
+  byId('ended-title').textContent = t('teach.ended_title', { title: info.title });
+  byId('title').textContent = info.title;
+  if (!report) {
+    byId('ended-when').textContent = '';
+    byId('ended-summary').textContent = t('teach.ended_loading');
+    fill(byId('ended-counts'));
+    byId('ended-absent').textContent = '';
+    return;
+  }
+  const learners = report.learners;
+  const by = (status) => learners.filter((r) => r.status === status);
+  const minutes = formatNumber(Math.round(report.lesson_minutes));
+  byId('ended-when').textContent =
+    `${formatDateTime(report.started_at)} · ${t('teach.ended_minutes', { n: minutes })}`;
+  const came = learners.filter((r) => r.status !== 'absent').length;
+  byId('ended-summary').textContent = t('teach.ended_came', {
+    n: formatNumber(came),
+    all: formatNumber(learners.length),
+  });
+  fill(
+    byId('ended-counts'),
+    ...STATUSES.map((s) =>
+      h(
+        'li',
+        { class: 'row', 'data-status': s },
+        h('span', { class: `title status-${s}`, text: t(`report.${s}`) }),
+        h('strong', { text: formatNumber(by(s).length) }),
+      ),
+    ),
+  );
+  const absent = by('absent').map((r) => r.name).sort(collator.compare);
+  byId('ended-absent').textContent = absent.length
+    ? t('teach.ended_absent', { names: absent.join(', ') })
+    : '';
 }
