@@ -163,9 +163,10 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         for session in list(self.sessions.values()):
             if session.lesson_id != lesson_id:
                 continue
+            device = session.actor.participant_id
             for actor in list(session.learners.values()):
                 try:
-                    await self.live.run(lesson_id, actor, c.Join(device=session.actor.participant_id))
+                    await self.live.run(lesson_id, actor, c.Join(device=device))
                 except Refused as refused:
                     log.warning("could not rejoin %s: %s", actor, refused.code)
 
