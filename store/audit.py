@@ -37,6 +37,7 @@ MAX_ENTRIES = 100_000
 MAX_PENDING = 10_000
 MAX_COUNTERS = 10_000  # distinct (hour, event, code, block) waiting to be written
 NOISE_KEEP_S = 30 * 86400
+CLOSE_WAIT_S = 2.0
 
 
 class Audit:
@@ -60,6 +61,9 @@ class Audit:
             # also see that it is closing, or closing waits for ever (seen as a hung teardown).
             self._closing = True
             self._wake.set()
+            # The writer first finishes the batch it holds: cancelled inside its write, the
+            # counters it had taken were lost. One stuck on an unreachable Redis is cancelled.
+            await asyncio.wait({self._task}, timeout=CLOSE_WAIT_S)
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             await self._flush()
