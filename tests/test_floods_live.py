@@ -15,6 +15,8 @@ from core import events as e
 from server.appkeys import EVENTLOG
 from tests.conftest import Running, free_port, make_classroom, settings_for, start_server
 
+pytestmark = pytest.mark.store("memory")  # not about Redis: the in-memory store
+
 
 async def joined(server: Running, link: str, lesson_id: str) -> SabakClient:
     client = server.client(link)

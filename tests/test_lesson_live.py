@@ -10,6 +10,8 @@ import pytest
 from client.sabak_client import CallFailed, SabakClient
 from tests.conftest import Classroom, Running
 
+pytestmark = pytest.mark.store("memory")  # not about Redis: the in-memory store
+
 
 @pytest.fixture
 async def people(server: Running, classroom: Classroom) -> AsyncIterator[list[SabakClient]]:

@@ -12,6 +12,8 @@ import pytest
 from client.sabak_client import CallFailed, SabakClient
 from tests.conftest import Running, free_port, make_classroom, settings_for, start_server
 
+pytestmark = pytest.mark.store("memory")  # not about Redis: the in-memory store
+
 GRACE_S = 6
 
 

@@ -17,6 +17,8 @@ from lessons.tokens import Claims, Signer
 from signaling.wire import EVENTS
 from tests.conftest import Classroom, Running, make_classroom
 
+pytestmark = pytest.mark.store("memory")  # not about Redis: the in-memory store
+
 TEACHER_ONLY = sorted(name for name, spec in EVENTS.items() if spec.teacher_only)
 
 
