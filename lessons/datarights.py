@@ -6,7 +6,6 @@ text is kept beside the log (store/personal.py), so erasing never rewrites the s
 
 from __future__ import annotations
 
-import logging
 import secrets
 from dataclasses import replace
 
@@ -19,8 +18,6 @@ from store.directory import Course, LessonInfo, Student, Teacher
 from store.notices import Notices
 from store.personal import answer_field, chat_field, name_field
 from store.protocols import Directory, LessonLog
-
-log = logging.getLogger(__name__)
 
 
 class DataRights:
