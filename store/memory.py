@@ -22,7 +22,7 @@ from core.events import Record
 from store.alive import KEEP_S
 from store.audit import MAX_ENTRIES, NOISE_KEEP_S
 from store.directory import Course, LessonInfo, Student, load_record
-from store.eventlog import OutboxFull, decode, encode
+from store.eventlog import READ_CHUNK, OutboxFull, decode, encode
 from store.personal import chat_field
 
 Clock = Callable[[], int]
@@ -179,8 +179,12 @@ class MemoryLog:
 
     async def read(self, lesson_id: str, after_seq: int = 0, limit: int = 0) -> list[Record]:
         rows = [entry for seq, entry in self._entries.get(lesson_id) or [] if seq > after_seq]
+        rows = rows[:limit] if limit else rows
         texts: dict[str, str | None] = dict(self._texts.get(lesson_id) or {})
-        return [decode(entry, texts) for entry in (rows[:limit] if limit else rows)]
+        records: list[Record] = []
+        for at in range(0, len(rows), READ_CHUNK):  # as from Redis: a huge log never holds the loop
+            records += await asyncio.to_thread(_decode_all, rows[at : at + READ_CHUNK], texts)
+        return records
 
     async def rewrite_texts(self, lesson_id: str, values: dict[str, Any], drop: list[str]) -> None:
         texts = self._texts.setdefault(lesson_id, {})
@@ -199,6 +203,10 @@ class MemoryLog:
 
     async def compact(self) -> None:
         """Nothing is on disk: erased text is gone once it is erased."""
+
+
+def _decode_all(rows: list[dict[str, str]], texts: dict[str, str | None]) -> list[Record]:
+    return [decode(entry, texts) for entry in rows]
 
 
 class MemoryAuditRows:

@@ -121,6 +121,7 @@ async def chat_latencies(teacher: SabakClient, n: int, tag: str) -> list[float]:
     return out
 
 
+@pytest.mark.store("redis")  # the long log is read back from Redis in chunks
 async def test_a_report_on_a_huge_log_does_not_hold_another_lessons_chat(
     server: Running,
 ) -> None:
