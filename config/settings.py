@@ -16,6 +16,8 @@ T = TypeVar("T")
 PACKAGED_CONFIG = Path(__file__).with_name("sabak.toml")
 CONFIG_ENV = "SABAK_CONFIG"
 ENV_PREFIX = "SABAK_"
+# [redis] url of the in-memory store: tests and one-process trials, nothing survives a restart.
+MEMORY_STORE = "memory://"
 _SPEC = "sabak_spec"
 
 
@@ -95,7 +97,9 @@ class ServerSettings:
 class RedisSettings:
     """[redis]: an external Redis, or how to run the embedded one."""
 
-    url: str | None = setting(None, prefixes=("redis://", "rediss://", "unix://"), secret=True)
+    url: str | None = setting(
+        None, prefixes=("redis://", "rediss://", "unix://", MEMORY_STORE), secret=True
+    )
     appendfsync: str = setting("everysec", choices=("always", "everysec", "no"))
     key_prefix: str = "sabak"
     outbox_max_events: int = setting(10_000, minimum=1, maximum=10_000_000)
@@ -437,8 +441,18 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
             "store.cluster: several server processes need one shared Redis: set redis.url "
             "(SABAK_REDIS_URL)"
         )
+    if settings.server.cluster and in_memory(settings.redis.url):
+        raise ConfigError(
+            "server.cluster: several server processes need one shared Redis; the in-memory "
+            f"store (redis.url = {MEMORY_STORE!r}) lives in one process only"
+        )
     _check_networks(settings.server.trusted_proxies, "server.trusted_proxies")
     return settings
+
+
+def in_memory(url: str | None) -> bool:
+    """Whether this [redis] url names the in-memory store rather than a Redis."""
+    return url is not None and url.startswith(MEMORY_STORE)
 
 
 def _check_networks(values: tuple[str, ...], key: str) -> None:

@@ -15,16 +15,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any
 
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
-
 from core import commands as c
 from core.errors import Refused
 from core.events import Record
 from core.lesson import Actor, Lesson, Outcome
 from lessons.live import LiveLessons, Publisher
 from store.cluster import Cluster
-from store.eventlog import lesson_key
+from store.errors import UNAVAILABLE
+from store.tail import LogTail
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +30,7 @@ log = logging.getLogger(__name__)
 class ClusteredLessons(LiveLessons):
     """LiveLessons that share their lessons with other processes through Redis."""
 
-    def __init__(self, *args: Any, cluster: Cluster, tail: aioredis.Redis, **kw: Any) -> None:
+    def __init__(self, *args: Any, cluster: Cluster, tail: LogTail, **kw: Any) -> None:
         super().__init__(*args, **kw)
         self.cluster, self.tail = cluster, tail
         self.mirror_hooks: list[Publisher] = []
@@ -54,7 +52,7 @@ class ClusteredLessons(LiveLessons):
         await self.cluster.release(sorted(self._owned))
         await self.cluster.close()
         await super().close()
-        await self.tail.aclose()
+        await self.tail.close()
 
     def driven(self) -> list[Lesson]:
         return [lesson for lesson in self.loaded() if lesson.id in self._owned]
@@ -145,20 +143,17 @@ class ClusteredLessons(LiveLessons):
 
     async def _tail_forever(self) -> None:
         while True:
-            mirrors = {lesson_key(self.eventlog.prefix, m.id): m for m in self.loaded()
-                       if m.id not in self._owned}  # fmt: skip
+            mirrors = {m.id: m for m in self.loaded() if m.id not in self._owned}
             if not mirrors:
                 await asyncio.sleep(0.2)
                 continue
             try:
                 await self._tail_once(mirrors)
-            except (RedisError, OSError) as exc:
+            except UNAVAILABLE as exc:
                 log.warning("tailing lesson logs failed: %s", exc)
                 await asyncio.sleep(1)
 
     async def _tail_once(self, mirrors: dict[str, Lesson]) -> None:
-        streams = {key: f"{m.seq}-1" for key, m in mirrors.items()}
-        rows: Any = await self.tail.xread(streams, count=500, block=500)  # type: ignore[arg-type]
-        for key, entries in rows or []:
-            for record in await self.eventlog.decode_rows(mirrors[key].id, entries):
-                await self._mirror_record(mirrors[key], record)
+        after = {lesson_id: m.seq for lesson_id, m in mirrors.items()}
+        for lesson_id, record in await self.tail.read(after):
+            await self._mirror_record(mirrors[lesson_id], record)

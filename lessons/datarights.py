@@ -6,34 +6,27 @@ text is kept beside the log (store/personal.py), so erasing never rewrites the s
 
 from __future__ import annotations
 
-import json
-import logging
 import secrets
 from dataclasses import replace
-
-from redis.exceptions import RedisError
 
 from core import commands as c
 from core import events as e
 from core.errors import Refused
 from core.lesson import SYSTEM
 from lessons.live import LiveLessons
-from store.directory import Course, Directory, LessonInfo, Student, Teacher
-from store.eventlog import EventLog, lesson_key
+from store.directory import Course, LessonInfo, Student, Teacher
 from store.notices import Notices
-from store.personal import answer_field, chat_field, name_field, text_key
-
-log = logging.getLogger(__name__)
+from store.personal import answer_field, chat_field, name_field
+from store.protocols import Directory, LessonLog
 
 
 class DataRights:
     """What an organizer may do to the data about a person, a course or a lesson."""
 
     def __init__(
-        self, directory: Directory, eventlog: EventLog, live: LiveLessons, notices: Notices
+        self, directory: Directory, eventlog: LessonLog, live: LiveLessons, notices: Notices
     ) -> None:
         self.directory, self.eventlog, self.live, self.notices = directory, eventlog, live, notices
-        self.prefix = eventlog.prefix
 
     async def rotate_student(self, student: Student) -> Student:
         student = replace(student, link_version=student.link_version + 1)
@@ -68,11 +61,8 @@ class DataRights:
         return pseudonym
 
     async def compact(self) -> None:
-        """Ask Redis to rewrite its append-only file, so erased text leaves the disk too."""
-        try:
-            await self.directory.redis.bgrewriteaof()
-        except RedisError as exc:  # already rewriting, or not allowed on a shared Redis
-            log.info("append-only file not rewritten now: %s", exc)
+        """Ask the store to rewrite its files, so erased text leaves the disk too."""
+        await self.eventlog.compact()
 
     async def _erase_in_lesson(self, info: LessonInfo, pid: str, pseudonym: str) -> None:
         records = await self.eventlog.read(info.id)
@@ -86,12 +76,7 @@ class DataRights:
         came = any(getattr(r.event, "participant_id", None) == pid for r in records)
         if not came:
             return
-        texts = text_key(self.prefix, info.id)
-        pipe = self.directory.redis.pipeline(transaction=True)
-        pipe.hset(texts, name_field(pid), json.dumps(pseudonym))
-        if fields:
-            pipe.hdel(texts, *fields)
-        await pipe.execute()
+        await self.eventlog.rewrite_texts(info.id, {name_field(pid): pseudonym}, fields)
         if info.status == "live":  # every process's copy of the lesson forgets through the log
             await self.live.run(info.id, SYSTEM, c.EraseLearner(pid, pseudonym))
         else:
@@ -101,10 +86,7 @@ class DataRights:
         """The lesson's record, log and text; a live lesson must be ended first."""
         if info.status == "live":
             raise Refused("lesson-live", "End the lesson before deleting it.")
-        base = f"{self.prefix}:lesson:{{{info.id}}}"
-        await self.directory.redis.delete(
-            lesson_key(self.prefix, info.id), text_key(self.prefix, info.id), f"{base}:alive"
-        )
+        await self.eventlog.delete(info.id)
         await self.directory.delete(info)
         await self.notices.forget(info.id)
 

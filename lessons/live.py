@@ -12,16 +12,14 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Protocol
 
-from redis.exceptions import RedisError
-
 from core import commands as c
 from core.errors import Refused
 from core.events import Record
 from core.lesson import SYSTEM, Actor, Lesson, Outcome
 from core.rules import Rules
-from store.directory import Directory, LessonInfo
-from store.eventlog import EventLog, OutboxFull, lesson_key
-from store.personal import text_key
+from store.directory import LessonInfo
+from store.eventlog import OutboxFull
+from store.protocols import Directory, LessonLog
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +41,7 @@ class LiveLessons:
     def __init__(
         self,
         directory: Directory,
-        eventlog: EventLog,
+        eventlog: LessonLog,
         rules: Rules,
         clock: Callable[[], int] = wall_ms,
         retention_days: int = 0,
@@ -98,8 +96,8 @@ class LiveLessons:
         """Since when nobody ran this live lesson (its last alive mark or event); None if over."""
         if lesson.status != "live":
             return None
-        alive = await self.directory.redis.get(self._alive_key(lesson.id))
-        return max(int(alive), last_ts) if alive else last_ts
+        alive = await self.eventlog.alive.last(lesson.id)
+        return max(alive, last_ts) if alive else last_ts
 
     async def _note_restart(self, lesson: Lesson, down_since: int | None) -> None:
         """A live lesson found in the log means this server was down while it ran.
@@ -110,9 +108,6 @@ class LiveLessons:
         """
         if down_since is not None:
             await self._run_here(lesson.id, SYSTEM, c.NoteRestart(down_since))
-
-    def _alive_key(self, lesson_id: str) -> str:
-        return f"{self.eventlog.prefix}:lesson:{{{lesson_id}}}:alive"
 
     async def forget(self, lesson_id: str) -> None:
         """Drop the copy in memory of a lesson that is not live (its log changed, or is gone)."""
@@ -175,9 +170,7 @@ class LiveLessons:
         if "LessonEnded" in kinds and self.retention_days:
             # Reports are computed from the log, so the log lives as long as the school says
             # (lessons/retention.py then removes the lesson's record too).
-            prefix = self.eventlog.prefix
-            for key in (lesson_key(prefix, lesson.id), text_key(prefix, lesson.id)):
-                await self.directory.redis.expire(key, self.retention_days * 86400)
+            await self.eventlog.expire(lesson.id, self.retention_days * 86400)
 
     # -- the server's own work: deadlines, expiry, alive marks ------------------------------
 
@@ -205,15 +198,7 @@ class LiveLessons:
     async def _mark_alive(self) -> None:
         await self.renew([lesson.id for lesson in self.driven()])
         live = [lesson.id for lesson in self.driven() if lesson.status == "live"]
-        if not live:
-            return
-        try:
-            pipe = self.directory.redis.pipeline(transaction=False)
-            for lesson_id in live:
-                pipe.set(self._alive_key(lesson_id), self.clock(), ex=7 * 86400)
-            await pipe.execute()
-        except (RedisError, OSError) as exc:
-            log.warning("could not mark lessons alive: %s", exc)
+        await self.eventlog.alive.mark(live, self.clock())
 
     async def renew(self, lesson_ids: list[str]) -> None:
         """Keep holding these lessons (several processes: renew the ownership leases)."""

@@ -15,6 +15,7 @@ import logging
 from core.errors import Refused
 from lessons.datarights import DataRights
 from lessons.live import LiveLessons
+from store.audit import Audit
 from store.directory import LessonInfo
 
 log = logging.getLogger(__name__)
@@ -27,9 +28,9 @@ class Retention:
     """The periodic sweep; `sweep` is also called directly (tests, an operator's script)."""
 
     def __init__(
-        self, rights: DataRights, live: LiveLessons, audit_key: str, retention_days: int
+        self, rights: DataRights, live: LiveLessons, audit: Audit, retention_days: int
     ) -> None:
-        self.rights, self.live, self.audit_key = rights, live, audit_key
+        self.rights, self.live, self.audit = rights, live, audit
         self.retention_ms = retention_days * DAY_MS
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
@@ -61,8 +62,7 @@ class Retention:
             except Refused as refused:
                 log.warning("retention of lesson %s: %s", info.id, refused.code)
         if self.retention_ms:
-            redis = self.rights.directory.redis
-            await redis.xtrim(self.audit_key, minid=now - self.retention_ms, approximate=False)
+            await self.audit.trim(now - self.retention_ms)
         if now - self._compacted_ms >= DAY_MS:
             # Deleted chat messages and expired logs leave the append-only file within a day.
             self._compacted_ms = now

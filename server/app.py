@@ -16,6 +16,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from config import Settings
+from config.settings import in_memory
 from core.rules import Rules
 from lessons.clustered import ClusteredLessons
 from lessons.datarights import DataRights
@@ -43,12 +44,11 @@ from signaling.fanout import Fanout
 from signaling.guest_gate import GuestGate
 from signaling.namespace import LessonNamespace
 from signaling.waiting import WaitingSweep
-from store.audit import Audit
 from store.cluster import Cluster
-from store.directory import Directory
-from store.eventlog import EventLog
-from store.notices import Notices
+from store.protocols import Directory, LessonLog
 from store.redis_launcher import EmbeddedRedis, ensure_redis
+from store.stores import make_stores
+from store.tail import LogTail
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ def _manager(settings: Settings) -> socketio.AsyncManager:
     return manager_class(socketio.AsyncRedisManager)(settings.redis.url, channel=channel)
 
 
-def _lessons(app: web.Application, directory: Directory, eventlog: EventLog) -> LiveLessons:
+def _lessons(app: web.Application, directory: Directory, eventlog: LessonLog) -> LiveLessons:
     settings = app[k.SETTINGS]
     args = (directory, eventlog, rules_from(settings))
     retention = settings.attendance.retention_days
@@ -152,12 +152,16 @@ def _lessons(app: web.Application, directory: Directory, eventlog: EventLog) -> 
     assert settings.redis.url is not None
     listener = aioredis.Redis.from_url(settings.redis.url, decode_responses=True)
     cluster = Cluster(app[k.REDIS], settings.redis.key_prefix, listener)
-    return ClusteredLessons(*args, retention_days=retention, cluster=cluster, tail=listener)
+    tail = LogTail(listener, app[k.REDIS], settings.redis.key_prefix)
+    return ClusteredLessons(*args, retention_days=retention, cluster=cluster, tail=tail)
 
 
 async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
     """Use the configured Redis, or start and later stop the embedded one."""
     settings = app[k.SETTINGS]
+    if in_memory(settings.redis.url):
+        yield  # the in-memory store: no Redis at all
+        return
     embedded: EmbeddedRedis | None = None
     url = settings.redis.url
     if url is None:
@@ -197,7 +201,7 @@ async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
-    settings, client = app[k.SETTINGS], app[k.REDIS]
+    settings = app[k.SETTINGS]
     data = settings.data_path
     secret, _ = load_or_create_secret(data / "secret.key")
     admin_key, created = load_or_create_secret(data / "admin.key")
@@ -206,15 +210,15 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
             f"Organizer admin key (shown once, kept in {data / 'admin.key'}): {admin_key.decode()}",
             flush=True,
         )
-    prefix = settings.redis.key_prefix
     app[k.SIGNER], app[k.ADMIN_KEY] = Signer(secret), admin_key
-    app[k.DIRECTORY] = directory = Directory(client, prefix)
-    app[k.EVENTLOG] = eventlog = EventLog(client, prefix, settings.redis.outbox_max_events)
+    store = make_stores(settings, app.get(k.REDIS))
+    app[k.DIRECTORY] = directory = store.directory
+    app[k.EVENTLOG] = eventlog = store.eventlog
     app[k.LIVE] = live = _lessons(app, directory, eventlog)
     fanout = Fanout(app[k.SIO])
     if isinstance(live, ClusteredLessons):
         live.mirror_hooks.append(fanout.follow_up)
-    app[k.AUDIT] = audit = Audit(client, prefix)
+    app[k.AUDIT] = audit = store.audit
     live.publishers.append(fanout)
     namespace = LessonNamespace(
         live,
@@ -230,11 +234,11 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     app[k.SIO].register_namespace(namespace)
     app[k.NAMESPACE] = namespace
     fanout.rejoin = namespace.rejoin_connected
-    notices = Notices(client, prefix, settings.server.cluster)
+    notices = store.notices
     notices.on_revoke, notices.on_forget = namespace.revoke, live.forget
     app[k.RIGHTS] = rights = DataRights(directory, eventlog, live, notices)
     days = settings.attendance.retention_days
-    app[k.RETENTION] = retention = Retention(rights, live, audit.key, days)
+    app[k.RETENTION] = retention = Retention(rights, live, audit, days)
     namespace.media = media = MediaRooms(settings.media)
     fanout.ice_for = media.ice_for
     media.on_lost = lambda lesson_id: fanout.tell_everyone(lesson_id, "media_restart", {})

@@ -16,12 +16,11 @@ from lessons.tokens import Signer
 from patches.engineio.gate import Gate
 from signaling.client_address import ClientAddresses
 from store.audit import Audit
-from store.directory import Directory
-from store.eventlog import EventLog
+from store.protocols import Directory, LessonLog
 
 SETTINGS = web.AppKey("settings", Settings)
-DIRECTORY = web.AppKey("directory", Directory)
-EVENTLOG = web.AppKey("eventlog", EventLog)
+DIRECTORY: web.AppKey[Directory] = web.AppKey("directory")
+EVENTLOG: web.AppKey[LessonLog] = web.AppKey("eventlog")
 LIVE = web.AppKey("live", LiveLessons)
 SIGNER = web.AppKey("signer", Signer)
 ADMIN_KEY = web.AppKey("admin_key", bytes)

@@ -11,7 +11,6 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from aiohttp import web
-from redis.exceptions import RedisError
 
 from core import commands as c
 from core.checks import draw_check_times
@@ -24,6 +23,7 @@ from server.appkeys import AUDIT, DIRECTORY, EVENTLOG, LIVE, RIGHTS, SETTINGS, S
 from server.roster import XLSX, read_roster
 from signaling.schema import Field, Spec
 from store.directory import Course, LessonInfo, Student, Teacher, new_id
+from store.errors import UNAVAILABLE
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -380,7 +380,7 @@ async def refusals(request: web.Request, handler: Handler) -> web.StreamResponse
         )
     except web.HTTPException:
         raise
-    except (RedisError, OSError):
+    except UNAVAILABLE:
         log.exception("%s %s: storage unavailable", request.method, request.path)
         unavailable = {
             "code": "storage-unavailable",

@@ -11,7 +11,8 @@ from core.errors import Refused
 from core.lesson import Actor
 from core.names import clean_name
 from lessons.tokens import Claims, Signer
-from store.directory import Directory, LessonInfo, Student, Teacher
+from store.directory import LessonInfo, Student, Teacher
+from store.protocols import Directory
 
 
 @dataclass

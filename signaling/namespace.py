@@ -24,7 +24,8 @@ from signaling.guest_gate import GuestGate
 from signaling.identity import Session, check_lesson_access, from_token, identify
 from signaling.protocol import Call, Handler, inbound
 from store.audit import Audit
-from store.directory import Directory, LessonInfo, Student
+from store.directory import LessonInfo, Student
+from store.protocols import Directory
 
 log = logging.getLogger(__name__)
 

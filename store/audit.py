@@ -18,7 +18,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+
+from store.errors import UNAVAILABLE
+from store.protocols import AuditRows
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +37,16 @@ MAX_ENTRIES = 100_000
 MAX_PENDING = 10_000
 MAX_COUNTERS = 10_000  # distinct (hour, event, code, block) waiting to be written
 NOISE_KEEP_S = 30 * 86400
+CLOSE_WAIT_S = 2.0
 
 
 class Audit:
     """Queues entries and writes them in the background: auditing never blocks a refusal."""
 
-    def __init__(self, redis: aioredis.Redis, prefix: str) -> None:
-        self.redis, self.key = redis, f"{prefix}:audit"
+    def __init__(self, rows: AuditRows) -> None:
+        self.rows = rows
         self._pending: deque[dict[str, str]] = deque(maxlen=MAX_PENDING)
-        self._counts: Counter[tuple[str, str]] = Counter()  # (hour key, field) -> new count
+        self._counts: Counter[tuple[str, str]] = Counter()  # (hour, field) -> new count
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
@@ -58,6 +61,9 @@ class Audit:
             # also see that it is closing, or closing waits for ever (seen as a hung teardown).
             self._closing = True
             self._wake.set()
+            # The writer first finishes the batch it holds: cancelled inside its write, the
+            # counters it had taken were lost. One stuck on an unreachable Redis is cancelled.
+            await asyncio.wait({self._task}, timeout=CLOSE_WAIT_S)
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             await self._flush()
@@ -80,7 +86,7 @@ class Audit:
         field = f"{event[:40]}|{code}|{address_block(address)}"
         if (hour, field) not in self._counts and len(self._counts) >= MAX_COUNTERS:
             field = f"{event[:40]}|{code}|other"  # a spray of addresses: one line, still counted
-        self._counts[(f"{self.key}:noise:{hour}", field)] += 1
+        self._counts[(hour, field)] += 1
         self._wake.set()
 
     async def counts(self, hours: int = 24) -> list[dict[str, Any]]:
@@ -90,8 +96,7 @@ class Audit:
         out = []
         for moment in hours_back:
             hour = moment.strftime("%Y-%m-%dT%H")
-            rows: Any = await self.redis.hgetall(f"{self.key}:noise:{hour}")
-            for field, n in sorted(rows.items()):
+            for field, n in sorted((await self.rows.hour(hour)).items()):
                 event, code, block = str(field).split("|", 2)
                 out.append({"hour": hour, "event": event, "code": code, "network": block,
                             "count": int(n)})  # fmt: skip
@@ -108,8 +113,8 @@ class Audit:
         while self._pending:
             entry = self._pending[0]
             try:
-                await self.redis.xadd(self.key, entry, maxlen=MAX_ENTRIES, approximate=True)  # type: ignore[arg-type]
-            except (RedisError, OSError) as exc:
+                await self.rows.add(entry)
+            except UNAVAILABLE as exc:
                 log.warning("audit entry not stored yet: %s", exc)
                 await asyncio.sleep(1)
                 return
@@ -120,19 +125,50 @@ class Audit:
             return
         counts, self._counts = self._counts, Counter()
         try:
-            pipe = self.redis.pipeline(transaction=False)
-            for (key, field), n in counts.items():
-                pipe.hincrby(key, field, n)
-                pipe.expire(key, NOISE_KEEP_S)
-            await pipe.execute()
-        except (RedisError, OSError) as exc:
+            await self.rows.add_counts(counts)
+        except UNAVAILABLE as exc:
             log.warning("audit counters not stored yet: %s", exc)
             self._counts.update(counts)
 
     async def entries(self, count: int = 100) -> list[dict[str, Any]]:
         """The newest entries first."""
+        return await self.rows.newest(count)
+
+    async def trim(self, before_ms: int) -> None:
+        """Forget the entries stored before `before_ms` (retention)."""
+        await self.rows.trim(before_ms)
+
+
+class RedisAuditRows:
+    """The entries in one capped stream; the noise counters in one hash per hour."""
+
+    def __init__(self, redis: aioredis.Redis, prefix: str) -> None:
+        self.redis, self.key = redis, f"{prefix}:audit"
+
+    async def add(self, entry: dict[str, str]) -> None:
+        await self.redis.xadd(self.key, entry, maxlen=MAX_ENTRIES, approximate=True)  # type: ignore[arg-type]
+
+    async def add_counts(self, counts: Counter[tuple[str, str]]) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        for (hour, field), n in counts.items():
+            pipe.hincrby(self._hour_key(hour), field, n)
+            pipe.expire(self._hour_key(hour), NOISE_KEEP_S)
+        await pipe.execute()
+
+    async def hour(self, hour: str) -> dict[str, int]:
+        rows: Any = await self.redis.hgetall(self._hour_key(hour))
+        return {str(field): int(n) for field, n in rows.items()}
+
+    async def newest(self, count: int) -> list[dict[str, Any]]:
         rows: Any = await self.redis.xrevrange(self.key, count=count)
         return [dict(fields) for _, fields in rows]
+
+    async def trim(self, before_ms: int) -> None:
+        # A stream id starts with the ms it was added at: trimming by id is trimming by age.
+        await self.redis.xtrim(self.key, minid=before_ms, approximate=False)
+
+    def _hour_key(self, hour: str) -> str:
+        return f"{self.key}:noise:{hour}"
 
 
 def address_block(address: str | None) -> str:

@@ -58,7 +58,7 @@ class LessonInfo:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class Directory:
+class RedisDirectory:
     """One Redis hash per kind of record; each value is the record as JSON."""
 
     def __init__(self, redis: aioredis.Redis, prefix: str) -> None:
@@ -97,17 +97,17 @@ class Directory:
 
     async def get(self, cls: type[T], record_id: str) -> T | None:
         raw = await self.redis.hget(self._key(cls.__name__), record_id)
-        return _load(cls, raw) if raw else None
+        return load_record(cls, raw) if raw else None
 
     async def all(self, cls: type[T]) -> list[T]:
         rows = await self.redis.hvals(self._key(cls.__name__))
-        return [_load(cls, raw) for raw in rows]
+        return [load_record(cls, raw) for raw in rows]
 
     async def many(self, cls: type[T], ids: list[Any]) -> list[T]:
         if not ids:
             return []
         rows = await self.redis.hmget(self._key(cls.__name__), ids)
-        return [_load(cls, raw) for raw in rows if raw]
+        return [load_record(cls, raw) for raw in rows if raw]
 
     async def roster(self, course_id: str) -> list[Student]:
         ids = sorted(await self.redis.smembers(self._key(f"roster:{course_id}")))
@@ -128,7 +128,8 @@ class Directory:
         return await self.get(LessonInfo, str(lesson_id)) if lesson_id else None
 
 
-def _load(cls: type[T], raw: str | bytes) -> T:
+def load_record(cls: type[T], raw: str | bytes) -> T:
+    """A record from its JSON (lists back into the tuples the record declares)."""
     data = json.loads(raw)
     hints = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     for name, f in hints.items():

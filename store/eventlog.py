@@ -14,6 +14,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from core import events as e
 from core.events import Record, event_from_dict, event_to_dict
+from store.alive import AliveMarks, alive_key
 from store.personal import chat_field, restore, split, text_key
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ class EventLog:
     def __init__(self, redis: aioredis.Redis, prefix: str, outbox_max: int, batch: int = 512):
         self.redis, self.prefix = redis, prefix
         self.outbox_max, self.batch = outbox_max, batch
+        self.alive = AliveMarks(redis, prefix)
         self._outbox: deque[_Pending] = deque()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -188,12 +190,51 @@ class EventLog:
 
     async def decode_rows(self, lesson_id: str, rows: list[Any]) -> list[Record]:
         """Stream entries as records, with their personal text read from beside the log."""
-        wanted = sorted({fields["text"] for _, fields in rows if "text" in fields})
-        texts: dict[str, str | None] = {}
-        if wanted:
-            values: Any = await self.redis.hmget(text_key(self.prefix, lesson_id), wanted)
-            texts = dict(zip(wanted, values, strict=True))
-        return await asyncio.to_thread(_decode_rows, rows, texts)
+        return await decode_rows(self.redis, self.prefix, lesson_id, rows)
+
+    # -- what the organizer's data rights and retention do to a lesson's stored data --------
+
+    async def rewrite_texts(self, lesson_id: str, values: dict[str, Any], drop: list[str]) -> None:
+        """Replace (`values`, by field) and remove (`drop`) personal text, in one transaction."""
+        texts = text_key(self.prefix, lesson_id)
+        pipe = self.redis.pipeline(transaction=True)
+        for name, value in values.items():
+            pipe.hset(texts, name, json.dumps(value))
+        if drop:
+            pipe.hdel(texts, *drop)
+        await pipe.execute()
+
+    async def expire(self, lesson_id: str, seconds: int) -> None:
+        """The lesson's log and text are gone `seconds` from now (retention of an ended lesson)."""
+        for key in (lesson_key(self.prefix, lesson_id), text_key(self.prefix, lesson_id)):
+            await self.redis.expire(key, seconds)
+
+    async def delete(self, lesson_id: str) -> None:
+        """The lesson's log, its text and its alive mark, at once."""
+        keys = lesson_key, text_key, alive_key
+        await self.redis.delete(*(key(self.prefix, lesson_id) for key in keys))
+
+    async def compact(self) -> None:
+        """Ask Redis to rewrite its append-only file, so erased text leaves the disk too."""
+        try:
+            await self.redis.bgrewriteaof()
+        except RedisError as exc:  # already rewriting, or not allowed on a shared Redis
+            log.info("append-only file not rewritten now: %s", exc)
+
+
+async def decode_rows(
+    redis: aioredis.Redis, prefix: str, lesson_id: str, rows: list[Any]
+) -> list[Record]:
+    """Stream entries of a lesson as records, with their personal text read from beside the log.
+
+    Decoded in a thread: a huge log never holds the loop.
+    """
+    wanted = sorted({fields["text"] for _, fields in rows if "text" in fields})
+    texts: dict[str, str | None] = {}
+    if wanted:
+        values: Any = await redis.hmget(text_key(prefix, lesson_id), wanted)
+        texts = dict(zip(wanted, values, strict=True))
+    return await asyncio.to_thread(_decode_rows, rows, texts)
 
 
 def _decode_rows(rows: list[Any], texts: dict[str, str | None]) -> list[Record]:

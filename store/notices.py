@@ -2,7 +2,8 @@
 
 A person's sockets may be on any process of a cluster, and any process may hold a copy of a
 lesson in memory. A notice is handled here at once and, when several processes share the
-Redis, published on one pub/sub channel that every process listens to.
+Redis, published on one pub/sub channel that every process listens to. Alone (one process,
+or the in-memory store) there is no channel: `redis` is None.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+
+from store.errors import UNAVAILABLE
 
 log = logging.getLogger(__name__)
 
@@ -30,15 +32,15 @@ async def _nothing(*args: Any) -> None:
 class Notices:
     """Revocations and forgotten lessons, here and (clustered) in every other process."""
 
-    def __init__(self, redis: aioredis.Redis, prefix: str, clustered: bool) -> None:
-        self.redis, self.channel, self.clustered = redis, f"{prefix}:notices", clustered
+    def __init__(self, redis: aioredis.Redis | None, prefix: str) -> None:
+        self.redis, self.channel = redis, f"{prefix}:notices"
         self.id = secrets.token_hex(6)
         self.on_revoke: Revoke = _nothing
         self.on_forget: Forget = _nothing
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        if self.clustered:
+        if self.redis is not None:
             self._task = asyncio.create_task(self._listen(), name="notices")
 
     async def close(self) -> None:
@@ -56,7 +58,7 @@ class Notices:
 
     async def _send(self, notice: dict[str, str]) -> None:
         await self._handle(notice)
-        if self.clustered:
+        if self.redis is not None:
             await self.redis.publish(self.channel, json.dumps({**notice, "from": self.id}))
 
     async def _handle(self, notice: dict[str, str]) -> None:
@@ -66,13 +68,14 @@ class Notices:
             await self.on_forget(notice["forget"])
 
     async def _listen(self) -> None:
+        assert self.redis is not None
         while True:
             try:
                 pubsub = self.redis.pubsub()
                 await pubsub.subscribe(self.channel)
                 async for message in pubsub.listen():
                     await self._received(message)
-            except (RedisError, OSError) as exc:
+            except UNAVAILABLE as exc:
                 log.warning("notice channel unreachable: %s", exc)
                 await asyncio.sleep(1)
 

@@ -17,6 +17,7 @@ from aiohttp import web
 from client.rest import RestClient, token_from_link
 from client.sabak_client import SabakClient
 from config import Settings, load_settings
+from config.settings import MEMORY_STORE
 from server.app import create_app
 from server.http_limits import make_runner
 from tests.redis_fixture import running_redis
@@ -90,8 +91,20 @@ async def start_server(settings: Settings) -> Running:
     return Running(settings.public_base_url, settings, app, runner)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        'store(kind): "memory" runs the server on the in-memory store (the test is not about '
+        'Redis); "redis" (the default) on a real Redis, for a test that needs what outlives it',
+    )
+
+
 @pytest.fixture
-async def redis_url(tmp_path: Path) -> AsyncIterator[str]:
+async def redis_url(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    marker = request.node.get_closest_marker("store")
+    if marker is not None and marker.args == ("memory",):
+        yield MEMORY_STORE  # no Redis is started: store/memory.py keeps everything
+        return
     async with running_redis(tmp_path) as (_, url):
         yield url
 

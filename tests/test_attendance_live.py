@@ -15,6 +15,8 @@ from client.rest import token_from_link
 from client.sabak_client import SabakClient
 from tests.conftest import Classroom, Running, free_port, make_classroom, settings_for, start_server
 
+pytestmark = pytest.mark.store("memory")  # not about Redis: the in-memory store
+
 
 @pytest.fixture
 async def quick(tmp_path: Path, redis_url: str) -> AsyncIterator[Running]:

@@ -335,6 +335,7 @@ async def test_with_redis_a_broadcast_from_one_server_is_delivered_directly_by_a
 
 
 @pytest.mark.parametrize("deflate", [False, True])
+@pytest.mark.store("memory")  # not about Redis
 async def test_a_broadcast_reaches_students_with_deflate_on_and_off(
     tmp_path: Any, redis_url: str, session: aiohttp.ClientSession, deflate: bool
 ) -> None:

@@ -7,11 +7,15 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from client.rest import RestClient, RestError, token_from_link
 from client.sabak_client import SabakClient
 from tests import test_cluster
 from tests.conftest import Classroom, Running, make_classroom
 from tests.test_security import refused_connect
+
+pytestmark = pytest.mark.store("memory")  # not about Redis: the in-memory store
 
 two = test_cluster.two  # the fixture of two `sabak serve` processes on one Redis
 
@@ -181,6 +185,7 @@ async def test_the_student_qr_and_links_are_for_organizers_only(
     assert await status_of(server, "GET", qr, teacher_key) == 403
 
 
+@pytest.mark.store("redis")  # two processes: a cluster needs Redis
 async def test_revoking_on_one_process_disconnects_sockets_on_another(
     tmp_path: Path, two: tuple[str, str]
 ) -> None:

@@ -15,6 +15,8 @@ from core import events as e
 from server.appkeys import EVENTLOG
 from tests.conftest import Running, free_port, make_classroom, settings_for, start_server
 
+pytestmark = pytest.mark.store("memory")  # not about Redis: the in-memory store
+
 
 async def joined(server: Running, link: str, lesson_id: str) -> SabakClient:
     client = server.client(link)
@@ -119,6 +121,7 @@ async def chat_latencies(teacher: SabakClient, n: int, tag: str) -> list[float]:
     return out
 
 
+@pytest.mark.store("redis")  # the long log is read back from Redis in chunks
 async def test_a_report_on_a_huge_log_does_not_hold_another_lessons_chat(
     server: Running,
 ) -> None:

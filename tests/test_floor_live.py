@@ -9,6 +9,8 @@ import pytest
 from client.sabak_client import CallFailed, SabakClient
 from tests.conftest import Classroom, Running
 
+pytestmark = pytest.mark.store("memory")  # not about Redis: the in-memory store
+
 BOGUS_SDP = "v=0\r\n"
 
 

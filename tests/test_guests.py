@@ -23,6 +23,8 @@ from signaling.client_address import bucket, client_address, parse_networks
 from signaling.throttle import WindowLimit
 from tests.conftest import Running, free_port, make_classroom, settings_for, start_server
 
+pytestmark = pytest.mark.store("memory")  # not about Redis: the in-memory store
+
 TEACHER = Actor("t1", "teacher", "Aigul")
 T0 = 1_700_000_000_000
 
@@ -260,6 +262,7 @@ async def test_closed_entry_and_a_rotated_code_keep_new_guests_out(server: Runni
     await teacher.close()
 
 
+@pytest.mark.store("redis")  # the server restarts: its data must outlive it
 async def test_a_waiting_guest_whose_socket_is_gone_leaves_after_the_expiry(
     tmp_path: Path, redis_url: str
 ) -> None:

@@ -28,6 +28,8 @@ from tests.conftest import (
 )
 from tests.test_security import refused_connect
 
+pytestmark = pytest.mark.store("memory")  # not about Redis: the in-memory store
+
 WS_PATH = "/socket.io/?EIO=4&transport=websocket"
 POLL_PATH = "/socket.io/?EIO=4&transport=polling"
 

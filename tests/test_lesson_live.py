@@ -11,6 +11,8 @@ from client.sabak_client import CallFailed, SabakClient
 from tests.conftest import Classroom, Running
 from tests.protocol_shapes import inbox_problems
 
+pytestmark = pytest.mark.store("memory")  # not about Redis: the in-memory store
+
 
 @pytest.fixture
 async def people(server: Running, classroom: Classroom) -> AsyncIterator[list[SabakClient]]:

@@ -12,7 +12,7 @@ from core.commands import Join
 from core.lesson import Actor
 from lessons.live import LiveLessons
 from server.app import rules_from
-from store.directory import Directory
+from store.directory import RedisDirectory as Directory
 from store.eventlog import EventLog
 from tests.conftest import Running, make_classroom, settings_for, start_server
 

@@ -29,7 +29,7 @@ from tests.conftest import Running, free_port, make_classroom, settings_for, sta
 from tests.media_peers import LOOPBACK, AiortcStudent, AiortcTeacher, new_pc
 from tests.test_media_workers import class_with_media, frames_flow, media_of, until
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.store("memory"), pytest.mark.timeout(120)]
 
 FLOOD = 50
 

@@ -34,7 +34,7 @@ from tests.conftest import (
 )
 from tests.media_peers import AiortcStudent, AiortcTeacher
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.store("memory"), pytest.mark.timeout(120)]
 
 CAMERA = "1"  # mid of the teacher's camera in a subscriber's offer
 WAIT_S = 15.0

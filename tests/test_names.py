@@ -11,6 +11,8 @@ from core.names import clean_name, sort_key
 from tests.conftest import Running, make_classroom
 from tests.test_security import refused_connect
 
+pytestmark = pytest.mark.store("memory")  # not about Redis: the in-memory store
+
 RLO, LRI, PDI, ZWSP = "\u202e", "\u2066", "\u2069", "\u200b"
 
 

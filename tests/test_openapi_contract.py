@@ -18,6 +18,8 @@ from server.openapi import document
 from tests.conftest import Running
 from tests.schema_check import KNOWN, problems
 
+pytestmark = pytest.mark.store("memory")  # not about Redis: the in-memory store
+
 DOC = document()
 COMPONENTS = DOC["components"]["schemas"]
 

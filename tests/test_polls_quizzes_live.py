@@ -14,6 +14,8 @@ import pytest
 from client.sabak_client import CallFailed, SabakClient
 from tests.conftest import Running, make_classroom
 
+pytestmark = pytest.mark.store("memory")  # not about Redis: the in-memory store
+
 
 async def room_with(server: Running, n: int) -> tuple[str, SabakClient, list[SabakClient]]:
     room = await make_classroom(server, n_students=n)

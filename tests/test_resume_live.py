@@ -13,6 +13,8 @@ from client.sabak_client import CallFailed, SabakClient
 from tests.conftest import Running, free_port, make_classroom, settings_for, start_server
 from tests.protocol_shapes import inbox_problems
 
+pytestmark = pytest.mark.store("memory")  # not about Redis: the in-memory store
+
 GRACE_S = 6
 
 

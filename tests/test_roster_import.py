@@ -14,6 +14,8 @@ from client.rest import RestError
 from server.roster import XLSX, read_roster
 from tests.conftest import SABAK, Running, clean_env
 
+pytestmark = pytest.mark.store("memory")  # not about Redis: the in-memory store
+
 # What "Save as CSV" gives in Russian-locale Excel: a BOM, `;`, a header row, CRLF.
 EXCEL_RU = "\ufeffФИО;ID\r\nТоктогулова Айгүл;1001\r\nБеков Азамат;1002\r\n".encode()
 NAMES = ["Токтогулова Айгүл", "Беков Азамат"]

@@ -17,6 +17,8 @@ from lessons.tokens import Claims, Signer
 from signaling.protocol import INBOUND
 from tests.conftest import Classroom, Running, make_classroom
 
+pytestmark = pytest.mark.store("memory")  # not about Redis: the in-memory store
+
 TEACHER_ONLY = sorted(name for name, ev in INBOUND.items() if ev.teacher_only)
 
 

@@ -16,6 +16,8 @@ import pytest
 from client.sabak_client import SabakClient
 from tests.conftest import Running, free_port, make_classroom, settings_for, start_server
 
+pytestmark = pytest.mark.store("memory")  # not about Redis: the in-memory store
+
 SECRET, TTL = "coturn-static-auth-secret", 900
 ICE: list[dict[str, Any]] = [
     {"urls": ["stun:turn.school.example:3478"]},

@@ -23,7 +23,12 @@ from tests.browser import (
 )
 from tests.conftest import Classroom, Running, make_classroom
 
-pytestmark = [pytest.mark.browser, needs_chromium(), pytest.mark.timeout(180)]
+pytestmark = [
+    pytest.mark.store("memory"),
+    pytest.mark.browser,
+    needs_chromium(),
+    pytest.mark.timeout(180),
+]
 
 CATALOGUES = Path(__file__).resolve().parent.parent / "client" / "web" / "i18n"
 XSS = "<img src=x onerror=alert(1)>"

@@ -19,7 +19,12 @@ from tests.test_web import loaded_picture
 
 KY = json.loads((Path(__file__).parent.parent / "client/web/i18n/ky.json").read_text("utf-8"))
 
-pytestmark = [pytest.mark.browser, needs_chromium(), pytest.mark.timeout(120)]
+pytestmark = [
+    pytest.mark.store("memory"),
+    pytest.mark.browser,
+    needs_chromium(),
+    pytest.mark.timeout(120),
+]
 
 # Every tone the page starts is recorded with the page's visibility at that moment.
 TONES = """

@@ -18,7 +18,12 @@ from tests.conftest import Classroom, Running, make_classroom
 from tests.test_web import KY, new_page, snap
 from tests.test_web_media import SPY_ON_CONNECTIONS, media_server, open_student  # noqa: F401
 
-pytestmark = [pytest.mark.browser, needs_chromium(), pytest.mark.timeout(180)]
+pytestmark = [
+    pytest.mark.store("memory"),
+    pytest.mark.browser,
+    needs_chromium(),
+    pytest.mark.timeout(180),
+]
 
 KEEP_TRACKS = """
 (() => {

@@ -9,7 +9,12 @@ from tests.browser import ARTIFACTS, chromium, needs_chromium
 from tests.conftest import Running, make_classroom
 from tests.test_web import KY, events_of, loaded_picture, new_page, snap, wait_for
 
-pytestmark = [pytest.mark.browser, needs_chromium(), pytest.mark.timeout(120)]
+pytestmark = [
+    pytest.mark.store("memory"),
+    pytest.mark.browser,
+    needs_chromium(),
+    pytest.mark.timeout(120),
+]
 
 
 async def test_the_teacher_closes_guest_entry_and_rotates_the_code(server: Running) -> None:

@@ -38,7 +38,12 @@ from tests.conftest import (
 )
 from tests.media_peers import LOOPBACK, AiortcStudent
 
-pytestmark = [pytest.mark.browser, needs_chromium(), pytest.mark.timeout(120)]
+pytestmark = [
+    pytest.mark.store("memory"),
+    pytest.mark.browser,
+    needs_chromium(),
+    pytest.mark.timeout(120),
+]
 
 TEACHER_MIC, TEACHER_CAMERA, TEACHER_SCREEN, FLOOR_MIC, FLOOR_CAMERA = "0", "1", "2", "3", "4"
 WAIT_S = 15.0

@@ -14,7 +14,12 @@ from tests.conftest import Running, make_classroom
 from tests.test_datarights import status_of
 from tests.test_web import open_student
 
-pytestmark = [pytest.mark.browser, needs_chromium(), pytest.mark.timeout(180)]
+pytestmark = [
+    pytest.mark.store("memory"),
+    pytest.mark.browser,
+    needs_chromium(),
+    pytest.mark.timeout(180),
+]
 
 KY = json.loads(
     (Path(__file__).resolve().parent.parent / "client/web/i18n/ky.json").read_text("utf-8")

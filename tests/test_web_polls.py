@@ -12,7 +12,12 @@ from tests.browser import ARTIFACTS, CONTEXT_PERMISSIONS, chromium, needs_chromi
 from tests.conftest import Classroom, Running, make_classroom
 from tests.test_web import new_page, open_student, phone, snap
 
-pytestmark = [pytest.mark.browser, needs_chromium(), pytest.mark.timeout(120)]
+pytestmark = [
+    pytest.mark.store("memory"),
+    pytest.mark.browser,
+    needs_chromium(),
+    pytest.mark.timeout(120),
+]
 
 CATALOGUES = Path(__file__).resolve().parent.parent / "client" / "web" / "i18n"
 EN, KY = (

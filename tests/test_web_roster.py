@@ -12,7 +12,12 @@ from tests.browser import ARTIFACTS, chromium, needs_chromium, record_errors
 from tests.conftest import Running
 from tests.test_roster_import import EXCEL_RU, NAMES
 
-pytestmark = [pytest.mark.browser, needs_chromium(), pytest.mark.timeout(120)]
+pytestmark = [
+    pytest.mark.store("memory"),
+    pytest.mark.browser,
+    needs_chromium(),
+    pytest.mark.timeout(120),
+]
 KY = json.loads(
     (Path(__file__).resolve().parent.parent / "client/web/i18n/ky.json").read_text("utf-8")
 )

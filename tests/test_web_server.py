@@ -20,6 +20,8 @@ from server.web import CSP, Asset, accepts_gzip, load_assets
 from server.web_api import WEB_OPERATIONS, web_api_routes
 from tests.conftest import Classroom, Running, make_classroom
 
+pytestmark = pytest.mark.store("memory")  # not about Redis: the in-memory store
+
 VENDOR = "vendor/socket.io.esm.min.js"
 
 
