@@ -31,8 +31,9 @@ from server import appkeys as k
 from server.http_limits import MAX_PACKET_BYTES, polling_body_limit
 from server.manage_routes import manage_routes
 from server.openapi import openapi_route
+from server.refusals import refusals
 from server.report_routes import report_routes
-from server.routes import refusals, routes
+from server.routes import routes
 from server.web import add_web, security_headers
 from signaling.client_address import ClientAddresses, bucket
 from signaling.fanout import Fanout

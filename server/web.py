@@ -12,7 +12,7 @@ from pathlib import Path
 from aiohttp import web
 
 from config import Settings
-from server.routes import Handler
+from server.refusals import Handler
 from server.web_api import web_api_routes
 
 log = logging.getLogger(__name__)
