@@ -45,7 +45,8 @@ from store.cluster import Cluster
 from store.directory import Directory
 from store.eventlog import EventLog
 from store.notices import Notices
-from store.redis_launcher import EmbeddedRedis, ensure_redis
+from store.redis_launcher import EmbeddedRedis
+from store.redis_reach import ensure_redis
 
 log = logging.getLogger(__name__)
 

@@ -11,12 +11,8 @@ from redis.exceptions import AuthenticationError, NoPermissionError
 
 from store import redis_launcher
 from store.redis_guard import outdated
-from store.redis_launcher import (
-    EmbeddedRedis,
-    RedisLaunchError,
-    ensure_redis,
-    find_redis_server,
-)
+from store.redis_launcher import EmbeddedRedis, find_redis_server
+from store.redis_reach import RedisLaunchError, ensure_redis
 from tests.redis_fixture import running_redis
 
 
