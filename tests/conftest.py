@@ -6,7 +6,7 @@ import asyncio
 import os
 import socket
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from client.sabak_client import SabakClient
 from config import Settings, load_settings
 from server.app import create_app
 from server.http_limits import make_runner
-from tests.redis_fixture import running_redis
+from tests.redis_fixture import SharedRedis
 
 SABAK = str(Path(sys.executable).with_name("sabak"))
 
@@ -90,9 +90,19 @@ async def start_server(settings: Settings) -> Running:
     return Running(settings.public_base_url, settings, app, runner)
 
 
+@pytest.fixture(scope="session")
+def shared_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedRedis]:
+    redis = SharedRedis(tmp_path_factory.mktemp("shared-redis"))
+    try:
+        yield redis
+    finally:
+        redis.close()
+
+
 @pytest.fixture
-async def redis_url(tmp_path: Path) -> AsyncIterator[str]:
-    async with running_redis(tmp_path) as (_, url):
+async def redis_url(shared_redis: SharedRedis) -> AsyncIterator[str]:
+    """An empty database of the session's Redis (tests that kill Redis start their own)."""
+    async with shared_redis.database() as url:
         yield url
 
 
