@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from aiohttp import web
 
 from client.rest import RestClient, token_from_link
@@ -97,6 +98,15 @@ def shared_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedRed
         yield redis
     finally:
         redis.close()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def shared_chromium() -> AsyncIterator[None]:
+    """One Chromium for all browser tests, which run on the session's loop (tests/browser.py)."""
+    from tests.browser import shared_chromium  # imported late: tests.browser imports this module
+
+    async with shared_chromium():
+        yield
 
 
 @pytest.fixture
