@@ -39,7 +39,10 @@ class SharedRedis:
 
     def __init__(self, data_dir: Path) -> None:
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="shared-redis")
+        # A daemon, so that a session that dies before close() cannot hang Python's exit.
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="shared-redis", daemon=True
+        )
         self._thread.start()
         self._embedded = EmbeddedRedis(data_dir)
         self._base = self._run(self._embedded.start()).removesuffix("/0")
