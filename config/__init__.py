@@ -1,8 +1,7 @@
 """Sabak configuration: the frozen Settings object and its loader."""
 
+from config.loader import CONFIG_ENV, PACKAGED_CONFIG, load_settings
 from config.settings import (
-    CONFIG_ENV,
-    PACKAGED_CONFIG,
     AttendanceSettings,
     AuthSettings,
     ConfigError,
@@ -12,7 +11,6 @@ from config.settings import (
     RedisSettings,
     ServerSettings,
     Settings,
-    load_settings,
 )
 
 __all__ = [

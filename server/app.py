@@ -36,8 +36,9 @@ from server import appkeys as k
 from server.http_limits import MAX_PACKET_BYTES, polling_body_limit
 from server.manage_routes import manage_routes
 from server.openapi import openapi_route
+from server.refusals import refusals
 from server.report_routes import report_routes
-from server.routes import refusals, routes
+from server.routes import routes
 from server.web import add_web, security_headers
 from signaling.client_address import ClientAddresses, bucket
 from signaling.fanout import Fanout
@@ -46,7 +47,8 @@ from signaling.namespace import LessonNamespace
 from signaling.waiting import WaitingSweep
 from store.cluster import Cluster
 from store.protocols import Directory, LessonLog
-from store.redis_launcher import EmbeddedRedis, ensure_redis
+from store.redis_launcher import EmbeddedRedis
+from store.redis_reach import ensure_redis
 from store.stores import make_stores
 from store.tail import LogTail
 

@@ -23,7 +23,7 @@ from server import appkeys as k
 from server.app import create_app
 from server.http_limits import make_runner
 from server.roster import XLSX
-from store.redis_launcher import RedisLaunchError
+from store.redis_reach import RedisLaunchError
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from config import Settings
 from server.appkeys import SETTINGS
-from server.routes import Handler
+from server.refusals import Handler
 
 # Largest engine.io message and polling body (engine.io's max_http_buffer_size).
 MAX_PACKET_BYTES = 64_000

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import asdict, replace
 from typing import Any
 
@@ -18,17 +16,13 @@ from core.errors import Refused
 from core.lesson import SYSTEM, Actor
 from core.names import clean_name, sort_key
 from lessons.tokens import Claims
-from server.access import CALLER, Caller, caller
+from server.access import Caller, caller
 from server.appkeys import AUDIT, DIRECTORY, EVENTLOG, LIVE, RIGHTS, SETTINGS, SIGNER
 from server.roster import XLSX, read_roster
 from signaling.schema import Field, Spec
 from store.directory import Course, LessonInfo, Student, Teacher, new_id
-from store.errors import UNAVAILABLE
 
-log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
-INTERNAL = {"code": "internal", "message": "Something went wrong on the server; try again."}
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 BODIES: dict[str, Spec] = {
     "course": Spec((Field("title", str, max_len=200),)),
@@ -331,62 +325,3 @@ async def health(request: web.Request) -> web.Response:
 
 def _text(value: str, name: str) -> str:
     return clean_name(value, name, 200 if name == "title" else 80)
-
-
-STATUS = {
-    "auth-required": 401,
-    "bad-token": 401,
-    "token-expired": 401,
-    "link-revoked": 401,
-    "forbidden": 403,
-    "log-unavailable": 503,
-    "internal": 500,
-}
-
-
-def status_for(code: str) -> int:
-    if code in STATUS:
-        return STATUS[code]
-    if code.startswith("unknown-"):
-        return 404
-    if code.startswith("lesson-"):
-        return 409
-    return 400
-
-
-def _audit(request: web.Request, code: str) -> None:
-    """Failed authentication (counted) and 403s (stored, with who): REST refusals are audited."""
-    if AUDIT not in request.app:
-        return
-    who = request.get(CALLER)
-    request.app[AUDIT].record(
-        code, event=f"{request.method} {request.path}"[:40], address=request.remote,
-        actor=who.teacher.id if who and who.teacher else ("organizer" if who else None),
-        role=("teacher" if who.teacher else "organizer") if who else None,
-    )  # fmt: skip
-
-
-@web.middleware
-async def refusals(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Refusals become JSON errors with a stable code; other failures become 'internal'."""
-    try:
-        return await handler(request)
-    except Refused as refused:
-        _audit(request, refused.code)
-        return ok({"error": refused.as_dict()}, status_for(refused.code))
-    except web.HTTPRequestEntityTooLarge:
-        return ok(
-            {"error": {"code": "body-too-large", "message": "The request is too large."}}, 413
-        )
-    except web.HTTPException:
-        raise
-    except UNAVAILABLE:
-        log.exception("%s %s: storage unavailable", request.method, request.path)
-        unavailable = {
-            "code": "storage-unavailable",
-            "message": "The server cannot reach its storage right now; try again soon.",
-        }
-        return ok({"error": unavailable}, 503)
-    except Exception:
-        log.exception("%s %s failed", request.method, request.path)
-        return ok({"error": INTERNAL}, 500)

@@ -19,7 +19,7 @@ from server.page_text import (
     preferred_language,
     translate_html,
 )
-from server.routes import Handler
+from server.refusals import Handler
 from server.web_api import web_api_routes
 
 log = logging.getLogger(__name__)

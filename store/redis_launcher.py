@@ -4,34 +4,22 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
 import socket
 from collections.abc import Callable
 from importlib.util import find_spec
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
-
-import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
 
 from store import redis_guard
+from store.redis_orphans import POLL_S, STOP_GRACE_S, stop_orphan
+from store.redis_reach import RedisLaunchError, serving_as
 
 LOOPBACK = "127.0.0.1"
 APPENDFSYNC_CHOICES = ("always", "everysec", "no")
-_STOP_GRACE_S = 5.0
-_POLL_S = 0.05
-_PROBE_TIMEOUT_S = 1.0
 _LOG_TAIL_BYTES = 4096
 _LOG_TAIL_LINES = 6
 
 
 log = logging.getLogger(__name__)
-
-
-class RedisLaunchError(RuntimeError):
-    """Redis could not be found, started or reached; the message is one sentence for people."""
 
 
 def find_redis_server() -> Path:
@@ -64,93 +52,6 @@ def _free_port() -> int:
 def _quote(path: Path) -> str:
     escaped = str(path).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return f'"{escaped}"'
-
-
-def _client(url: str, timeout_s: float) -> aioredis.Redis:
-    # No retries: callers poll or fail fast themselves, and retries only delay the answer.
-    return aioredis.Redis.from_url(
-        url,
-        socket_connect_timeout=timeout_s,
-        socket_timeout=timeout_s,
-        retry=Retry(NoBackoff(), 0),
-    )
-
-
-def _redact(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user, _, host = parts.netloc.rpartition("@")
-    return urlunsplit(parts._replace(netloc=f"{user.partition(':')[0]}:***@{host}"))
-
-
-async def ensure_redis(url: str, timeout_s: float) -> None:
-    """Check that an external Redis answers PING, or raise RedisLaunchError saying why."""
-    try:
-        client = _client(url, timeout_s)
-    except ValueError as exc:
-        raise RedisLaunchError(f"cannot reach Redis at {_redact(url)}: {exc}") from exc
-    try:
-        async with asyncio.timeout(timeout_s):
-            await client.ping()
-    except (RedisError, OSError, TimeoutError) as exc:
-        reason = str(exc) or type(exc).__name__
-        raise RedisLaunchError(f"cannot reach Redis at {_redact(url)}: {reason}") from exc
-    finally:
-        await client.aclose()
-
-
-async def _serving_as(url: str, pid: int) -> bool:
-    """Whether the Redis at url answers PING and is the process pid, not some other server."""
-    client = _client(url, _PROBE_TIMEOUT_S)
-    try:
-        await client.ping()  # refused with LOADING until the AOF is replayed
-        info = await client.info("server")
-        return bool(info.get("process_id") == pid)
-    except (RedisError, OSError, TimeoutError):
-        return False
-    finally:
-        await client.aclose()
-
-
-def _is_redis(pid: int) -> bool:
-    # A reused pid or a zombie (empty cmdline) is not a Redis holding our files.
-    try:
-        return b"redis-server" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-
-
-def _orphan_pid(pidfile: Path) -> int | None:
-    try:
-        pid = int(pidfile.read_text().strip())
-    except (OSError, ValueError):
-        return None
-    return pid if _is_redis(pid) else None
-
-
-async def _stop_orphan(pidfile: Path) -> None:
-    """Stop a Redis left on this data dir by a server that died without stopping it.
-
-    Two Redis processes appending to one AOF would corrupt it. Linux only: elsewhere /proc
-    is missing and nothing is stopped.
-    """
-    pid = _orphan_pid(pidfile)
-    if pid is None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)  # Redis flushes and fsyncs its AOF on SIGTERM
-        await _wait_gone(pid, _STOP_GRACE_S)
-        if _is_redis(pid):
-            os.kill(pid, signal.SIGKILL)
-            await _wait_gone(pid, _STOP_GRACE_S)
-
-
-async def _wait_gone(pid: int, timeout_s: float) -> None:
-    for _ in range(int(timeout_s / _POLL_S)):
-        if not _is_redis(pid):
-            return
-        await asyncio.sleep(_POLL_S)
 
 
 class EmbeddedRedis:
@@ -254,7 +155,7 @@ class EmbeddedRedis:
                         "valkey-server (see docs/deploy.md)", binary, why)  # fmt: skip
         if self._port is None:
             self._port = _free_port()
-        await _stop_orphan(self.directory / "redis.pid")
+        await stop_orphan(self.directory / "redis.pid")
         self._write_config()
         self._process = await self._spawn(binary)
         try:
@@ -272,7 +173,7 @@ class EmbeddedRedis:
             with contextlib.suppress(ProcessLookupError):
                 process.terminate()
             try:
-                async with asyncio.timeout(_STOP_GRACE_S):
+                async with asyncio.timeout(STOP_GRACE_S):
                     await process.wait()
             except TimeoutError:
                 with contextlib.suppress(ProcessLookupError):
@@ -342,9 +243,9 @@ class EmbeddedRedis:
                     f"redis-server exited with code {self._process.returncode} while starting; "
                     f"{self._log_tail()}"
                 )
-            if await _serving_as(self.url, self._process.pid):
+            if await serving_as(self.url, self._process.pid):
                 return
-            await asyncio.sleep(_POLL_S)
+            await asyncio.sleep(POLL_S)
         raise RedisLaunchError(
             f"redis-server did not answer on {self.url} within {self._start_timeout_s:g} s; "
             f"{self._log_tail()}"

@@ -1,4 +1,9 @@
-"""Headless Debian Chromium for browser tests: the launch flags that keep it on loopback."""
+"""Headless Debian Chromium for browser tests: the launch flags that keep it on loopback.
+
+Starting Playwright's driver and Chromium costs seconds, so the browser tests share one
+browser for the session: they run on the session's event loop (BROWSER_MARKS), with that
+loop's versions of the server fixtures, which a browser module imports from here.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,12 @@ from typing import Any
 
 import psutil
 import pytest
+import pytest_asyncio
 from playwright.async_api import Browser, Page, async_playwright
+
+from config.settings import MEMORY_STORE
+from tests.conftest import Classroom, Running, free_port, make_classroom, settings_for, start_server
+from tests.redis_fixture import SharedRedis
 
 CHROMIUM = os.environ.get("SABAK_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -51,9 +61,81 @@ def needs_chromium() -> Any:
     )
 
 
+BROWSER_MARKS = [
+    pytest.mark.browser,
+    needs_chromium(),
+    pytest.mark.asyncio(loop_scope="session"),
+    pytest.mark.usefixtures("shared_chromium"),
+]
+
+
+# The server fixtures of tests/conftest.py on the session's loop. A browser module takes them
+# by assignment (`server = browser.server`), which overrides conftest's for its tests.
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def redis_url(
+    shared_redis: SharedRedis, request: pytest.FixtureRequest
+) -> AsyncIterator[str]:
+    marker = request.node.get_closest_marker("store")
+    if marker is not None and marker.args == ("memory",):
+        yield MEMORY_STORE  # no Redis is started: store/memory.py keeps everything
+        return
+    async with shared_redis.database() as url:
+        yield url
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def server(tmp_path: Path, redis_url: str) -> AsyncIterator[Running]:
+    running = await start_server(settings_for(tmp_path / "var", redis_url, free_port()))
+    try:
+        yield running
+    finally:
+        await running.runner.cleanup()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def classroom(server: Running) -> Classroom:
+    return await make_classroom(server)
+
+
+_SHARED: list[tuple[Browser, dict[str, Any]]] = []  # the session's browser, once launched
+
+
 @asynccontextmanager
 async def chromium() -> AsyncIterator[tuple[Browser, dict[str, Any]]]:
-    """One headless browser, and the Pixel 7 device description for phone contexts."""
+    """A headless browser, and the Pixel 7 device description for phone contexts.
+
+    The session's shared browser when there is one: the contexts opened meanwhile are closed
+    afterwards, so the next test starts from a browser with no page open.
+    """
+    if not _SHARED:
+        async with _launched() as launched:
+            yield launched
+        return
+    browser, pixel = _SHARED[0]
+    before = set(browser.contexts)
+    try:
+        yield browser, pixel
+    finally:
+        for context in browser.contexts:
+            if context not in before:
+                await context.close()
+
+
+@asynccontextmanager
+async def shared_chromium() -> AsyncIterator[None]:
+    """The one browser of the session's browser tests (conftest's session fixture runs this)."""
+    async with _launched() as launched:
+        _SHARED.append(launched)
+        try:
+            yield
+        finally:
+            _SHARED.clear()
+
+
+@asynccontextmanager
+async def _launched() -> AsyncIterator[tuple[Browser, dict[str, Any]]]:
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(
             executable_path=CHROMIUM,

@@ -6,12 +6,13 @@ import asyncio
 import os
 import socket
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from aiohttp import web
 
 from client.rest import RestClient, token_from_link
@@ -20,7 +21,7 @@ from config import Settings, load_settings
 from config.settings import MEMORY_STORE
 from server.app import create_app
 from server.http_limits import make_runner
-from tests.redis_fixture import running_redis
+from tests.redis_fixture import SharedRedis
 
 SABAK = str(Path(sys.executable).with_name("sabak"))
 
@@ -99,13 +100,35 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+@pytest.fixture(scope="session")
+def shared_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedRedis]:
+    redis = SharedRedis(tmp_path_factory.mktemp("shared-redis"))
+    try:
+        yield redis
+    finally:
+        redis.close()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def shared_chromium() -> AsyncIterator[None]:
+    """One Chromium for all browser tests, which run on the session's loop (tests/browser.py)."""
+    from tests.browser import shared_chromium  # imported late: tests.browser imports this module
+
+    async with shared_chromium():
+        yield
+
+
 @pytest.fixture
-async def redis_url(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[str]:
+async def redis_url(
+    shared_redis: SharedRedis, request: pytest.FixtureRequest
+) -> AsyncIterator[str]:
+    """An empty database of the session's Redis (tests that kill Redis start their own), or the
+    in-memory store for a test marked `store("memory")`."""
     marker = request.node.get_closest_marker("store")
     if marker is not None and marker.args == ("memory",):
         yield MEMORY_STORE  # no Redis is started: store/memory.py keeps everything
         return
-    async with running_redis(tmp_path) as (_, url):
+    async with shared_redis.database() as url:
         yield url
 
 

@@ -15,7 +15,8 @@ from config import (
     Settings,
     load_settings,
 )
-from config.settings import Key, Spec, all_keys
+from config.keys import Key, all_keys
+from config.settings import Spec
 
 
 def write_toml(tmp_path: Path, text: str) -> Path:

@@ -11,13 +11,9 @@ from redis.exceptions import AuthenticationError, NoPermissionError
 
 from store import redis_launcher
 from store.redis_guard import outdated
-from store.redis_launcher import (
-    EmbeddedRedis,
-    RedisLaunchError,
-    ensure_redis,
-    find_redis_server,
-)
-from tests.redis_fixture import running_redis
+from store.redis_launcher import EmbeddedRedis, find_redis_server
+from store.redis_reach import RedisLaunchError, ensure_redis
+from tests.redis_fixture import DATABASES, SharedRedis, running_redis
 
 
 def is_alive(pid: int) -> bool:
@@ -269,3 +265,19 @@ def test_an_old_redis_is_named_outdated(tmp_path: Path) -> None:
     assert "8.1.4" in str(outdated(fake("Valkey server v=8.1.1")))
     assert outdated(fake("Redis server v=9.0.0")) is None
     assert "unknown" in str(outdated(fake("nonsense")))
+
+
+async def test_each_test_is_lent_an_empty_database_of_the_session_redis(
+    shared_redis: SharedRedis,
+) -> None:
+    lent = []
+    for _ in range(DATABASES + 1):  # round every database, and back to the first
+        async with shared_redis.database() as url:
+            client = aioredis.Redis.from_url(url)
+            try:
+                assert await client.dbsize() == 0
+                await client.set("left", "behind")
+            finally:
+                await client.aclose()
+            lent.append(url)
+    assert len(set(lent)) == DATABASES and lent[0] == lent[-1]

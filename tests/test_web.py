@@ -14,21 +14,19 @@ from playwright.async_api import BrowserContext, Dialog, Page, expect
 
 from client.rest import token_from_link
 from client.sabak_client import SabakClient
+from tests import browser
 from tests.browser import (
     ARTIFACTS,
+    BROWSER_MARKS,
     CONTEXT_PERMISSIONS,
     chromium,
-    needs_chromium,
     record_errors,
 )
 from tests.conftest import Classroom, Running, make_classroom
 
-pytestmark = [
-    pytest.mark.store("memory"),
-    pytest.mark.browser,
-    needs_chromium(),
-    pytest.mark.timeout(180),
-]
+pytestmark = [pytest.mark.store("memory"), *BROWSER_MARKS, pytest.mark.timeout(180)]
+# The session's browser and event loop (tests/browser.py): these override conftest's here.
+redis_url, server = browser.redis_url, browser.server
 
 CATALOGUES = Path(__file__).resolve().parent.parent / "client" / "web" / "i18n"
 XSS = "<img src=x onerror=alert(1)>"

@@ -13,18 +13,16 @@ from playwright.async_api import expect
 
 from client.rest import token_from_link
 from client.sabak_client import SabakClient
-from tests.browser import ARTIFACTS, CONTEXT_PERMISSIONS, chromium, needs_chromium, record_errors
+from tests import browser
+from tests.browser import ARTIFACTS, BROWSER_MARKS, CONTEXT_PERMISSIONS, chromium, record_errors
 from tests.conftest import Running, free_port, make_classroom, settings_for, start_server
 from tests.test_web import loaded_picture
 
 KY = json.loads((Path(__file__).parent.parent / "client/web/i18n/ky.json").read_text("utf-8"))
 
-pytestmark = [
-    pytest.mark.store("memory"),
-    pytest.mark.browser,
-    needs_chromium(),
-    pytest.mark.timeout(120),
-]
+pytestmark = [pytest.mark.store("memory"), *BROWSER_MARKS, pytest.mark.timeout(120)]
+# The session's browser and event loop (tests/browser.py): these override conftest's here.
+redis_url, server = browser.redis_url, browser.server
 
 # Every tone the page starts is recorded with the page's visibility at that moment.
 TONES = """

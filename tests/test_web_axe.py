@@ -6,24 +6,45 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.browser import CONTEXT_PERMISSIONS, chromium, needs_chromium, record_errors
+from tests import browser
+from tests.browser import (
+    BROWSER_MARKS,
+    CONTEXT_PERMISSIONS,
+    chromium,
+    record_errors,
+)
 from tests.conftest import Running, make_classroom
 
+F = TypeVar("F", bound=Callable[..., Any])
 ROOT = Path(__file__).resolve().parent.parent
 AXE = ROOT / "client/node_modules/axe-core/axe.min.js"
-pytestmark = [
-    pytest.mark.browser,
-    needs_chromium(),
+IN_BROWSER = [
+    pytest.mark.store("memory"),
+    *BROWSER_MARKS,
     pytest.mark.timeout(240),
     pytest.mark.skipif(not AXE.exists(), reason="npm ci in client/ installs axe-core"),
 ]
+# The session's browser and event loop (tests/browser.py): these override conftest's here.
+redis_url, server = browser.redis_url, browser.server
 BAD = ("critical", "serious")
+
+
+def apply(marks: list[Any]) -> Callable[[F], F]:
+    """These marks on one test (the module also holds a plain test of the contrast formula)."""
+
+    def mark(test: F) -> F:
+        for m in marks:
+            test = m(test)
+        return test
+
+    return mark
 
 
 async def violations(page: Page) -> list[dict[str, Any]]:
@@ -64,6 +85,7 @@ async def context(browser: Browser, width: int = 360) -> Page:
     return page
 
 
+@apply(IN_BROWSER)
 async def test_no_critical_or_serious_violations_on_any_page(server: Running) -> None:
     room = await make_classroom(server, n_students=2, allow_guests=True, start=False)
     audit = Audit()
@@ -156,6 +178,7 @@ async def start_quiz(teacher: Page) -> None:
     await teacher.click("#quiz-start")
 
 
+@apply(IN_BROWSER)
 async def test_the_audit_finds_what_it_looks_for(server: Running) -> None:
     """The check above can fail: an unlabelled field and a scrolling box out of keyboard
     reach, as the organizer page had them, are found."""

@@ -13,17 +13,15 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from server import appkeys as k
-from tests.browser import ARTIFACTS, CONTEXT_PERMISSIONS, chromium, needs_chromium
+from tests import browser
+from tests.browser import ARTIFACTS, BROWSER_MARKS, CONTEXT_PERMISSIONS, chromium
 from tests.conftest import Classroom, Running, make_classroom
 from tests.test_web import KY, new_page, snap
 from tests.test_web_media import SPY_ON_CONNECTIONS, media_server, open_student  # noqa: F401
 
-pytestmark = [
-    pytest.mark.store("memory"),
-    pytest.mark.browser,
-    needs_chromium(),
-    pytest.mark.timeout(180),
-]
+pytestmark = [pytest.mark.store("memory"), *BROWSER_MARKS, pytest.mark.timeout(180)]
+# The session's browser and event loop (tests/browser.py): these override conftest's here.
+redis_url, server = browser.redis_url, browser.server
 
 KEEP_TRACKS = """
 (() => {

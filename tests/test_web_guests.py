@@ -5,16 +5,14 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import expect
 
-from tests.browser import ARTIFACTS, chromium, needs_chromium
+from tests import browser
+from tests.browser import ARTIFACTS, BROWSER_MARKS, chromium
 from tests.conftest import Running, make_classroom
 from tests.test_web import KY, events_of, loaded_picture, new_page, snap, wait_for
 
-pytestmark = [
-    pytest.mark.store("memory"),
-    pytest.mark.browser,
-    needs_chromium(),
-    pytest.mark.timeout(120),
-]
+pytestmark = [pytest.mark.store("memory"), *BROWSER_MARKS, pytest.mark.timeout(120)]
+# The session's browser and event loop (tests/browser.py): these override conftest's here.
+redis_url, server = browser.redis_url, browser.server
 
 
 async def test_the_teacher_closes_guest_entry_and_rotates_the_code(server: Running) -> None:

@@ -18,14 +18,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from playwright.async_api import BrowserContext, Page, expect
 
 from server import appkeys as k
+from tests import browser
 from tests.browser import (
     ARTIFACTS,
+    BROWSER_MARKS,
     CONTEXT_PERMISSIONS,
     chromium,
-    needs_chromium,
     record_errors,
 )
 from tests.conftest import (
@@ -38,12 +40,9 @@ from tests.conftest import (
 )
 from tests.media_peers import LOOPBACK, AiortcStudent
 
-pytestmark = [
-    pytest.mark.store("memory"),
-    pytest.mark.browser,
-    needs_chromium(),
-    pytest.mark.timeout(120),
-]
+pytestmark = [pytest.mark.store("memory"), *BROWSER_MARKS, pytest.mark.timeout(120)]
+# The session's browser and event loop (tests/browser.py): these override conftest's here.
+redis_url, server = browser.redis_url, browser.server
 
 TEACHER_MIC, TEACHER_CAMERA, TEACHER_SCREEN, FLOOR_MIC, FLOOR_CAMERA = "0", "1", "2", "3", "4"
 WAIT_S = 15.0
@@ -106,7 +105,7 @@ CAMERA_SENDER = """
 """
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def media_server(tmp_path: Path, redis_url: str) -> AsyncIterator[Running]:
     """A server whose media uses only 127.0.0.1 (both its own candidates and the remote's)."""
     settings = settings_for(

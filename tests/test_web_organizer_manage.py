@@ -9,17 +9,15 @@ import pytest
 from playwright.async_api import Dialog, expect
 
 from client.rest import token_from_link
-from tests.browser import ARTIFACTS, chromium, needs_chromium, record_errors
+from tests import browser
+from tests.browser import ARTIFACTS, BROWSER_MARKS, chromium, record_errors
 from tests.conftest import Running, make_classroom
 from tests.test_datarights import status_of
 from tests.test_web import open_student
 
-pytestmark = [
-    pytest.mark.store("memory"),
-    pytest.mark.browser,
-    needs_chromium(),
-    pytest.mark.timeout(180),
-]
+pytestmark = [pytest.mark.store("memory"), *BROWSER_MARKS, pytest.mark.timeout(180)]
+# The session's browser and event loop (tests/browser.py): these override conftest's here.
+redis_url, server = browser.redis_url, browser.server
 
 KY = json.loads(
     (Path(__file__).resolve().parent.parent / "client/web/i18n/ky.json").read_text("utf-8")

@@ -13,10 +13,19 @@ from playwright.async_api import BrowserContext, Page, expect
 
 from client.rest import token_from_link
 from client.sabak_client import SabakClient
-from tests.browser import ARTIFACTS, CONTEXT_PERMISSIONS, chromium, needs_chromium, record_errors
+from tests import browser
+from tests.browser import (
+    ARTIFACTS,
+    BROWSER_MARKS,
+    CONTEXT_PERMISSIONS,
+    chromium,
+    record_errors,
+)
 from tests.conftest import Running, make_classroom
 
-pytestmark = [pytest.mark.browser, needs_chromium(), pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.store("memory"), *BROWSER_MARKS, pytest.mark.timeout(240)]
+# The session's browser and event loop (tests/browser.py): these override conftest's here.
+redis_url, server = browser.redis_url, browser.server
 
 CATALOGUES = Path(__file__).resolve().parent.parent / "client" / "web" / "i18n"
 KY, RU = (json.loads((CATALOGUES / f"{x}.json").read_text(encoding="utf-8")) for x in ("ky", "ru"))

@@ -8,16 +8,14 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Locator, Page, expect
 
-from tests.browser import ARTIFACTS, CONTEXT_PERMISSIONS, chromium, needs_chromium
+from tests import browser
+from tests.browser import ARTIFACTS, BROWSER_MARKS, CONTEXT_PERMISSIONS, chromium
 from tests.conftest import Classroom, Running, make_classroom
 from tests.test_web import new_page, open_student, phone, snap
 
-pytestmark = [
-    pytest.mark.store("memory"),
-    pytest.mark.browser,
-    needs_chromium(),
-    pytest.mark.timeout(120),
-]
+pytestmark = [pytest.mark.store("memory"), *BROWSER_MARKS, pytest.mark.timeout(120)]
+# The session's browser and event loop (tests/browser.py): these override conftest's here.
+redis_url, server = browser.redis_url, browser.server
 
 CATALOGUES = Path(__file__).resolve().parent.parent / "client" / "web" / "i18n"
 EN, KY = (

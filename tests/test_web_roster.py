@@ -8,16 +8,14 @@ from pathlib import Path
 import pytest
 from playwright.async_api import FilePayload, expect
 
-from tests.browser import ARTIFACTS, chromium, needs_chromium, record_errors
+from tests import browser
+from tests.browser import ARTIFACTS, BROWSER_MARKS, chromium, record_errors
 from tests.conftest import Running
 from tests.test_roster_import import EXCEL_RU, NAMES
 
-pytestmark = [
-    pytest.mark.store("memory"),
-    pytest.mark.browser,
-    needs_chromium(),
-    pytest.mark.timeout(120),
-]
+pytestmark = [pytest.mark.store("memory"), *BROWSER_MARKS, pytest.mark.timeout(120)]
+# The session's browser and event loop (tests/browser.py): these override conftest's here.
+redis_url, server = browser.redis_url, browser.server
 KY = json.loads(
     (Path(__file__).resolve().parent.parent / "client/web/i18n/ky.json").read_text("utf-8")
 )
