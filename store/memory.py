@@ -19,6 +19,7 @@ from typing import Any, Generic, TypeVar
 
 from core import events as e
 from core.events import Record
+from core.names import sort_key
 from store.alive import KEEP_S
 from store.audit import MAX_ENTRIES, NOISE_KEEP_S
 from store.directory import Course, LessonInfo, Student, load_record
@@ -107,7 +108,7 @@ class MemoryDirectory:
 
     async def roster(self, course_id: str) -> list[Student]:
         students = [await self.get(Student, i) for i in self._sets[f"roster:{course_id}"]]
-        return sorted((s for s in students if s), key=lambda s: (s.name, s.id))
+        return sorted((s for s in students if s), key=lambda s: (sort_key(s.name), s.id))
 
     async def lessons(self, course_id: str) -> list[LessonInfo]:
         found = [await self.get(LessonInfo, i) for i in sorted(self._sets[f"lessons:{course_id}"])]

@@ -71,15 +71,17 @@ def lesson(lesson_id: str, code: str, created_ms: int, course_id: str = "c1") ->
 async def test_records_come_back_as_stored_with_their_indexes_in_order(store: Store) -> None:
     d = store.directory
     await d.put(Course("c1", "Algebra", 1))
-    for student in (Student("s2", "c1", "Bek"), Student("s1", "c1", "Aida"),
-                    Student("s3", "c1", "Aida"), Student("s9", "c2", "Other")):  # fmt: skip
+    for student in (Student("s2", "c1", "Өмүр"), Student("s1", "c1", "Омор"),
+                    Student("s3", "c1", "Омор"), Student("s4", "c1", "Яна"),
+                    Student("s9", "c2", "Other")):  # fmt: skip
         await d.put(student)
     await d.put(Teacher("t1", "Aigul", ("c1", "c2")))
     await d.put(lesson("l2", "CODE2", 20))
     await d.put(lesson("l1", "CODE1", 10))
     assert await d.get(Teacher, "t1") == Teacher("t1", "Aigul", ("c1", "c2"))
     assert await d.get(Course, "nope") is None
-    assert [s.id for s in await d.roster("c1")] == ["s1", "s3", "s2"]  # by name, then id
+    # By name in Kyrgyz order (Ө after О, before Я), then id.
+    assert [s.id for s in await d.roster("c1")] == ["s1", "s3", "s2", "s4"]
     assert [x.id for x in await d.lessons("c1")] == ["l1", "l2"]  # by creation
     assert await d.lesson_by_code("CODE2") == lesson("l2", "CODE2", 20)
     assert await d.lesson_by_code("NONE") is None
