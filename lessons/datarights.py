@@ -17,7 +17,7 @@ from core import commands as c
 from core import events as e
 from core.errors import Refused
 from core.lesson import SYSTEM
-from lessons.live import LiveLessons
+from lessons.host import LessonHost
 from store.directory import Course, Directory, LessonInfo, Student, Teacher
 from store.eventlog import EventLog, lesson_key
 from store.notices import Notices
@@ -30,7 +30,7 @@ class DataRights:
     """What an organizer may do to the data about a person, a course or a lesson."""
 
     def __init__(
-        self, directory: Directory, eventlog: EventLog, live: LiveLessons, notices: Notices
+        self, directory: Directory, eventlog: EventLog, live: LessonHost, notices: Notices
     ) -> None:
         self.directory, self.eventlog, self.live, self.notices = directory, eventlog, live, notices
         self.prefix = eventlog.prefix

@@ -17,12 +17,15 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from config import Settings
 from core.rules import Rules
-from lessons.clustered import ClusteredLessons
+from lessons.bus import LessonBus
+from lessons.clustered import ClusterHost
 from lessons.datarights import DataRights
+from lessons.host import LessonHost, LocalHost, MediaHandler
 from lessons.live import LiveLessons
 from lessons.retention import Retention
 from lessons.tokens import Signer, load_or_create_secret
 from media.rooms import MediaRooms
+from media.turn import IceServers
 from patches.aiortc import compat as aiortc_compat
 from patches.engineio import compat as engineio_compat
 from patches.engineio.gate import Gate
@@ -138,16 +141,15 @@ def _manager(settings: Settings) -> socketio.AsyncManager:
     return manager_class(socketio.AsyncRedisManager)(settings.redis.url, channel=channel)
 
 
-def _lessons(app: web.Application, directory: Directory, eventlog: EventLog) -> LiveLessons:
-    settings = app[k.SETTINGS]
-    args = (directory, eventlog, rules_from(settings))
-    retention = settings.attendance.retention_days
+def _host(settings: Settings, redis: aioredis.Redis, lessons: LiveLessons,
+          media: MediaHandler) -> LessonHost:  # fmt: skip
+    """Where the lessons run: all here, or (several processes) each with its owner."""
     if not settings.server.cluster:
-        return LiveLessons(*args, retention_days=retention)
+        return LocalHost(lessons, media)
     assert settings.redis.url is not None
     listener = aioredis.Redis.from_url(settings.redis.url, decode_responses=True)
-    cluster = Cluster(app[k.REDIS], settings.redis.key_prefix, listener)
-    return ClusteredLessons(*args, retention_days=retention, cluster=cluster, tail=listener)
+    cluster = Cluster(redis, settings.redis.key_prefix, listener)
+    return ClusterHost(lessons, cluster, listener, media)
 
 
 async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -205,13 +207,17 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     app[k.SIGNER], app[k.ADMIN_KEY] = Signer(secret), admin_key
     app[k.DIRECTORY] = directory = Directory(client, prefix)
     app[k.EVENTLOG] = eventlog = EventLog(client, prefix, settings.redis.outbox_max_events)
-    app[k.LIVE] = live = _lessons(app, directory, eventlog)
-    fanout = Fanout(app[k.SIO])
-    if isinstance(live, ClusteredLessons):
-        live.mirror_hooks.append(fanout.follow_up)
     app[k.AUDIT] = audit = Audit(client, prefix)
-    live.publishers.append(fanout)
-    namespace = LessonNamespace(
+    # The bus first: whoever reacts to a lesson's events subscribes to it when built, in
+    # this order (sockets hear of an event before its media follows it).
+    bus = LessonBus()
+    ice = IceServers(settings.media)
+    fanout = Fanout(app[k.SIO], bus, ice.for_participant)
+    app[k.MEDIA] = media = MediaRooms(settings.media, bus, ice)
+    days = settings.attendance.retention_days
+    lessons = LiveLessons(directory, eventlog, rules_from(settings), bus, retention_days=days)
+    app[k.LIVE] = live = _host(settings, client, lessons, media.handle)
+    app[k.NAMESPACE] = namespace = LessonNamespace(
         live,
         directory,
         app[k.SIGNER],
@@ -221,29 +227,21 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         audit,
         GuestGate(settings.auth),
         app[k.ADDRESSES],
+        bus,
+        ice.for_participant,
     )
     app[k.SIO].register_namespace(namespace)
-    app[k.NAMESPACE] = namespace
-    fanout.rejoin = namespace.rejoin_connected
-    notices = Notices(client, prefix, settings.server.cluster)
-    notices.on_revoke, notices.on_forget = namespace.revoke, live.forget
+    notices = Notices(client, prefix, settings.server.cluster, namespace.revoke, live.forget)
     app[k.RIGHTS] = rights = DataRights(directory, eventlog, live, notices)
-    days = settings.attendance.retention_days
     app[k.RETENTION] = retention = Retention(rights, live, audit.key, days)
-    namespace.media = media = MediaRooms(settings.media)
-    fanout.ice_for = media.ice_for
-    media.on_lost = lambda lesson_id: fanout.tell_everyone(lesson_id, "media_restart", {})
-    live.publishers.append(media)
-    if isinstance(live, ClusteredLessons):
-        live.media_handler = media.handle
+    connected = namespace.sessions.__contains__
+    sweep = WaitingSweep(live, fanout, connected, settings.auth.waiting_guest_expiry_s)
     eventlog.start()
     live.start()
     audit.start()
     notices.start()
     retention.start()
     watcher = asyncio.create_task(engineio_compat.watch_slow(app[k.SIO], MAX_QUEUED_PACKETS))
-    connected = namespace.sessions.__contains__
-    sweep = WaitingSweep(live, fanout, connected, settings.auth.waiting_guest_expiry_s)
     sweeper = asyncio.create_task(sweep.run_forever(), name="waiting-sweep")
     doorman = asyncio.create_task(engineio_compat.watch_connect(app[k.SIO], app[k.GATE]))
     try:

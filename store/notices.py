@@ -30,11 +30,17 @@ async def _nothing(*args: Any) -> None:
 class Notices:
     """Revocations and forgotten lessons, here and (clustered) in every other process."""
 
-    def __init__(self, redis: aioredis.Redis, prefix: str, clustered: bool) -> None:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        prefix: str,
+        clustered: bool,
+        on_revoke: Revoke = _nothing,
+        on_forget: Forget = _nothing,
+    ) -> None:
         self.redis, self.channel, self.clustered = redis, f"{prefix}:notices", clustered
         self.id = secrets.token_hex(6)
-        self.on_revoke: Revoke = _nothing
-        self.on_forget: Forget = _nothing
+        self.on_revoke, self.on_forget = on_revoke, on_forget
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:

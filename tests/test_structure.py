@@ -50,7 +50,7 @@ MAY_IMPORT = {
     "patches": set(),
     "store": {"core", "config"},
     "lessons": {"core", "config", "store"},
-    "media": {"core", "config", "patches"},
+    "media": {"core", "config", "lessons", "patches"},
     "signaling": {"core", "config", "store", "lessons", "media", "patches"},
     "server": {"core", "config", "store", "lessons", "media", "patches", "signaling", "client"},
 }
