@@ -64,9 +64,10 @@ class ClusterHost:
         if self._tailer is not None:
             self._tailer.cancel()
             await asyncio.gather(self._tailer, return_exceptions=True)
+        # The ticker first: a lease renewed after its release would hold the lessons 6 s more.
+        await self._ticker.close()
         await self.cluster.release(sorted(self._owned))
         await self.cluster.close()
-        await self._ticker.close()
         await self.tail.aclose()
 
     def driven(self) -> list[Lesson]:
