@@ -41,6 +41,7 @@ from signaling.client_address import ClientAddresses, bucket
 from signaling.fanout import Fanout
 from signaling.guest_gate import GuestGate
 from signaling.namespace import LessonNamespace
+from signaling.rejoin import Rejoin
 from signaling.waiting import WaitingSweep
 from store.audit import Audit
 from store.cluster import Cluster
@@ -227,10 +228,10 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         audit,
         GuestGate(settings.auth),
         app[k.ADDRESSES],
-        bus,
         ice.for_participant,
     )
     app[k.SIO].register_namespace(namespace)
+    Rejoin(bus, live, namespace.sessions)  # a restart's mark: those connected here join again
     notices = Notices(client, prefix, settings.server.cluster, namespace.revoke, live.forget)
     app[k.RIGHTS] = rights = DataRights(directory, eventlog, live, notices)
     app[k.RETENTION] = retention = Retention(rights, live, audit.key, days)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 import time
@@ -13,11 +12,9 @@ from typing import Any
 import socketio
 
 from core import commands as c
-from core import events as e
 from core.errors import Refused
 from core.lesson import Actor, Lesson
 from core.views import quiz_results, snapshot
-from lessons.bus import LessonBus
 from lessons.host import LessonHost
 from lessons.tokens import Claims, Signer
 from signaling.client_address import ClientAddresses
@@ -47,7 +44,6 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         audit: Audit,
         gate: GuestGate,
         addresses: ClientAddresses,
-        bus: LessonBus,
         ice_for: Callable[[str], list[dict[str, Any]]],
     ) -> None:
         super().__init__("/")
@@ -57,9 +53,6 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self.ice_for = ice_for  # an admitted participant's STUN/TURN servers
         self.sessions: dict[str, Session] = {}
         self.closing = False
-        self._rejoining: set[asyncio.Task[None]] = set()
-        bus.on_stored(self._after_restart)
-        bus.on_mirrored(self._after_restart)
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         address = self.addresses.of_environ(environ)
@@ -156,24 +149,6 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             await self.live.run(session.lesson_id, actor, c.Leave())
             await self._drop_learner(sid, session, actor.participant_id)
         return {}
-
-    async def _after_restart(self, lesson: Lesson, records: tuple[e.Record, ...]) -> None:
-        """A restart's mark (here, or by another process that took over): rejoin at once."""
-        if any(isinstance(r.event, e.ServerRestarted) for r in records):
-            task = asyncio.create_task(self.rejoin_connected(lesson.id))
-            self._rejoining.add(task)
-            task.add_done_callback(self._rejoining.discard)
-
-    async def rejoin_connected(self, lesson_id: str) -> None:
-        """After a restart or a takeover, everyone still connected here is present again."""
-        for session in list(self.sessions.values()):
-            if session.lesson_id != lesson_id:
-                continue
-            for actor in list(session.learners.values()):
-                try:
-                    await self.live.run(lesson_id, actor, c.Join())
-                except Refused as refused:
-                    log.warning("could not rejoin %s: %s", actor, refused.code)
 
     async def revoke(self, person_id: str, reason: str) -> None:
         """A revoked or deleted link: that person's sockets here leave the lesson at once.
