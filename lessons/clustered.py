@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -19,7 +19,8 @@ from core import commands as c
 from core.errors import Refused
 from core.events import Record
 from core.lesson import Actor, Lesson, Outcome
-from lessons.live import LiveLessons, Publisher
+from lessons.host import MediaHandler, Ticker, run_media
+from lessons.live import LiveLessons
 from store.cluster import Cluster
 from store.errors import UNAVAILABLE
 from store.tail import LogTail
@@ -27,21 +28,33 @@ from store.tail import LogTail
 log = logging.getLogger(__name__)
 
 
-class ClusteredLessons(LiveLessons):
-    """LiveLessons that share their lessons with other processes through Redis."""
+class ClusterHost:
+    """One process among several: runs the lessons it owns, mirrors and forwards the others."""
 
-    def __init__(self, *args: Any, cluster: Cluster, tail: LogTail, **kw: Any) -> None:
-        super().__init__(*args, **kw)
-        self.cluster, self.tail = cluster, tail
-        self.mirror_hooks: list[Publisher] = []
-        # Set by the media glue: runs a media request here, on the lesson's owner.
-        self.media_handler: Callable[[Lesson, Actor, str, dict[str, Any]], Awaitable[Any]] | None
-        self.media_handler = None
+    sees_every_socket = False  # a guest's socket may be held by another process
+
+    def __init__(
+        self,
+        lessons: LiveLessons,
+        cluster: Cluster,
+        tail: LogTail,
+        media: MediaHandler | None = None,
+    ) -> None:
+        self.lessons, self.cluster, self.tail, self._media = lessons, cluster, tail, media
         self._owned: set[str] = set()
+        self._ticker = Ticker(self, self._keep)
         self._tailer: asyncio.Task[None] | None = None
 
+    @property
+    def clock(self) -> Callable[[], int]:
+        return self.lessons.clock
+
+    @clock.setter
+    def clock(self, clock: Callable[[], int]) -> None:
+        self.lessons.clock = clock
+
     def start(self) -> None:
-        super().start()
+        self._ticker.start()
         self.cluster.serve(self._forwarded)
         self._tailer = asyncio.create_task(self._tail_forever(), name="lesson-mirrors")
 
@@ -49,37 +62,33 @@ class ClusteredLessons(LiveLessons):
         if self._tailer is not None:
             self._tailer.cancel()
             await asyncio.gather(self._tailer, return_exceptions=True)
+        # The ticker first: a lease renewed after its release would hold the lessons 6 s more.
+        await self._ticker.close()
         await self.cluster.release(sorted(self._owned))
         await self.cluster.close()
-        await super().close()
         await self.tail.close()
 
     def driven(self) -> list[Lesson]:
-        return [lesson for lesson in self.loaded() if lesson.id in self._owned]
+        return [lesson for lesson in self.lessons.loaded() if lesson.id in self._owned]
 
-    async def renew(self, lesson_ids: list[str]) -> None:
-        for lost in await self.cluster.renew(lesson_ids):
+    async def _keep(self) -> None:
+        for lost in await self.cluster.renew([lesson.id for lesson in self.driven()]):
             log.warning("lost the lease of lesson %s: mirroring it from now on", lost)
             self._owned.discard(lost)
+        await self.lessons.mark_alive(self.driven())
 
     async def get(self, lesson_id: str) -> Lesson:
-        if lesson_id in self._lessons or lesson_id in self._owned:
-            return await super().get(lesson_id)
-        return await self._mirror(lesson_id)
+        """Ours (a fresh load notes a restart), or a mirror (loaded without a mark)."""
+        return await self.lessons.get(lesson_id, note_restart=lesson_id in self._owned)
 
-    async def _mirror(self, lesson_id: str) -> Lesson:
-        if lesson_id not in self._loading:
-            self._loading[lesson_id] = asyncio.ensure_future(self._load(lesson_id, False))
-        try:
-            return await asyncio.shield(self._loading[lesson_id])
-        finally:
-            self._loading.pop(lesson_id, None)
+    async def forget(self, lesson_id: str) -> None:
+        await self.lessons.forget(lesson_id)
 
     async def run(self, lesson_id: str, actor: Actor, command: c.Command) -> Outcome:
         owner = await self.cluster.claim(lesson_id)
         if owner == self.cluster.id:
             await self._take(lesson_id)
-            return await self._run_here(lesson_id, actor, command)
+            return await self.lessons.run(lesson_id, actor, command)
         request = {"lesson": lesson_id, "actor": asdict(actor),
                    "command": c.command_to_dict(command)}  # fmt: skip
         result = await self.cluster.call(owner, request)
@@ -94,8 +103,7 @@ class ClusteredLessons(LiveLessons):
                        "media": event, "data": data}  # fmt: skip
             return await self.cluster.call(owner, request)
         await self._take(lesson_id)
-        assert self.media_handler is not None
-        return await self.media_handler(self._lessons[lesson_id], actor, event, data)
+        return await run_media(self._media, await self.get(lesson_id), actor, event, data)
 
     async def adopt(self, lesson_id: str) -> None:
         """A live lesson whose owner is gone (or never was) is taken; another's is left alone."""
@@ -107,43 +115,44 @@ class ClusteredLessons(LiveLessons):
         if await self.cluster.claim(lesson_id) != self.cluster.id:
             raise Refused("lesson-unavailable", "The lesson moved to another server; retry.")
         await self._take(lesson_id)
-        if "media" in request and self.media_handler is not None:
-            actor = Actor(**request["actor"])
-            lesson = self._lessons[lesson_id]
-            return await self.media_handler(lesson, actor, request["media"], request["data"])
+        actor = Actor(**request["actor"])
+        if "media" in request:
+            lesson = await self.get(lesson_id)
+            return await run_media(self._media, lesson, actor, request["media"], request["data"])
         command = c.command_from_dict(request["command"])
-        outcome = await self._run_here(lesson_id, Actor(**request["actor"]), command)
+        outcome = await self.lessons.run(lesson_id, actor, command)
         return outcome.result
 
     async def _take(self, lesson_id: str) -> None:
         """Become the lesson's owner: load it, or catch the mirror up and note the gap."""
         if lesson_id in self._owned:
             return
-        mirror = self._lessons.get(lesson_id)
+        mirror = self.lessons.held(lesson_id)
         if mirror is None:
             self._owned.add(lesson_id)
-            await super().get(lesson_id)  # a fresh load notes a restart by itself
+            await self.lessons.get(lesson_id)  # a fresh load notes a restart by itself
             return
         await self._catch_up(mirror)
         down_since = self.clock() if mirror.status == "live" else None
-        self._owned.add(lesson_id)  # from here to the mark, nothing awaited (_note_restart)
+        self._owned.add(lesson_id)  # from here to the mark, nothing awaited (note_restart)
         log.info("took over lesson %s at seq %d", lesson_id, mirror.seq)
-        await self._note_restart(mirror, down_since)
+        await self.lessons.note_restart(mirror, down_since)
+
+    # -- the mirrors: other processes' lessons, tailed from their logs ----------------------
 
     async def _catch_up(self, lesson: Lesson) -> None:
-        for record in await self.eventlog.read(lesson.id, after_seq=lesson.seq):
+        for record in await self.lessons.eventlog.read(lesson.id, after_seq=lesson.seq):
             await self._mirror_record(lesson, record)
 
     async def _mirror_record(self, lesson: Lesson, record: Record) -> None:
         if lesson.id in self._owned or record.seq != lesson.seq + 1:
             return  # the owner applies its own; a record seen twice is applied once
         lesson.apply(record)
-        for hook in self.mirror_hooks:
-            await hook(lesson, (record,))
+        await self.lessons.bus.mirrored(lesson, (record,))
 
     async def _tail_forever(self) -> None:
         while True:
-            mirrors = {m.id: m for m in self.loaded() if m.id not in self._owned}
+            mirrors = {m.id: m for m in self.lessons.loaded() if m.id not in self._owned}
             if not mirrors:
                 await asyncio.sleep(0.2)
                 continue

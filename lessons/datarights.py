@@ -13,7 +13,7 @@ from core import commands as c
 from core import events as e
 from core.errors import Refused
 from core.lesson import SYSTEM
-from lessons.live import LiveLessons
+from lessons.host import LessonHost
 from store.directory import Course, LessonInfo, Student, Teacher
 from store.notices import Notices
 from store.personal import answer_field, chat_field, name_field
@@ -24,7 +24,7 @@ class DataRights:
     """What an organizer may do to the data about a person, a course or a lesson."""
 
     def __init__(
-        self, directory: Directory, eventlog: LessonLog, live: LiveLessons, notices: Notices
+        self, directory: Directory, eventlog: LessonLog, live: LessonHost, notices: Notices
     ) -> None:
         self.directory, self.eventlog, self.live, self.notices = directory, eventlog, live, notices
 

@@ -1,4 +1,8 @@
-"""Live lessons in memory: loaded from the log on first use, changed only through `run`."""
+"""Live lessons in memory: loaded from the log on first use, changed only through `run`.
+
+This is what every host shares (lessons/host.py, lessons/clustered.py): the host decides
+where a lesson runs, this class runs it here: decide, apply, persist, then publish on the bus.
+"""
 
 from __future__ import annotations
 
@@ -10,25 +14,18 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Protocol
 
 from core import commands as c
 from core.errors import Refused
 from core.events import Record
 from core.lesson import SYSTEM, Actor, Lesson, Outcome
 from core.rules import Rules
+from lessons.bus import LessonBus
 from store.directory import LessonInfo
 from store.eventlog import OutboxFull
 from store.protocols import Directory, LessonLog
 
 log = logging.getLogger(__name__)
-
-TICK_S = 0.5  # how often due work (check deadlines, grace expiry) is looked at
-ALIVE_EVERY_S = 2.0  # how often a live lesson's "server alive" mark is refreshed
-
-
-class Publisher(Protocol):
-    async def __call__(self, lesson: Lesson, records: tuple[Record, ...]) -> None: ...
 
 
 def wall_ms() -> int:
@@ -43,40 +40,35 @@ class LiveLessons:
         directory: Directory,
         eventlog: LessonLog,
         rules: Rules,
+        bus: LessonBus,
         clock: Callable[[], int] = wall_ms,
         retention_days: int = 0,
     ) -> None:
         self.directory, self.eventlog, self.rules, self.clock = directory, eventlog, rules, clock
-        self.retention_days = retention_days
+        self.bus, self.retention_days = bus, retention_days
         self._lessons: dict[str, Lesson] = {}
         self._loading: dict[str, asyncio.Future[Lesson]] = {}
-        self._ticker: asyncio.Task[None] | None = None
-        self.publishers: list[Publisher] = []
         # One random key per poll, never stored: an anonymous voter's tag cannot be recomputed
         # from anything on disk (var/secret.key included), and dies with this process.
         self._ballot_keys: dict[tuple[str, int], bytes] = {}
 
-    def start(self) -> None:
-        self._ticker = asyncio.create_task(self._tick_forever(), name="lesson-ticker")
+    async def get(self, lesson_id: str, note_restart: bool = True) -> Lesson:
+        """The lesson, replayed from its log the first time it is asked for.
 
-    async def close(self) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
-            await asyncio.gather(self._ticker, return_exceptions=True)
-
-    async def get(self, lesson_id: str) -> Lesson:
-        """The lesson, replayed from its log the first time it is asked for."""
+        A live lesson found in the log is marked as restarted, unless it is only mirrored
+        here (`note_restart` False: another process runs it).
+        """
         lesson = self._lessons.get(lesson_id)
         if lesson is not None:
             return lesson
         if lesson_id not in self._loading:
-            self._loading[lesson_id] = asyncio.ensure_future(self._load(lesson_id))
+            self._loading[lesson_id] = asyncio.ensure_future(self._load(lesson_id, note_restart))
         try:
             return await asyncio.shield(self._loading[lesson_id])
         finally:
             self._loading.pop(lesson_id, None)
 
-    async def _load(self, lesson_id: str, note_restart: bool = True) -> Lesson:
+    async def _load(self, lesson_id: str, note_restart: bool) -> Lesson:
         info = await self.directory.get(LessonInfo, lesson_id)
         if info is None:
             raise Refused("unknown-lesson", "There is no such lesson.")
@@ -89,7 +81,7 @@ class LiveLessons:
         self._lessons[lesson_id] = lesson
         if noted:
             log.info("lesson %s rebuilt from %d events", lesson_id, len(records))
-            await self._note_restart(lesson, down_since)
+            await self.note_restart(lesson, down_since)
         return lesson
 
     async def _down_since(self, lesson: Lesson, last_ts: int) -> int | None:
@@ -99,7 +91,7 @@ class LiveLessons:
         alive = await self.eventlog.alive.last(lesson.id)
         return max(alive, last_ts) if alive else last_ts
 
-    async def _note_restart(self, lesson: Lesson, down_since: int | None) -> None:
+    async def note_restart(self, lesson: Lesson, down_since: int | None) -> None:
         """A live lesson found in the log means this server was down while it ran.
 
         Call it right after the lesson becomes visible in `_lessons`, with nothing awaited
@@ -107,7 +99,7 @@ class LiveLessons:
         join applied first would be turned into a gap by the mark that follows it).
         """
         if down_since is not None:
-            await self._run_here(lesson.id, SYSTEM, c.NoteRestart(down_since))
+            await self.run(lesson.id, SYSTEM, c.NoteRestart(down_since))
 
     async def forget(self, lesson_id: str) -> None:
         """Drop the copy in memory of a lesson that is not live (its log changed, or is gone)."""
@@ -115,23 +107,15 @@ class LiveLessons:
         if lesson is not None and lesson.status != "live":
             del self._lessons[lesson_id]
 
-    async def adopt(self, lesson_id: str) -> None:
-        """Take in hand a live lesson nobody runs (the server restarted): its timers run here."""
-        if lesson_id not in self._lessons:
-            await self.get(lesson_id)
+    def held(self, lesson_id: str) -> Lesson | None:
+        """The lesson if it is in memory here (loaded, not on its way)."""
+        return self._lessons.get(lesson_id)
 
     def loaded(self) -> list[Lesson]:
         return list(self._lessons.values())
 
-    def driven(self) -> list[Lesson]:
-        """The lessons whose timers and alive marks this process keeps (all, alone)."""
-        return self.loaded()
-
     async def run(self, lesson_id: str, actor: Actor, command: c.Command) -> Outcome:
-        """Execute a command; returns once its events are stored and published."""
-        return await self._run_here(lesson_id, actor, command)
-
-    async def _run_here(self, lesson_id: str, actor: Actor, command: c.Command) -> Outcome:
+        """Execute a command here; returns once its events are stored and published."""
         lesson = await self.get(lesson_id)
         try:
             self.eventlog.check_room()
@@ -155,8 +139,7 @@ class LiveLessons:
 
     async def _after_stored(self, lesson: Lesson, records: tuple[Record, ...]) -> None:
         await self._sync_directory(lesson, records)
-        for publish in self.publishers:
-            await publish(lesson, records)
+        await self.bus.stored(lesson, records)
 
     async def _sync_directory(self, lesson: Lesson, records: tuple[Record, ...]) -> None:
         kinds = {type(r.event).__name__ for r in records}
@@ -172,36 +155,12 @@ class LiveLessons:
             # (lessons/retention.py then removes the lesson's record too).
             await self.eventlog.expire(lesson.id, self.retention_days * 86400)
 
-    # -- the server's own work: deadlines, expiry, alive marks ------------------------------
+    # -- the alive marks: since when a live lesson ran, for the gap of a restart -----------
 
-    async def _tick_forever(self) -> None:
-        last_alive = 0.0
-        while True:
-            await asyncio.sleep(TICK_S)
-            try:
-                await self.tick()
-                if time.monotonic() - last_alive >= ALIVE_EVERY_S:
-                    last_alive = time.monotonic()
-                    await self._mark_alive()
-            except Exception:
-                log.exception("lesson ticker failed; it goes on")
-
-    async def tick(self) -> None:
-        """Run whatever the lessons say is due by now (as the server, not as a person)."""
-        for lesson in self.driven():
-            for command in lesson.due(self.clock()):
-                try:
-                    await self.run(lesson.id, SYSTEM, command)
-                except Refused as refused:
-                    log.warning("due %s in %s refused: %s", command, lesson.id, refused.code)
-
-    async def _mark_alive(self) -> None:
-        await self.renew([lesson.id for lesson in self.driven()])
-        live = [lesson.id for lesson in self.driven() if lesson.status == "live"]
+    async def mark_alive(self, lessons: list[Lesson]) -> None:
+        """These lessons run here now (a restart's gap starts at the last mark)."""
+        live = [lesson.id for lesson in lessons if lesson.status == "live"]
         await self.eventlog.alive.mark(live, self.clock())
-
-    async def renew(self, lesson_ids: list[str]) -> None:
-        """Keep holding these lessons (several processes: renew the ownership leases)."""
 
 
 def _replay(lesson: Lesson, records: list[Record]) -> None:

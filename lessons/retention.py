@@ -14,7 +14,7 @@ import logging
 
 from core.errors import Refused
 from lessons.datarights import DataRights
-from lessons.live import LiveLessons
+from lessons.host import LessonHost
 from store.audit import Audit
 from store.directory import LessonInfo
 
@@ -28,7 +28,7 @@ class Retention:
     """The periodic sweep; `sweep` is also called directly (tests, an operator's script)."""
 
     def __init__(
-        self, rights: DataRights, live: LiveLessons, audit: Audit, retention_days: int
+        self, rights: DataRights, live: LessonHost, audit: Audit, retention_days: int
     ) -> None:
         self.rights, self.live, self.audit = rights, live, audit
         self.retention_ms = retention_days * DAY_MS

@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-import time
-from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -20,9 +18,10 @@ from config import MediaSettings
 from core import events as e
 from core.errors import Refused
 from core.lesson import Actor, Lesson
+from lessons.bus import LessonBus
 from media.errors import MediaError
 from media.slot import Seat
-from media.turn import ice_for, is_turn
+from media.turn import IceServers, is_turn
 from media.worker import RoomOptions
 from media.workers import Liveness, MediaWorkers, RemoteRoom, worker_count
 
@@ -33,13 +32,6 @@ log = logging.getLogger(__name__)
 # without waiting (each waits in the worker, up to 10 s, for its connection's description).
 # More is a script's flood, refused here before it costs the worker anything.
 IN_FLIGHT = {"requests": 8, "candidates": 32}
-
-
-def ice_servers(settings: MediaSettings) -> list[dict[str, Any]]:
-    return [
-        {"urls": list(s.urls), "username": s.username, "credential": s.credential}
-        for s in settings.ice_servers
-    ]
 
 
 def _concerns_media(ev: e.Event) -> bool:
@@ -56,12 +48,11 @@ def _concerns_media(ev: e.Event) -> bool:
 class MediaRooms:
     """The media rooms of the lessons this process serves, each in its pinned worker."""
 
-    def __init__(self, settings: MediaSettings) -> None:
-        self.settings = settings
-        self.ice_servers = ice_servers(settings)  # what browsers need too (join ack)
+    def __init__(self, settings: MediaSettings, bus: LessonBus, ice: IceServers) -> None:
+        self.settings, self.bus, self.ice = settings, bus, ice
         # The server's own side: a TURN entry without static credentials (turn_secret in use)
         # would only make aiortc try an allocation it cannot authenticate.
-        own = tuple(s for s in self.ice_servers if not (is_turn(s) and not s["username"]))
+        own = tuple(s for s in ice.servers if not (is_turn(s) and not s["username"]))
         options = RoomOptions(
             own,
             settings.ice_host_addresses,
@@ -70,20 +61,14 @@ class MediaRooms:
         )
         liveness = Liveness(settings.worker_ping_s, settings.worker_ping_timeout_s)
         self.workers = MediaWorkers(worker_count(settings.workers), options, self._lost, liveness)
-        # Told of each lesson whose media died with its worker (the app tells its clients).
-        self.on_lost: Callable[[str], None] | None = None
         self._following: dict[str, asyncio.Task[None]] = {}  # the latest follow-up per lesson
         self._in_flight: collections.Counter[tuple[str, str, str]] = collections.Counter()
-
-    def ice_for(self, participant_id: str) -> list[dict[str, Any]]:
-        """The STUN/TURN servers for one admitted participant's page (never a waiting guest)."""
-        s = self.settings
-        return ice_for(self.ice_servers, s.turn_secret, participant_id, s.turn_ttl_s, time.time())
+        bus.on_stored(self)
 
     def _lost(self, lesson_ids: list[str]) -> None:
+        """Lessons whose media died with its worker: their pages are told to start again."""
         for lesson_id in lesson_ids:
-            if self.on_lost is not None:
-                self.on_lost(lesson_id)
+            self.bus.notice(lesson_id, "media_restart", {})
 
     def room(self, lesson_id: str) -> RemoteRoom:
         return self.workers.room(lesson_id)

@@ -10,7 +10,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import time
 from typing import Any
+
+from config import MediaSettings
 
 
 def credentials(secret: str, participant_id: str, ttl_s: int, now_s: float) -> dict[str, str]:
@@ -34,3 +37,19 @@ def ice_for(
         return [dict(s) for s in servers]
     mine = credentials(secret, participant_id, ttl_s, now_s)
     return [{**s, **mine} if is_turn(s) else dict(s) for s in servers]
+
+
+class IceServers:
+    """The configured STUN/TURN servers, and the list one admitted participant's page gets."""
+
+    def __init__(self, settings: MediaSettings) -> None:
+        self.settings = settings
+        self.servers = [
+            {"urls": list(s.urls), "username": s.username, "credential": s.credential}
+            for s in settings.ice_servers
+        ]
+
+    def for_participant(self, participant_id: str) -> list[dict[str, Any]]:
+        """Never for a waiting guest: TURN comes on admission."""
+        s = self.settings
+        return ice_for(self.servers, s.turn_secret, participant_id, s.turn_ttl_s, time.time())

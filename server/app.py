@@ -18,12 +18,15 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from config import Settings
 from config.settings import in_memory
 from core.rules import Rules
-from lessons.clustered import ClusteredLessons
+from lessons.bus import LessonBus
+from lessons.clustered import ClusterHost
 from lessons.datarights import DataRights
+from lessons.host import LessonHost, LocalHost, MediaHandler
 from lessons.live import LiveLessons
 from lessons.retention import Retention
 from lessons.tokens import Signer, load_or_create_secret
 from media.rooms import MediaRooms
+from media.turn import IceServers
 from patches.aiortc.check import check_internals as check_aiortc
 from patches.engineio.check import check_internals as check_engineio
 from patches.engineio.drops import drop_all, watch_slow
@@ -44,9 +47,10 @@ from signaling.client_address import ClientAddresses, bucket
 from signaling.fanout import Fanout
 from signaling.guest_gate import GuestGate
 from signaling.namespace import LessonNamespace
+from signaling.rejoin import Rejoin
 from signaling.waiting import WaitingSweep
 from store.cluster import Cluster
-from store.protocols import Directory, LessonLog
+from store.notices import Notices
 from store.redis_launcher import EmbeddedRedis
 from store.redis_reach import ensure_redis
 from store.stores import make_stores
@@ -145,17 +149,16 @@ def _manager(settings: Settings) -> socketio.AsyncManager:
     return manager_class(socketio.AsyncRedisManager)(settings.redis.url, channel=channel)
 
 
-def _lessons(app: web.Application, directory: Directory, eventlog: LessonLog) -> LiveLessons:
-    settings = app[k.SETTINGS]
-    args = (directory, eventlog, rules_from(settings))
-    retention = settings.attendance.retention_days
+def _host(settings: Settings, redis: aioredis.Redis | None, lessons: LiveLessons,
+          media: MediaHandler) -> LessonHost:  # fmt: skip
+    """Where the lessons run: all here, or (several processes) each with its owner."""
     if not settings.server.cluster:
-        return LiveLessons(*args, retention_days=retention)
-    assert settings.redis.url is not None
+        return LocalHost(lessons, media)
+    assert settings.redis.url is not None and redis is not None  # config: a cluster needs Redis
     listener = aioredis.Redis.from_url(settings.redis.url, decode_responses=True)
-    cluster = Cluster(app[k.REDIS], settings.redis.key_prefix, listener)
-    tail = LogTail(listener, app[k.REDIS], settings.redis.key_prefix)
-    return ClusteredLessons(*args, retention_days=retention, cluster=cluster, tail=tail)
+    cluster = Cluster(redis, settings.redis.key_prefix, listener)
+    tail = LogTail(listener, redis, settings.redis.key_prefix)
+    return ClusterHost(lessons, cluster, tail, media)
 
 
 async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -203,7 +206,7 @@ async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
-    settings = app[k.SETTINGS]
+    settings, client = app[k.SETTINGS], app.get(k.REDIS)  # no Redis: the in-memory store
     data = settings.data_path
     secret, _ = load_or_create_secret(data / "secret.key")
     admin_key, created = load_or_create_secret(data / "admin.key")
@@ -212,17 +215,21 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
             f"Organizer admin key (shown once, kept in {data / 'admin.key'}): {admin_key.decode()}",
             flush=True,
         )
+    prefix = settings.redis.key_prefix
     app[k.SIGNER], app[k.ADMIN_KEY] = Signer(secret), admin_key
-    store = make_stores(settings, app.get(k.REDIS))
-    app[k.DIRECTORY] = directory = store.directory
-    app[k.EVENTLOG] = eventlog = store.eventlog
-    app[k.LIVE] = live = _lessons(app, directory, eventlog)
-    fanout = Fanout(app[k.SIO])
-    if isinstance(live, ClusteredLessons):
-        live.mirror_hooks.append(fanout.follow_up)
-    app[k.AUDIT] = audit = store.audit
-    live.publishers.append(fanout)
-    namespace = LessonNamespace(
+    store = make_stores(settings, client)
+    app[k.DIRECTORY], app[k.EVENTLOG], app[k.AUDIT] = store.directory, store.eventlog, store.audit
+    directory, eventlog, audit = store.directory, store.eventlog, store.audit
+    # The bus first: whoever reacts to a lesson's events subscribes to it when built, in
+    # this order (sockets hear of an event before its media follows it).
+    bus = LessonBus()
+    ice = IceServers(settings.media)
+    fanout = Fanout(app[k.SIO], bus, ice.for_participant)
+    app[k.MEDIA] = media = MediaRooms(settings.media, bus, ice)
+    days = settings.attendance.retention_days
+    lessons = LiveLessons(directory, eventlog, rules_from(settings), bus, retention_days=days)
+    app[k.LIVE] = live = _host(settings, client, lessons, media.handle)
+    app[k.NAMESPACE] = namespace = LessonNamespace(
         live,
         directory,
         app[k.SIGNER],
@@ -232,29 +239,21 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         audit,
         GuestGate(settings.auth),
         app[k.ADDRESSES],
+        ice.for_participant,
     )
     app[k.SIO].register_namespace(namespace)
-    app[k.NAMESPACE] = namespace
-    fanout.rejoin = namespace.rejoin_connected
-    notices = store.notices
-    notices.on_revoke, notices.on_forget = namespace.revoke, live.forget
+    Rejoin(bus, live, namespace.sessions)  # a restart's mark: those connected here join again
+    notices = Notices(store.notice_channel, prefix, namespace.revoke, live.forget)
     app[k.RIGHTS] = rights = DataRights(directory, eventlog, live, notices)
-    days = settings.attendance.retention_days
     app[k.RETENTION] = retention = Retention(rights, live, audit, days)
-    namespace.media = media = MediaRooms(settings.media)
-    fanout.ice_for = media.ice_for
-    media.on_lost = lambda lesson_id: fanout.tell_everyone(lesson_id, "media_restart", {})
-    live.publishers.append(media)
-    if isinstance(live, ClusteredLessons):
-        live.media_handler = media.handle
+    connected = namespace.sessions.__contains__
+    sweep = WaitingSweep(live, fanout, connected, settings.auth.waiting_guest_expiry_s)
     eventlog.start()
     live.start()
     audit.start()
     notices.start()
     retention.start()
     watcher = asyncio.create_task(watch_slow(app[k.SIO], MAX_QUEUED_PACKETS))
-    connected = namespace.sessions.__contains__
-    sweep = WaitingSweep(live, fanout, connected, settings.auth.waiting_guest_expiry_s)
     sweeper = asyncio.create_task(sweep.run_forever(), name="waiting-sweep")
     doorman = asyncio.create_task(watch_connect(app[k.SIO], app[k.GATE]))
     try:

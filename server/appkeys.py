@@ -10,9 +10,10 @@ from aiohttp import web
 
 from config import Settings
 from lessons.datarights import DataRights
-from lessons.live import LiveLessons
+from lessons.host import LessonHost
 from lessons.retention import Retention
 from lessons.tokens import Signer
+from media.rooms import MediaRooms
 from patches.engineio.gate import Gate
 from signaling.client_address import ClientAddresses
 from store.audit import Audit
@@ -21,7 +22,7 @@ from store.protocols import Directory, LessonLog
 SETTINGS = web.AppKey("settings", Settings)
 DIRECTORY: web.AppKey[Directory] = web.AppKey("directory")
 EVENTLOG: web.AppKey[LessonLog] = web.AppKey("eventlog")
-LIVE = web.AppKey("live", LiveLessons)
+LIVE: web.AppKey[LessonHost] = web.AppKey("live")
 SIGNER = web.AppKey("signer", Signer)
 ADMIN_KEY = web.AppKey("admin_key", bytes)
 SIO = web.AppKey("sio", socketio.AsyncServer)
@@ -31,6 +32,7 @@ ADDRESSES = web.AppKey("addresses", ClientAddresses)
 RIGHTS = web.AppKey("rights", DataRights)
 RETENTION = web.AppKey("retention", Retention)
 GATE = web.AppKey("gate", Gate)
+MEDIA = web.AppKey("media", MediaRooms)
 if TYPE_CHECKING:
     from signaling.namespace import LessonNamespace
 NAMESPACE: web.AppKey[LessonNamespace] = web.AppKey("namespace")

@@ -140,12 +140,10 @@ async def _run(settings: Settings) -> None:
             await site.start()
         except OSError as exc:
             raise CannotListen(exc.strerror or str(exc)) from exc
-        media = runner.app[k.NAMESPACE].media
-        if media is not None:  # a teacher's first camera should not wait for a worker to start
-            try:
-                await media.start()
-            except MediaError as exc:
-                log.warning("media workers did not start (tried again on first use): %s", exc)
+        try:  # a teacher's first camera should not wait for a worker to start
+            await runner.app[k.MEDIA].start()
+        except MediaError as exc:
+            log.warning("media workers did not start (tried again on first use): %s", exc)
         print(f"Sabak is running at {settings.public_base_url} (Ctrl-C stops it)", flush=True)
         await stop.wait()
         print("Sabak is stopping.", flush=True)

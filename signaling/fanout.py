@@ -12,6 +12,7 @@ import socketio
 from core import events as e
 from core.lesson import Actor, Lesson
 from core.views import ALL, TEACHERS, Outgoing, outgoing
+from lessons.bus import LessonBus
 
 # Messages that only say "the latest number is": during a join storm or a burst of check
 # answers, send the latest one at most this often instead of one per event.
@@ -28,15 +29,22 @@ def room(lesson_id: str, audience: str) -> str:
 class Fanout:
     """Sends each stored event to the rooms that may see it, and keeps rooms up to date."""
 
-    def __init__(self, sio: socketio.AsyncServer) -> None:
+    def __init__(
+        self,
+        sio: socketio.AsyncServer,
+        bus: LessonBus,
+        ice_for: Callable[[str], list[dict[str, Any]]],
+    ) -> None:
         self.sio = sio
+        # An admitted guest's STUN/TURN servers, made for them (none while they waited).
+        self.ice_for = ice_for
         self._sockets: dict[tuple[str, str], set[str]] = defaultdict(set)
         self._due: dict[tuple[str, str], asyncio.TimerHandle] = {}
         self._latest: dict[tuple[str, str], Outgoing] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self.rejoin: Callable[[str], Coroutine[Any, Any, None]] | None = None
-        # An admitted guest's STUN/TURN servers, made for them (none while they waited).
-        self.ice_for: Callable[[str], list[dict[str, Any]]] | None = None
+        bus.on_stored(self)
+        bus.on_mirrored(self.follow_up)
+        bus.on_notice(self.tell_everyone)
 
     def connections(self, lesson_id: str, pid: str) -> list[str]:
         return sorted(self._sockets.get((lesson_id, pid), ()))
@@ -93,7 +101,7 @@ class Fanout:
         delay = COALESCE_S.get(message.name)
         if delay is None:
             body = message.body()
-            if message.name == "admitted" and self.ice_for is not None:
+            if message.name == "admitted":
                 body = {**body, "ice_servers": self.ice_for(message.audience)}
             await self.sio.emit(message.name, body, room=room(lesson_id, message.audience))
             return
@@ -123,8 +131,6 @@ class Fanout:
                 await self._admit(sid, lesson, event.participant_id)
         elif isinstance(event, e.ParticipantLeft) and event.reason in ("removed", "denied"):
             await self._disconnect(self.connections(lesson.id, event.participant_id))
-        elif isinstance(event, e.ServerRestarted) and self.rejoin is not None:
-            self._spawn(self.rejoin(lesson.id))  # those still connected here come back at once
         elif isinstance(event, e.LessonEnded):
             everyone = [
                 s for (lid, _), sids in self._sockets.items() if lid == lesson.id for s in sids

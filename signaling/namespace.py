@@ -14,10 +14,8 @@ from core import commands as c
 from core.errors import Refused
 from core.lesson import Actor, Lesson
 from core.views import quiz_results, snapshot
-from lessons.clustered import ClusteredLessons
-from lessons.live import LiveLessons
+from lessons.host import LessonHost
 from lessons.tokens import Claims, Signer
-from media.rooms import MediaRooms
 from signaling.client_address import ClientAddresses
 from signaling.fanout import Fanout
 from signaling.guest_gate import GuestGate
@@ -38,7 +36,7 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     def __init__(
         self,
-        live: LiveLessons,
+        live: LessonHost,
         directory: Directory,
         signer: Signer,
         fanout: Fanout,
@@ -47,12 +45,13 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         audit: Audit,
         gate: GuestGate,
         addresses: ClientAddresses,
+        ice_for: Callable[[str], list[dict[str, Any]]],
     ) -> None:
         super().__init__("/")
         self.live, self.directory, self.signer, self.fanout = live, directory, signer, fanout
         self.resume_ttl_s, self.heartbeat_s = resume_ttl_s, heartbeat_s
         self.audit, self.gate, self.addresses = audit, gate, addresses
-        self.media: MediaRooms | None = None
+        self.ice_for = ice_for  # an admitted participant's STUN/TURN servers
         self.sessions: dict[str, Session] = {}
         self.closing = False
         self.handlers: dict[Handler, Answer] = {
@@ -159,18 +158,6 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             await self._drop_learner(sid, session, actor.participant_id)
         return {}
 
-    async def rejoin_connected(self, lesson_id: str) -> None:
-        """After a restart or a takeover, everyone still connected here is present again."""
-        for session in list(self.sessions.values()):
-            if session.lesson_id != lesson_id:
-                continue
-            device = session.actor.participant_id
-            for actor in list(session.learners.values()):
-                try:
-                    await self.live.run(lesson_id, actor, c.Join(device=device))
-                except Refused as refused:
-                    log.warning("could not rejoin %s: %s", actor, refused.code)
-
     async def revoke(self, person_id: str, reason: str) -> None:
         """A revoked or deleted link: that person's sockets here leave the lesson at once.
 
@@ -202,13 +189,9 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     async def _media(
         self, event: str, session: Session, learner: Any, data: dict[str, Any]
     ) -> dict[str, Any]:
-        if self.media is None:
-            raise Refused("media-unavailable", "This server does not forward media.")
         lesson_id = _joined(session)
-        actor = session.acting(learner)
-        if isinstance(self.live, ClusteredLessons):  # the lesson's owner holds its media
-            return await self.live.media(lesson_id, actor, event, data)  # type: ignore[no-any-return]
-        return await self.media.handle(await self.live.get(lesson_id), actor, event, data)
+        actor = session.acting(learner)  # the host runs it where the lesson's media is
+        return await self.live.media(lesson_id, actor, event, data)  # type: ignore[no-any-return]
 
     async def _on_quiz_result(self, sid: str, session: Session, call: Call) -> dict[str, Any]:
         """A learner's own score once published; the teacher's full results at any time."""
@@ -327,7 +310,7 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         common = {"resume": self.signer.sign(claims), "heartbeat_s": self.heartbeat_s}
         if me.presence == "waiting":  # no relay for the waiting room: TURN comes on admission
             return {"waiting": True, "you": me.view(), **common, "ice_servers": []}
-        ice = self.media.ice_for(pid) if self.media else []
+        ice = self.ice_for(pid)
         return {"waiting": False, "snapshot": snapshot(lesson, pid), **common, "ice_servers": ice}
 
     async def _drop_learner(self, sid: str, session: Session, pid: str) -> None:

@@ -16,8 +16,7 @@ from collections.abc import Callable
 from core import commands as c
 from core.errors import Refused
 from core.lesson import Actor
-from lessons.clustered import ClusteredLessons
-from lessons.live import LiveLessons
+from lessons.host import LessonHost
 from signaling.fanout import Fanout
 
 log = logging.getLogger(__name__)
@@ -30,7 +29,7 @@ class WaitingSweep:
 
     def __init__(
         self,
-        live: LiveLessons,
+        live: LessonHost,
         fanout: Fanout,
         connected: Callable[[str], bool],
         expiry_s: float,
@@ -49,7 +48,7 @@ class WaitingSweep:
                 log.exception("waiting-room sweep failed; it goes on")
 
     async def sweep(self, now: float) -> None:
-        if isinstance(self.live, ClusteredLessons):
+        if not self.live.sees_every_socket:
             return  # a guest's socket may be held by another process: it cannot tell here
         orphans = self._orphans()
         self._orphaned = {key: self._orphaned.get(key, now) for key in orphans}

@@ -32,6 +32,12 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
 
 
 class Cluster:
@@ -68,8 +74,9 @@ class Cluster:
         return lost
 
     async def release(self, lesson_ids: list[str]) -> None:
+        """Give our leases up now (deleted, not left to expire: a claim right after finds none)."""
         for lesson_id in lesson_ids:
-            await self.redis.eval(_RENEW, 1, self._owner_key(lesson_id), self.id, 1)
+            await self.redis.eval(_RELEASE, 1, self._owner_key(lesson_id), self.id)
 
     # -- forwarding -----------------------------------------------------------------------
 

@@ -32,11 +32,16 @@ async def _nothing(*args: Any) -> None:
 class Notices:
     """Revocations and forgotten lessons, here and (clustered) in every other process."""
 
-    def __init__(self, redis: aioredis.Redis | None, prefix: str) -> None:
+    def __init__(
+        self,
+        redis: aioredis.Redis | None,
+        prefix: str,
+        on_revoke: Revoke = _nothing,
+        on_forget: Forget = _nothing,
+    ) -> None:
         self.redis, self.channel = redis, f"{prefix}:notices"
         self.id = secrets.token_hex(6)
-        self.on_revoke: Revoke = _nothing
-        self.on_forget: Forget = _nothing
+        self.on_revoke, self.on_forget = on_revoke, on_forget
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:

@@ -16,7 +16,6 @@ from store.audit import Audit, RedisAuditRows
 from store.directory import RedisDirectory
 from store.eventlog import EventLog
 from store.memory import MemoryAuditRows, MemoryDirectory, MemoryLog
-from store.notices import Notices
 from store.protocols import Directory, LessonLog
 
 
@@ -27,7 +26,9 @@ class Stores:
     directory: Directory
     eventlog: LessonLog
     audit: Audit
-    notices: Notices
+    # Where notices go to the other processes (server/app.py builds Notices with the
+    # handlers, which need the lessons and the sockets): None when one process is all.
+    notice_channel: aioredis.Redis | None
 
 
 def make_stores(settings: Settings, redis: aioredis.Redis | None) -> Stores:
@@ -35,11 +36,11 @@ def make_stores(settings: Settings, redis: aioredis.Redis | None) -> Stores:
     prefix, outbox = settings.redis.key_prefix, settings.redis.outbox_max_events
     if redis is None:
         memory = MemoryLog(outbox)
-        return Stores(MemoryDirectory(), memory, Audit(MemoryAuditRows()), Notices(None, prefix))
+        return Stores(MemoryDirectory(), memory, Audit(MemoryAuditRows()), None)
     return Stores(
         RedisDirectory(redis, prefix),
         EventLog(redis, prefix, outbox),
         Audit(RedisAuditRows(redis, prefix)),
         # One process alone needs no channel: every socket and every copy of a lesson is here.
-        Notices(redis if settings.server.cluster else None, prefix),
+        redis if settings.server.cluster else None,
     )

@@ -10,6 +10,8 @@ import redis.asyncio as aioredis
 from client.sabak_client import SabakClient
 from core.commands import Join
 from core.lesson import Actor
+from lessons.bus import LessonBus
+from lessons.host import LocalHost
 from lessons.live import LiveLessons
 from server.app import rules_from
 from store.directory import RedisDirectory as Directory
@@ -112,13 +114,14 @@ async def test_a_command_during_the_rebuild_after_a_restart_comes_after_the_rest
     redis = aioredis.Redis.from_url(redis_url, decode_responses=True)
     prefix = settings.redis.key_prefix
     eventlog = EventLog(redis, prefix, 1000)
-    live = LiveLessons(Directory(redis, prefix), eventlog, rules_from(settings))
+    lessons = LiveLessons(Directory(redis, prefix), eventlog, rules_from(settings), LessonBus())
+    live = LocalHost(lessons)
     eventlog.start()
     lesson_id, teacher_id = room.lesson["id"], room.teacher["id"]
     try:
         rebuilding = asyncio.ensure_future(live.adopt(lesson_id))  # as Retention does
         # One loop step at a time, to the moment another task can see the rebuilt lesson.
-        while not live.loaded():  # noqa: ASYNC110
+        while not lessons.loaded():  # noqa: ASYNC110
             await asyncio.sleep(0)
         await live.run(lesson_id, Actor(teacher_id, "teacher", "T"), Join())
         await rebuilding

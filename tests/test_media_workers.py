@@ -51,7 +51,7 @@ async def two_workers(tmp_path: Path, redis_url: str) -> AsyncIterator[Running]:
 
 
 def media_of(server: Running) -> MediaRooms:
-    media = server.app[k.NAMESPACE].media
+    media = server.app[k.MEDIA]
     assert media is not None
     return media
 

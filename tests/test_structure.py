@@ -48,7 +48,7 @@ MAY_IMPORT = {
     "patches": set(),
     "store": {"core", "config"},
     "lessons": {"core", "config", "store"},
-    "media": {"core", "config", "patches"},
+    "media": {"core", "config", "lessons", "patches"},
     "signaling": {"core", "config", "store", "lessons", "media", "patches"},
     "server": {"core", "config", "store", "lessons", "media", "patches", "signaling", "client"},
 }
@@ -83,6 +83,44 @@ def test_the_layers_form_no_cycle() -> None:
 def test_every_product_package_is_in_a_layer() -> None:
     packages = {d.name for d in ROOT.iterdir() if (d / "__init__.py").is_file()}
     assert packages - {"tests", "bench"} == set(MAY_IMPORT)
+
+
+HOST_KINDS = {"LocalHost", "ClusterHost", "ClusteredLessons", "LiveLessons"}
+
+
+def test_only_the_composition_root_knows_which_host_runs_the_lessons() -> None:
+    """Everything else asks the `LessonHost` a question, never which kind it is."""
+    wrong = []
+    others = ("core", "store", "media", "signaling", "server", "patches", "config")
+    for path in sorted(p for package in others for p in (ROOT / package).rglob("*.py")):
+        where = path.relative_to(ROOT)
+        if str(where) == "server/app.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module == "lessons.clustered":
+                wrong.append(f"{where} imports lessons.clustered")
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "isinstance":
+                kinds = ast.unparse(node.args[1]) if len(node.args) == 2 else ""
+                if any(kind in kinds for kind in HOST_KINDS):
+                    wrong.append(f"{where}:{node.lineno} asks which kind of host it has")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_composition_root_wires_by_constructor() -> None:
+    """`_services_ctx` builds services and hands them over; it sets nothing on them after."""
+    tree = ast.parse((ROOT / "server" / "app.py").read_text())
+    (root,) = [n for n in ast.walk(tree) if getattr(n, "name", "") == "_services_ctx"]
+    wrong = []
+    for node in ast.walk(root):
+        targets = node.targets if isinstance(node, ast.Assign) else []
+        if isinstance(node, ast.AugAssign):
+            targets = [node.target]
+        names = [n for t in targets for n in (t.elts if isinstance(t, ast.Tuple) else [t])]
+        wrong += [ast.unparse(n) for n in names if isinstance(n, ast.Attribute)]
+        called = node.func if isinstance(node, ast.Call) else None
+        if isinstance(called, ast.Attribute) and called.attr in ("append", "add", "extend"):
+            wrong.append(ast.unparse(node))  # a hook list filled in later
+    assert not wrong, "wired after construction: " + ", ".join(wrong)
 
 
 def test_openapi_describes_every_rest_route() -> None:

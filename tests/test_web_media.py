@@ -389,7 +389,7 @@ async def media_comes_back_after_its_worker_dies(
     server: Running, room: Classroom, teacher: Page, phone: Page
 ) -> None:
     """The lesson's media worker is killed: the pages are told, publish and subscribe anew."""
-    media = server.app[k.NAMESPACE].media
+    media = server.app[k.MEDIA]
     assert media is not None
     worker = media.workers.pinned(room.lesson["id"])
     assert worker is not None and worker.pid is not None
