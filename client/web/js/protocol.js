@@ -1,9 +1,10 @@
 /**
  * The lesson protocol (docs/protocol.md) over socket.io: connect, join, come back with the
- * resume token, heartbeats, and a queue for what a learner does while offline.
+ * resume token, heartbeats; the queue for what a learner does while offline is offline_queue.js.
  * No DOM code here: pages call the methods and listen with `on`.
  */
 import { io } from '../vendor/socket.io.esm.min.js';
+import { OfflineQueue, RETRY_MS, withLearner } from './offline_queue.js';
 
 /** Events the server sends; each is passed on to listeners under the same name. */
 export const SERVER_EVENTS = [
@@ -38,57 +39,16 @@ export const SERVER_EVENTS = [
   'media_restart',
 ];
 const ACK_TIMEOUT_MS = 8000;
-const RETRY_MS = 3000;
 /** Refusals of a resume token after which the personal link (or guest code) is used again. */
 const STALE_RESUME = ['token-expired', 'bad-token', 'link-revoked', 'wrong-lesson'];
 
 /**
- * @typedef {{ok: boolean, error?: {code: string, message: string}, [k: string]: any}} Ack
- * @typedef {{kind: 'chat'|'hand', client_id?: string, text?: string, to?: string,
- *            learner: string|null, status: 'queued'|'sent'|'failed', ack?: Ack}} QueueItem
+ * @typedef {import('./offline_queue.js').Ack} Ack
  * @typedef {'connecting'|'online'|'reconnecting'|'closed'} ConnState
  */
 
-/** A random id for a chat message; crypto.randomUUID needs a secure context, this does not. */
-export function clientId() {
-  const bytes = crypto.getRandomValues(new Uint8Array(12));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-/** A few listeners by name: `on(name, fn)` adds one, `tell(name, data)` calls them. */
-export class Emitter {
-  constructor() {
-    /** @type {Map<string, Set<Function>>} */
-    this.listeners = new Map();
-  }
-
-  /** @param {string} name @param {(data: any) => void} fn */
-  on(name, fn) {
-    if (!this.listeners.has(name)) this.listeners.set(name, new Set());
-    this.listeners.get(name).add(fn);
-    return this;
-  }
-
-  /**
-   * Call every listener, even after one throws: the end of a lesson must reach the code that
-   * stops the camera. The error is thrown again afterwards, so it is still seen.
-   * @param {string} name @param {any} [data]
-   */
-  tell(name, data) {
-    for (const fn of this.listeners.get(name) || []) {
-      try {
-        fn(data);
-      } catch (err) {
-        queueMicrotask(() => {
-          throw err;
-        });
-      }
-    }
-  }
-}
-
 /** One device's connection to one lesson (possibly speaking for several learners). */
-export class LessonConnection extends Emitter {
+export class LessonConnection extends OfflineQueue {
   /**
    * @param {{auth: object, lessonId?: string|null, url?: string}} options
    *   auth: {token} (a personal link) or {guest_code, name}
@@ -104,8 +64,6 @@ export class LessonConnection extends Emitter {
     this.joined = false;
     this.visible = true;
     this.listening = false;
-    /** @type {QueueItem[]} */
-    this.queue = [];
     /** participant id -> token (personal link, or resume token) of the other learners here */
     this.addedLearners = new Map();
     /** @type {Set<string>} */
@@ -115,8 +73,6 @@ export class LessonConnection extends Emitter {
     this.finished = false;
     this.socket = null;
     this.beating = 0;
-    this.flushing = false;
-    this.retryTimer = 0;
   }
 
   start() {
@@ -263,51 +219,6 @@ export class LessonConnection extends Emitter {
     this.tell('finished', { reason, error });
   }
 
-  // -- what learners do: kept while offline, sent once when back ------------------------
-
-  /** @returns {QueueItem} */
-  /** `to` 'participant' (the teacher's private reply) goes with the `participantId`. */
-  sendChat(text, to = 'all', learner = null, participantId = null) {
-    const item = { kind: 'chat', client_id: clientId(), text, to, learner, status: 'queued' };
-    if (participantId) item.participant_id = participantId;
-    this.enqueue(item);
-    return item;
-  }
-
-  raiseHand(learner = null) {
-    const already = this.queue.find((i) => i.kind === 'hand' && i.learner === learner);
-    if (!already) this.enqueue({ kind: 'hand', learner, status: 'queued' });
-  }
-
-  enqueue(item) {
-    this.queue.push(item);
-    this.tell('queue', this.queue);
-    this.flush();
-  }
-
-  async flush() {
-    if (this.flushing || !this.joined) return;
-    this.flushing = true;
-    try {
-      while (this.queue.length && this.joined) {
-        const item = this.queue[0];
-        const ack = await this.call(...wireOf(item));
-        if (!ack.ok && ['timeout', 'offline'].includes(ack.error.code)) {
-          clearTimeout(this.retryTimer);
-          this.retryTimer = setTimeout(() => this.flush(), RETRY_MS);
-          break; // kept: sent again (with the same client id) once the server answers
-        }
-        this.queue.shift();
-        item.status = ack.ok ? 'sent' : 'failed';
-        item.ack = ack;
-        this.tell('sent', item);
-      }
-    } finally {
-      this.flushing = false;
-      this.tell('queue', this.queue);
-    }
-  }
-
   // -- other actions, sent only when online ---------------------------------------------
 
   lowerHand(learner = null) {
@@ -355,20 +266,6 @@ export class LessonConnection extends Emitter {
   networkLost() {
     if (this.socket && this.socket.connected) this.socket.io.engine.close();
   }
-}
-
-/** @param {QueueItem} item @returns {[string, object]} */
-function wireOf(item) {
-  if (item.kind === 'chat') {
-    const body = { client_id: item.client_id, text: item.text, to: item.to };
-    if (item.participant_id) body.participant_id = item.participant_id;
-    return ['chat_send', withLearner(body, item.learner)];
-  }
-  return ['hand_raise', withLearner({}, item.learner)];
-}
-
-function withLearner(payload, learner) {
-  return learner ? { ...payload, learner } : payload;
 }
 
 /** @returns {Ack} */

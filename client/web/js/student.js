@@ -1,7 +1,8 @@
 /**
  * The student page (/join): find the lesson from the personal link (or join as a guest with
- * the lesson code), then run the lesson on a LessonConnection. Page logic only: the socket
- * lives in protocol.js, the rendering in student_view.js and chat_view.js.
+ * the lesson code; student_entry.js), then run the lesson on a LessonConnection. Page logic
+ * only: the socket lives in protocol.js, the attendance check in student_checks.js, the
+ * rendering in student_view.js and chat_view.js.
  */
 import { LessonConnection } from './protocol.js';
 import { byId, flash } from './dom.js';
@@ -16,17 +17,16 @@ import {
 import { renderChat } from './chat_view.js';
 import { renderBanner } from './banner.js';
 import { bindLifecycle } from './lifecycle.js';
-import { armCue, askToNotify, cue } from './cue.js';
+import { armCue, askToNotify } from './cue.js';
 import { receiveMode, setReceiveMode, onReceiveMode } from './receive_mode.js';
 import * as view from './student_view.js';
 import { bindPolls } from './polls.js';
 import { bindQuiz } from './quiz.js';
-import { bindAttention, announce, chatArrived, renderChip } from './attention.js';
+import { bindAttention, chatArrived, renderChip } from './attention.js';
 import { me as early } from './boot.js';
 import { bindLearnerAdd } from './learner_add.js';
-
-const POLL_MS = 10000;
-const NAME_KEY = 'sabak.name';
+import { bindEntry, askGuest, askMe, findLesson } from './student_entry.js';
+import { bindChecks, followChecks, setOpenCheck, answer } from './student_checks.js';
 
 /** @type {import('./student_view.js').StudentState & {chat: Map<number, any>, failed: any[],
  *   skew: number, waiting: boolean, over: boolean}} */
@@ -49,7 +49,6 @@ const state = {
 };
 /** @type {LessonConnection|null} */
 let conn = null;
-let ticker = 0;
 let mediaFor = null;
 /** Learners whose hand this phone is lowering (their 'hand' then needs no notice). */
 const lowering = new Set();
@@ -74,41 +73,7 @@ async function main() {
   else findLesson(fragment, me);
 }
 
-// -- finding the lesson ----------------------------------------------------------------
-
-function askGuest(code) {
-  byId('guest-code').value = code;
-  byId('guest-name').value = stored(NAME_KEY) || '';
-  view.showEntry('', true);
-}
-
-function askMe(token) {
-  return fetch('/api/me', { headers: { Authorization: `Bearer ${token}` } });
-}
-
-/** Ask the server which live lesson this personal link is for; wait if none has started. */
-async function findLesson(token, asked = askMe(token)) {
-  let response;
-  try {
-    response = await asked;
-  } catch {
-    view.showEntry(t('conn.offline'));
-    setTimeout(() => findLesson(token), POLL_MS);
-    return;
-  }
-  const data = await response.json();
-  const serverDate = Date.parse(response.headers.get('Date') || '');
-  if (serverDate) state.skew = Date.now() - serverDate - 500; // whole seconds: take the middle
-  if (!response.ok) return view.showEntry(errorText(data.error));
-  if (data.role === 'teacher') return location.replace(`/teach#${token}`);
-  if (!data.lessons.length) {
-    view.showEntry(t('lesson.not_started', { name: data.name }));
-    setTimeout(() => findLesson(token), POLL_MS);
-    return;
-  }
-  import('./student_media.js'); // fetched while the socket connects; used once joined
-  connect({ token }, data.lessons[0].id);
-}
+// -- the lesson ---------------------------------------------------------------------------
 
 function connect(auth, lessonId) {
   view.showEntry(t('conn.connecting'));
@@ -126,6 +91,7 @@ function connect(auth, lessonId) {
     if (ms) state.skew = Date.now() - ms;
   });
   for (const [name, fn] of Object.entries(HANDLERS)) conn.on(name, fn);
+  followChecks(conn);
   const page = { learners: () => state.learners, skew: () => state.skew, notice };
   bindPolls(conn, page);
   bindQuiz(conn, page);
@@ -202,26 +168,6 @@ const HANDLERS = {
   },
   chat_muted: (d) => learner(d.participant_id, (l) => (l.muted = d.muted)),
   hand: (d) => learner(d.participant_id, (l) => handChanged(l, d)),
-  check_started: (d) => {
-    for (const l of state.learners.values()) {
-      if (!l.checks.some((c) => c.check_id === d.check_id)) {
-        l.checks.push({ check_id: d.check_id, result: 'open', response_ms: null });
-      }
-    }
-    setOpenCheck(d, d.started_at);
-    announce(t('check.prompt'));
-    if (navigator.vibrate) navigator.vibrate(200);
-    if (document.visibilityState === 'hidden') cue(t('check.prompt'), t('check.notify'));
-    renderAll();
-  },
-  check_closed: (d) => {
-    for (const l of state.learners.values()) {
-      for (const c of l.checks)
-        if (c.check_id === d.check_id && c.result === 'open') c.result = 'missed';
-    }
-    if (state.openCheck && state.openCheck.check_id === d.check_id) setOpenCheck(null, null);
-    renderAll();
-  },
   removed: (d) => gone(d.participant_id, d.reason),
   replaced: (d) => gone(d.participant_id, 'replaced'),
   revoked: (d) => gone(d.participant_id, 'revoked'), // the organizer's new link or erasure
@@ -286,31 +232,6 @@ function over(message) {
   view.showEntry(message);
 }
 
-// -- attendance checks ------------------------------------------------------------------
-
-function setOpenCheck(check, startedAt) {
-  clearInterval(ticker);
-  state.openCheck = check;
-  if (!check) return;
-  state.localDeadline = check.deadline + state.skew;
-  state.windowMs = startedAt ? check.deadline - startedAt : state.localDeadline - Date.now();
-  ticker = setInterval(() => view.tickCheck(state), 250);
-}
-
-async function answer(pid) {
-  const check = state.openCheck;
-  if (!check) return;
-  state.answering.add(pid);
-  view.renderCheck(state, answer);
-  const ack = await conn.answerCheck(check.check_id, pid);
-  state.answering.delete(pid);
-  const l = state.learners.get(pid);
-  const mine = l && l.checks.find((c) => c.check_id === check.check_id);
-  if (ack.ok && mine) Object.assign(mine, { result: 'answered', response_ms: ack.response_ms });
-  else if (!ack.ok) notice(errorText(ack.error));
-  renderAll();
-}
-
 // -- rendering ----------------------------------------------------------------------------
 
 function renderAll() {
@@ -343,14 +264,8 @@ function notice(text) {
 // -- controls -----------------------------------------------------------------------------
 
 function bindControls() {
-  byId('guest-form').addEventListener('submit', (event) => {
-    event.preventDefault();
-    const name = byId('guest-name').value.trim();
-    const code = byId('guest-code').value.trim().toUpperCase();
-    if (!name || !code) return;
-    store(NAME_KEY, name);
-    connect({ guest_code: code, name }, null);
-  });
+  bindEntry({ state, connect });
+  bindChecks({ state, conn: () => conn, notice, renderAll });
   byId('dock').addEventListener('submit', (event) => {
     event.preventDefault();
     const input = byId('chat-text');
@@ -384,22 +299,6 @@ function bindControls() {
   });
   armCue();
   bindLearnerAdd(() => conn);
-}
-
-function stored(key) {
-  try {
-    return localStorage.getItem(key);
-  } catch {
-    return null;
-  }
-}
-
-function store(key, value) {
-  try {
-    localStorage.setItem(key, value);
-  } catch {
-    /* private mode */
-  }
 }
 
 main();

@@ -4,7 +4,8 @@
  * accepted the teacher's offer of the floor, publish the microphone (muted until they unmute
  * it) and the camera, if allowed. Nothing is captured before they accept.
  */
-import { Publisher, Subscriber, capture } from './media.js';
+import { Publisher, capture } from './media_send.js';
+import { Subscriber } from './media_receive.js';
 import { stopTrack } from './devices.js';
 import { StudentStage, renderFloorBar, renderFloorPrompt } from './media_view.js';
 import { receiveMode, onReceiveMode } from './receive_mode.js';

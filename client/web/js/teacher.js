@@ -1,11 +1,11 @@
 /**
  * The teacher page (/teach#<teacher token>): the teacher's lessons over REST (create, start,
- * end), then the live lesson on a LessonConnection: roster, hands, waiting room, chat
- * moderation, attendance checks, the join QR. Page logic only.
+ * end), then the live lesson on a LessonConnection: chat moderation, attendance checks, the
+ * join QR; its people (roster, hands, waiting room) are in teacher_roster.js. Page logic only.
  */
 import { LessonConnection } from './protocol.js';
 import { Rest } from './rest.js';
-import { byId, flash, showBlob, saveBlob } from './dom.js';
+import { byId, flash, showBlob } from './dom.js';
 import {
   t,
   errorText,
@@ -14,14 +14,15 @@ import {
   bindLanguageSelect,
   onLanguage,
   formatNumber,
-  language,
 } from './i18n.js';
 import { renderChat } from './chat_view.js';
 import { renderBanner } from './banner.js';
 import { bindLifecycle } from './lifecycle.js';
 import * as view from './teacher_view.js';
 import { bindTeacherPolls } from './teacher_polls.js';
-import { bindTeacherMedia, decorateRoster } from './teacher_media.js';
+import { bindTeacherMedia } from './teacher_media.js';
+import { bindEnded, isEnded, leaveEnded, showEnded, renderEnded } from './teacher_ended.js';
+import { people, bindRoster, followPeople, welcomePeople, renderPeople } from './teacher_roster.js';
 
 const token = decodeURIComponent(location.hash.slice(1));
 const rest = new Rest(token);
@@ -30,15 +31,10 @@ const state = {
   courses: [],
   lessons: new Map(),
   info: null,
-  participants: new Map(),
-  hands: [],
   chat: new Map(),
   chatLocked: false,
   tallies: new Map(),
-  roster: [],
-  attachTo: null,
   replyTo: null,
-  ended: null,
   count: 0,
   skew: 0,
 };
@@ -52,6 +48,8 @@ async function main() {
   bindLanguageSelect(byId('lang'));
   onLanguage(renderAll);
   bindControls();
+  bindRoster({ conn: () => conn, notice });
+  bindEnded({ rest, notice }, () => showHome());
   if (!token) return entry(t('error.auth-required'));
   try {
     state.me = await rest.get('/api/me');
@@ -72,7 +70,7 @@ function entry(message) {
 
 async function showHome() {
   state.info = null;
-  state.ended = null;
+  leaveEnded();
   byId('live').hidden = true;
   byId('ended').hidden = true;
   byId('count').hidden = true;
@@ -120,18 +118,11 @@ async function openLesson(lesson, startFirst) {
   }
   byId('home').hidden = true;
   byId('live').hidden = false;
-  state.roster = [];
-  rest.get(`/api/courses/${state.info.course_id}/students`).then(
-    (roster) => {
-      state.roster = roster;
-      renderPeople();
-    },
-    () => {},
-  );
   loadQr();
   // This connection, not the page's current one: it still reports after the page let go.
   const c = (conn = new LessonConnection({ auth: { token }, lessonId: lesson.id }));
   life.follow(c);
+  followPeople(c, rest, state.info.course_id);
   c.on('state', () => renderBanner(byId('banner'), c.state, c.queue.length));
   conn.on('welcome', welcome);
   conn.on('server_time', (ms) => {
@@ -139,7 +130,7 @@ async function openLesson(lesson, startFirst) {
   });
   for (const [name, fn] of Object.entries(HANDLERS)) conn.on(name, fn);
   bindTeacherPolls(conn, { notice });
-  bindTeacherMedia(conn, { notice, participants: () => state.participants });
+  bindTeacherMedia(conn, { notice, participants: () => people.participants });
   conn.start();
   life.take();
   clearInterval(ticker);
@@ -169,8 +160,7 @@ async function rotateCode() {
 
 function welcome(ack) {
   const snap = ack.snapshot;
-  state.participants = new Map(snap.participants.map((p) => [p.id, p]));
-  state.hands = snap.hands;
+  welcomePeople(snap);
   state.chat = new Map(snap.chat.map((m) => [m.id, m]));
   state.chatLocked = snap.lesson.chat_locked;
   byId('guests-open').checked = snap.lesson.guests_open;
@@ -180,14 +170,6 @@ function welcome(ack) {
 }
 
 const HANDLERS = {
-  participant: (p) => {
-    state.participants.set(p.id, p);
-    renderPeople();
-  },
-  hands: (d) => {
-    state.hands = d.queue;
-    renderPeople();
-  },
   count: (d) => {
     state.count = d.present;
     renderCount();
@@ -215,7 +197,7 @@ const HANDLERS = {
   sent: (item) => {
     if (item.status === 'failed') notice(errorText(item.ack.error));
   },
-  lesson_ended: () => showEnded(),
+  lesson_ended: () => endLesson(),
   // The connection has finished already (devices off); this says why.
   revoked: (d) =>
     closeLesson(t(d.reason === 'course-removed' ? 'end.course_removed' : 'end.revoked')),
@@ -233,11 +215,8 @@ async function closeLesson(message) {
   await showHome();
 }
 
-/**
- * The lesson is over (ended here or elsewhere): not an error. The teacher sees who came,
- * from the lesson's report, and can download it for the spreadsheet.
- */
-async function showEnded() {
+/** The lesson is over (ended here or elsewhere): let go of it, show who came. */
+async function endLesson() {
   const info = state.info;
   clearInterval(ticker);
   if (conn && !conn.finished) conn.leave();
@@ -247,54 +226,16 @@ async function showEnded() {
   byId('count').hidden = true;
   byId('waiting-count').hidden = true;
   byId('notice').hidden = true;
-  byId('ended').hidden = false;
-  state.ended = { info, report: null };
-  renderEnded();
-  try {
-    state.ended.report = await rest.get(`/api/lessons/${info.id}/report`);
-  } catch (err) {
-    notice(errorText(err));
-  }
-  renderEnded();
-  byId('ended').scrollIntoView({ block: 'start' });
+  await showEnded(info);
 }
 
-function renderEnded() {
-  if (state.ended) view.renderEnded(state.ended.info, state.ended.report);
+/** What the buttons of the lesson list do. */
+function lessonAct(action, lesson) {
+  return openLesson(lesson, action === 'start');
 }
 
-/** The organizer's language and time zone, for the downloads. */
-function forPeople() {
-  const tz = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
-  return new URLSearchParams({ lang: language(), tz }).toString();
-}
-
-async function download(path, filename) {
-  try {
-    saveBlob(await rest.get(path, 'blob'), filename);
-  } catch (err) {
-    notice(errorText(err));
-  }
-}
-
-/** What the teacher's buttons do. */
-async function act(action, data) {
-  if (action === 'start') return openLesson(data, true);
-  if (action === 'open') return openLesson(data, false);
-  if (action === 'attach-to') {
-    state.attachTo = data;
-    return renderPeople();
-  }
-  if (action === 'remove' && !confirm(t('teach.confirm_remove', { name: data.name }))) return;
-  const calls = {
-    mute: () => ['chat_mute', data],
-    remove: () => ['participant_remove', { participant_id: data.id }],
-    lower: () => ['hand_lower', { participant_id: data.id }],
-    admit: () => ['guest_admit', { participant_id: data.id }],
-    deny: () => ['guest_deny', { participant_id: data.id }],
-    delete: () => ['chat_delete', { message_id: data }],
-  };
-  const ack = await conn.call(...calls[action]());
+async function deleteMessage(id) {
+  const ack = await conn.call('chat_delete', { message_id: id });
   if (!ack.ok) notice(errorText(ack.error));
 }
 
@@ -306,9 +247,9 @@ function tallies() {
 
 function renderAll() {
   byId('hello').textContent = state.me ? t('teach.hello', { name: state.me.name }) : '';
-  view.renderLessons(state.courses, state.lessons, act);
+  view.renderLessons(state.courses, state.lessons, lessonAct);
   renderEnded();
-  if (!state.info || state.ended) return;
+  if (!state.info || isEnded()) return;
   view.renderLessonInfo(state.info, conn && conn.state);
   byId('chat-lock').checked = state.chatLocked;
   renderCount();
@@ -321,20 +262,12 @@ function renderCount() {
   byId('count').textContent = t('lesson.present', { n: formatNumber(state.count) });
 }
 
-function renderPeople() {
-  view.renderRoster(state.participants, state.roster, state.hands, act);
-  decorateRoster();
-  view.renderHands(state.hands, act);
-  view.renderWaiting(state.participants, act);
-  view.renderAttach(state.attachTo, state.roster, state.participants, act);
-}
-
 function renderMessages() {
   const own = conn ? conn.queue.filter((i) => i.kind === 'chat') : [];
   const mine = new Set(state.me ? [state.me.id] : []);
-  const onDelete = (id) => act('delete', id);
+  const onDelete = (id) => deleteMessage(id);
   const onReply = (m) => replyTo({ id: m.author_id, name: m.author_name });
-  const nameOf = (id) => (state.participants.get(id) || { name: '' }).name;
+  const nameOf = (id) => (people.participants.get(id) || { name: '' }).name;
   const options = { mine, onDelete, onReply, nameOf };
   renderChat(byId('chat-list'), [...state.chat.values()], own, options);
   view.renderReplyTo(state.replyTo);
@@ -354,18 +287,6 @@ function notice(text) {
 // -- controls -------------------------------------------------------------------------------
 
 function bindControls() {
-  byId('attach').addEventListener('submit', async (event) => {
-    event.preventDefault();
-    const payload = { participant_id: state.attachTo.id, student_id: byId('attach-student').value };
-    const ack = await conn.call('learner_attach', payload);
-    if (!ack.ok) notice(errorText(ack.error));
-    state.attachTo = null;
-    renderPeople();
-  });
-  byId('attach-cancel').addEventListener('click', () => {
-    state.attachTo = null;
-    renderPeople();
-  });
   byId('new-lesson').addEventListener('submit', createLesson);
   byId('back').addEventListener('click', () => closeLesson(''));
   byId('end').addEventListener('click', async () => {
@@ -404,14 +325,6 @@ function bindControls() {
     replyTo(null);
   });
   byId('reply-cancel').addEventListener('click', () => replyTo(null));
-  byId('ended-back').addEventListener('click', () => showHome());
-  const base = () => `/api/lessons/${state.ended.info.id}/report`;
-  byId('ended-xlsx').addEventListener('click', () =>
-    download(`${base()}.xlsx?${forPeople()}`, `${state.ended.info.id}.xlsx`),
-  );
-  byId('ended-csv').addEventListener('click', () =>
-    download(`${base()}.csv?excel=1&${forPeople()}`, `${state.ended.info.id}.csv`),
-  );
 }
 
 main();

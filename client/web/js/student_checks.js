@@ -1,0 +1,78 @@
+/**
+ * The attendance check on the student page: the teacher opens one (check_started), each
+ * learner on this phone answers before its deadline, it closes (check_closed). Page logic
+ * only; the drawing is in student_view.js.
+ */
+import { t, errorText } from './i18n.js';
+import { cue } from './cue.js';
+import { announce } from './attention.js';
+import * as view from './student_view.js';
+
+let ticker = 0;
+/**
+ * @type {{state: any, conn: () => any, notice: (text: string) => void,
+ *         renderAll: () => void}|null}
+ */
+let page = null;
+
+/** Once per page: the page's state and how to reach its connection and render it. */
+export function bindChecks(pageParts) {
+  page = pageParts;
+}
+
+/** A check opens and closes on this connection. */
+export function followChecks(conn) {
+  conn.on('check_started', started);
+  conn.on('check_closed', closed);
+}
+
+function started(d) {
+  const state = page.state;
+  for (const l of state.learners.values()) {
+    if (!l.checks.some((c) => c.check_id === d.check_id)) {
+      l.checks.push({ check_id: d.check_id, result: 'open', response_ms: null });
+    }
+  }
+  setOpenCheck(d, d.started_at);
+  announce(t('check.prompt'));
+  if (navigator.vibrate) navigator.vibrate(200);
+  if (document.visibilityState === 'hidden') cue(t('check.prompt'), t('check.notify'));
+  page.renderAll();
+}
+
+function closed(d) {
+  const state = page.state;
+  for (const l of state.learners.values()) {
+    for (const c of l.checks)
+      if (c.check_id === d.check_id && c.result === 'open') c.result = 'missed';
+  }
+  if (state.openCheck && state.openCheck.check_id === d.check_id) setOpenCheck(null, null);
+  page.renderAll();
+}
+
+/** The check open now (null: none); `startedAt` by the server's clock, if known. */
+export function setOpenCheck(check, startedAt) {
+  const state = page.state;
+  clearInterval(ticker);
+  state.openCheck = check;
+  if (!check) return;
+  state.localDeadline = check.deadline + state.skew;
+  state.windowMs = startedAt ? check.deadline - startedAt : state.localDeadline - Date.now();
+  ticker = setInterval(() => view.tickCheck(state), 250);
+}
+
+/** One learner on this phone answers the open check. */
+export async function answer(pid) {
+  const state = page.state;
+  const check = state.openCheck;
+  if (!check) return;
+  state.answering.add(pid);
+  view.renderCheck(state, answer);
+  const ack = await page.conn().answerCheck(check.check_id, pid);
+  state.answering.delete(pid);
+  const l = state.learners.get(pid);
+  const mine = l && l.checks.find((c) => c.check_id === check.check_id);
+  if (ack.ok && mine) Object.assign(mine, { result: 'answered', response_ms: ack.response_ms });
+  else if (!ack.ok) page.notice(errorText(ack.error));
+  page.renderAll();
+}
