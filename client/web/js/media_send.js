@@ -2,7 +2,7 @@
  * Sending live media (docs/protocol.md, "Media"): a Publisher sends this device's microphone,
  * camera and screen to the server; `capture` asks the device for them. No DOM code here.
  */
-import { Emitter } from './emitter.js';
+import { Emitter } from './protocol.js';
 import { acquire, stopTrack } from './devices.js';
 import { PASSING, RETRY_MS, Trickle, newConnection, errorOf } from './media.js';
 

@@ -4,7 +4,7 @@
  * No DOM code here: pages call the methods and listen with `on`.
  */
 import { io } from '../vendor/socket.io.esm.min.js';
-import { OfflineQueue, RETRY_MS, withLearner } from './offline_queue.js';
+import { queueing, RETRY_MS, withLearner } from './offline_queue.js';
 
 /** Events the server sends; each is passed on to listeners under the same name. */
 export const SERVER_EVENTS = [
@@ -47,8 +47,40 @@ const STALE_RESUME = ['token-expired', 'bad-token', 'link-revoked', 'wrong-lesso
  * @typedef {'connecting'|'online'|'reconnecting'|'closed'} ConnState
  */
 
+/** A few listeners by name: `on(name, fn)` adds one, `tell(name, data)` calls them. */
+export class Emitter {
+  constructor() {
+    /** @type {Map<string, Set<Function>>} */
+    this.listeners = new Map();
+  }
+
+  /** @param {string} name @param {(data: any) => void} fn */
+  on(name, fn) {
+    if (!this.listeners.has(name)) this.listeners.set(name, new Set());
+    this.listeners.get(name).add(fn);
+    return this;
+  }
+
+  /**
+   * Call every listener, even after one throws: the end of a lesson must reach the code that
+   * stops the camera. The error is thrown again afterwards, so it is still seen.
+   * @param {string} name @param {any} [data]
+   */
+  tell(name, data) {
+    for (const fn of this.listeners.get(name) || []) {
+      try {
+        fn(data);
+      } catch (err) {
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
+  }
+}
+
 /** One device's connection to one lesson (possibly speaking for several learners). */
-export class LessonConnection extends OfflineQueue {
+export class LessonConnection extends queueing(Emitter) {
   /**
    * @param {{auth: object, lessonId?: string|null, url?: string}} options
    *   auth: {token} (a personal link) or {guest_code, name}

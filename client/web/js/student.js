@@ -17,16 +17,21 @@ import {
 import { renderChat } from './chat_view.js';
 import { renderBanner } from './banner.js';
 import { bindLifecycle } from './lifecycle.js';
-import { armCue, askToNotify } from './cue.js';
 import { receiveMode, setReceiveMode, onReceiveMode } from './receive_mode.js';
 import * as view from './student_view.js';
 import { bindPolls } from './polls.js';
 import { bindQuiz } from './quiz.js';
 import { bindAttention, chatArrived, renderChip } from './attention.js';
 import { me as early } from './boot.js';
-import { bindLearnerAdd } from './learner_add.js';
-import { bindEntry, askGuest, askMe, findLesson } from './student_entry.js';
-import { bindChecks, followChecks, setOpenCheck, answer } from './student_checks.js';
+import { bindEntry, bindLearnerAdd, askGuest, askMe, findLesson } from './student_entry.js';
+import {
+  bindChecks,
+  followChecks,
+  setOpenCheck,
+  answer,
+  armCue,
+  askToNotify,
+} from './student_checks.js';
 
 /** @type {import('./student_view.js').StudentState & {chat: Map<number, any>, failed: any[],
  *   skew: number, waiting: boolean, over: boolean}} */

@@ -1,9 +1,11 @@
 /**
- * How the student page finds its lesson: from the personal link (the server says which live
- * lesson it is for; the page waits while none has started) or, for a guest, from the lesson
- * code and a name typed in the form. Page logic only.
+ * How learners come onto the student page: the first from the personal link (the server says
+ * which live lesson it is for; the page waits while none has started) or, for a guest, from
+ * the lesson code and a name typed in the form; more learners on a shared phone by pasting
+ * their personal link, or scanning its QR code where the browser has `BarcodeDetector` (the
+ * scanner is loaded only when used). Page logic only.
  */
-import { byId } from './dom.js';
+import { byId, tokenOf } from './dom.js';
 import { t, errorText } from './i18n.js';
 import * as view from './student_view.js';
 
@@ -58,6 +60,36 @@ export async function findLesson(token, asked = askMe(token)) {
   }
   import('./student_media.js'); // fetched while the socket connects; used once joined
   page.connect({ token }, data.lessons[0].id);
+}
+
+/**
+ * Another learner on this (shared) phone.
+ * @param {() => any} current the lesson connection of the moment (or null)
+ */
+export function bindLearnerAdd(current) {
+  const add = async (link) => {
+    const token = tokenOf(link);
+    const conn = current();
+    if (!token || !conn) return;
+    const ack = await conn.addLearner(token);
+    byId('add-error').textContent = ack.ok ? '' : errorText(ack.error);
+    if (ack.ok) byId('add-link').value = '';
+  };
+  byId('add-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    add(byId('add-link').value);
+  });
+  if (!('BarcodeDetector' in window)) return;
+  const scan = byId('scan');
+  scan.hidden = false;
+  scan.addEventListener('click', async () => {
+    const { scanOnce } = await import('./scan.js');
+    const text = await scanOnce(byId('scanner'));
+    if (text) {
+      byId('add-link').value = text;
+      add(text);
+    }
+  });
 }
 
 function stored(key) {

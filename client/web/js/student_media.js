@@ -2,10 +2,10 @@
  * The student page's media (loaded once the student is in the lesson): receive what the
  * receive mode says, change it live, come back after a reconnect, and, once the learner has
  * accepted the teacher's offer of the floor, publish the microphone (muted until they unmute
- * it) and the camera, if allowed. Nothing is captured before they accept.
+ * it) and the camera, if allowed. Nothing is captured before they accept. The sending code
+ * (media_send.js) loads with the first offer of the floor: most students never get it.
  */
-import { Publisher, capture } from './media_send.js';
-import { Subscriber } from './media_receive.js';
+import { Subscriber } from './media.js';
 import { stopTrack } from './devices.js';
 import { StudentStage, renderFloorBar, renderFloorPrompt } from './media_view.js';
 import { receiveMode, onReceiveMode } from './receive_mode.js';
@@ -18,10 +18,19 @@ import { errorText, onLanguage } from './i18n.js';
  * @param {any} ack the join's ack (the snapshot, and ICE servers if the server sends them)
  */
 export function bindStudentMedia(conn, page, ack) {
+  /** media_send.js once loaded (null: not yet) */
+  let sender = null;
+  const sending = () =>
+    import('./media_send.js').then(
+      (m) => (sender = m),
+      () => null, // offline: asked again at the next offer or give
+    );
+  /** Bumped by each give and end of the floor: a give that waited for the code sees it is stale. */
+  let floorSeq = 0;
   let iceServers = ack.ice_servers || [];
   const stage = new StudentStage();
   const sub = new Subscriber(conn, { iceServers });
-  /** @type {{pid: string, camera: boolean, publisher: Publisher, muted: boolean}|null} */
+  /** @type {{pid: string, camera: boolean, publisher: any, muted: boolean}|null} */
   let floor = null;
   /** @type {{pid: string, camera: boolean, answering?: boolean}|null} waiting for an answer */
   let offer = null;
@@ -88,6 +97,7 @@ export function bindStudentMedia(conn, page, ack) {
   function offerFloor(pid, camera) {
     const fresh = pid && (!offer || offer.pid !== pid);
     offer = pid ? { pid, camera } : null;
+    if (fresh) sending(); // fetched while the learner decides; used once they have the floor
     if (fresh && navigator.vibrate) navigator.vibrate(200);
     renderOffer();
   }
@@ -112,6 +122,11 @@ export function bindStudentMedia(conn, page, ack) {
   }
 
   async function giveFloor(pid, camera) {
+    const seq = ++floorSeq;
+    if (!sender) await sending(); // only without an offer first (a reload while holding the floor)
+    if (seq !== floorSeq) return; // taken back, or given again, while the code loaded
+    if (!sender) return page.notice(errorText({ code: 'media-failed' }));
+    const { Publisher, capture } = sender;
     if (floor && floor.pid === pid && floor.camera === camera) return;
     // The microphone starts muted (the learner unmutes it when ready), or stays as it was.
     const muted = floor && floor.pid === pid ? floor.muted : true;
@@ -136,6 +151,7 @@ export function bindStudentMedia(conn, page, ack) {
   }
 
   async function endFloor(tellServer) {
+    floorSeq += 1;
     const old = floor;
     floor = null;
     renderFloor();

@@ -4,9 +4,8 @@
  * accepts or declines), take it back, and show what each participant receives. After a
  * reconnect it publishes again by itself.
  */
-import { MIDS } from './media.js';
+import { Subscriber, MIDS } from './media.js';
 import { Publisher } from './media_send.js';
-import { Subscriber } from './media_receive.js';
 import { Players } from './media_view.js';
 import { buildPanel, renderPanel, decorateRoster as decorate } from './teacher_media_view.js';
 import { t, errorText, onLanguage } from './i18n.js';
