@@ -5,31 +5,21 @@ from __future__ import annotations
 import asyncio
 import collections
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from functools import partial
 from typing import Any, get_args
 
-from aiortc import RTCRtpReceiver, RTCSessionDescription
+from aiortc import RTCSessionDescription
 
 from media import offer
 from media.connections import MAX_PEERS, Connections, Direction, Peer
 from media.errors import MediaError
+from media.publisher import Publisher
 from media.slot import SLOTS, Egress, Mode, Seat, Slot
 from media.subscriber import Subscriber, check_mode
 from media.turns import Turns
 from patches.aiortc.ingress import tap_encoded_frames
 
 StateCallback = Callable[[str, str, str], None]  # participant, direction, connection state
-
-
-@dataclass(eq=False)
-class Publisher:
-    """A participant's published connection, its seat and the slots its tracks feed."""
-
-    pid: str
-    seat: Seat
-    peer: Peer
-    slots: tuple[tuple[Slot, RTCRtpReceiver], ...] = ()
 
 
 class MediaRoom:
@@ -306,14 +296,7 @@ class MediaRoom:
         subs = self._subscribers.values()
         return {
             "egress": self.egress,
-            "publishers": {
-                p.pid: {
-                    "seat": p.seat,
-                    "connection": p.peer.pc.connectionState,
-                    "tracks": [s.spec.name for s, _ in p.slots],
-                }
-                for p in self._publishers.values()
-            },
+            "publishers": {p.pid: p.report() for p in self._publishers.values()},
             "subscribers": len(self._subscribers),
             "peers": len(self._connections.open),
             "connected": sum(

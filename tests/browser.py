@@ -18,8 +18,15 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, async_playwright
 
-from config.settings import MEMORY_STORE
-from tests.conftest import Classroom, Running, free_port, make_classroom, settings_for, start_server
+from tests.conftest import (
+    Classroom,
+    Running,
+    free_port,
+    make_classroom,
+    settings_for,
+    start_server,
+    store_url,
+)
 from tests.redis_fixture import SharedRedis
 
 CHROMIUM = os.environ.get("SABAK_CHROMIUM", "/usr/bin/chromium")
@@ -77,11 +84,7 @@ BROWSER_MARKS = [
 async def redis_url(
     shared_redis: SharedRedis, request: pytest.FixtureRequest
 ) -> AsyncIterator[str]:
-    marker = request.node.get_closest_marker("store")
-    if marker is not None and marker.args == ("memory",):
-        yield MEMORY_STORE  # no Redis is started: store/memory.py keeps everything
-        return
-    async with shared_redis.database() as url:
+    async with store_url(shared_redis, request) as url:
         yield url
 
 

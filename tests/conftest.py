@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import sys
@@ -124,6 +125,15 @@ async def redis_url(
 ) -> AsyncIterator[str]:
     """An empty database of the session's Redis (tests that kill Redis start their own), or the
     in-memory store for a test marked `store("memory")`."""
+    async with store_url(shared_redis, request) as url:
+        yield url
+
+
+@contextlib.asynccontextmanager
+async def store_url(
+    shared_redis: SharedRedis, request: pytest.FixtureRequest
+) -> AsyncIterator[str]:
+    """The store a test's server uses (here and in tests/browser.py's session-loop fixtures)."""
     marker = request.node.get_closest_marker("store")
     if marker is not None and marker.args == ("memory",):
         yield MEMORY_STORE  # no Redis is started: store/memory.py keeps everything
