@@ -209,7 +209,7 @@ async def test_the_renderer_runs_apart_limited_and_at_the_lowest_priority(
     tmp_path: Path,
 ) -> None:
     async with deck_server(tmp_path, render_memory_mb="300") as running:
-        task = asyncio.create_task(upload(running, pdf_files.deck(pages=12)))
+        task = asyncio.create_task(upload(running, pdf_files.deck(pages=4)))
         seen: set[tuple[int, int]] = set()
         while not task.done():  # once it has limited itself, before the file is opened
             for child in _renderers():
