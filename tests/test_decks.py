@@ -42,7 +42,11 @@ async def deck_server(tmp_path: Path, **decks: str) -> AsyncIterator[Running]:
 
 
 async def upload(
-    running: Running, body: bytes, content_type: str = PDF, key: str | None = None, **query: str
+    running: Running,
+    body: bytes | AsyncIterator[bytes],
+    content_type: str = PDF,
+    key: str | None = None,
+    **query: str,
 ) -> tuple[int, dict[str, Any]]:
     headers = {"Content-Type": content_type, "Authorization": f"Bearer {key or running.admin_key}"}
     async with aiohttp.ClientSession() as http:
@@ -109,7 +113,7 @@ async def test_the_same_file_again_is_the_same_deck_at_once(tmp_path: Path) -> N
         started = time.monotonic()
         again_status, again = await upload(running, body, name="other name.pdf")
         assert (first_status, again_status) == (201, 200)
-        assert again["deck"] == first["deck"] and again["title"] == first["title"]
+        assert again["deck"] == first["deck"] and again["title"] == first["title"] == "Page 1"
         assert time.monotonic() - started < 1.0  # no renderer started for it
         other_status, other = await upload(running, pdf_files.deck(pages=1))
         assert other_status == 201 and other["deck"] != first["deck"]
@@ -167,6 +171,16 @@ async def test_too_many_pages_and_too_many_bytes_are_refused(tmp_path: Path) -> 
         assert (status, answer["error"]["code"]) == (400, "deck-too-many-pages")
         status, answer = await upload(running, pdf_files.png(300, 300) + b"\0" * 30_000, PNG)
         assert (status, answer["error"]["code"]) == (413, "deck-too-large")
+        assert "0.02 MB" in answer["error"]["message"]
+        # sent without a length (chunked): counted as it comes, refused past the limit
+        status, answer = await upload(running, _chunked(pdf_files.deck(pages=1) + b" " * 30_000))
+        assert (status, answer["error"]["code"]) == (413, "deck-too-large")
+        assert not [p for p in running.settings.decks_path.rglob("*") if not p.is_dir()]
+
+
+async def _chunked(body: bytes) -> AsyncIterator[bytes]:
+    for at in range(0, len(body), 4096):
+        yield body[at : at + 4096]
 
 
 async def test_a_decompression_bomb_stops_only_the_renderer(tmp_path: Path) -> None:
