@@ -280,6 +280,7 @@ async def test_who_may_upload_read_and_delete(tmp_path: Path) -> None:
 async def test_decks_no_kept_lesson_showed_go_after_keep_unshown_days(tmp_path: Path) -> None:
     async with deck_server(tmp_path, keep_unshown_days="1") as running:
         decks = running.app[DECKS]
+        await make_classroom(running, 1)  # a live lesson, whose log names no deck
         _, old = await upload(running, pdf_files.deck(pages=1))
         _, new = await upload(running, pdf_files.deck(pages=2))
         old_info = await decks.store.info(old["deck"])
