@@ -234,6 +234,28 @@ async def test_the_renderer_runs_apart_limited_and_at_the_lowest_priority(
         assert (19, 300 << 20) in seen
 
 
+@pytest.mark.timeout(600)  # five renders at the lowest priority on a busy machine
+async def test_decks_render_one_at_a_time_and_a_crowd_is_turned_away(tmp_path: Path) -> None:
+    """One renderer per server; four uploads may wait their turn, a fifth is refused."""
+    async with deck_server(tmp_path) as running:
+        first = asyncio.create_task(upload(running, pdf_files.deck(pages=6)))
+        for _ in range(3000):  # its renderer started: the others come while it runs
+            if _renderers():
+                break
+            await asyncio.sleep(0.01)
+        others = [asyncio.create_task(upload(running, pdf_files.deck(pages=1, size=(600 + n, 800))))
+                  for n in range(5)]  # fmt: skip
+        most = 0
+        while not all(t.done() for t in [first, *others]):
+            most = max(most, len(_renderers()))
+            await asyncio.sleep(0.01)
+        assert most == 1
+        assert (await first)[0] == 201
+        answers = [await t for t in others]
+        refused = [a["error"]["code"] for s, a in answers if s != 201]
+        assert refused == ["deck-render-busy"] and (len(answers), len(refused)) == (5, 1)
+
+
 def test_the_pdf_renderer_cannot_run_javascript() -> None:
     """pdfium as shipped by pypdfium2 is built without V8 (JavaScript) and XFA forms."""
     flags = pypdfium2.PDFIUM_INFO.flags
