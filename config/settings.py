@@ -161,6 +161,16 @@ class MediaSettings:
 
 
 @dataclass(frozen=True)
+class RecordingSettings:
+    """[recording]: where lessons are recorded, whether by default, and how (docs/recording.md)."""
+
+    dir: str | None = None  # None: <data_dir>/recordings
+    default: bool = False
+    segment_s: float = setting(10.0, minimum=2, maximum=60)
+    retry_s: float = setting(10.0, minimum=1, maximum=600)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every setting of one Sabak server, one frozen section per TOML table."""
 
@@ -170,6 +180,7 @@ class Settings:
     lesson: LessonSettings = field(default_factory=LessonSettings)
     attendance: AttendanceSettings = field(default_factory=AttendanceSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
+    recording: RecordingSettings = field(default_factory=RecordingSettings)
 
     @property
     def public_base_url(self) -> str:
@@ -185,6 +196,13 @@ class Settings:
     def data_path(self) -> Path:
         """The data directory as an absolute path, resolved against the current directory."""
         return self.server.data_dir.expanduser().resolve()
+
+    @property
+    def recording_path(self) -> Path:
+        """Where recordings are written: `[recording] dir`, or <data_dir>/recordings."""
+        if self.recording.dir:
+            return Path(self.recording.dir).expanduser().resolve()
+        return self.data_path / "recordings"
 
 
 def in_memory(url: str | None) -> bool:
