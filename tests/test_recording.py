@@ -7,23 +7,24 @@ recording is read back with PyAV (docs/recording.md has the format).
 from __future__ import annotations
 
 import asyncio
+import errno
+import itertools
 import json
 import os
 import signal
 import subprocess
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import av
 import pytest
 
-from media.ogg import opus_samples
 from media.rooms import MediaRooms
+from patches.aiortc.ice import pin_host_addresses
 from server import appkeys as k
 from tests.conftest import Classroom, Running, free_port, make_classroom, settings_for, start_server
-from patches.aiortc.ice import pin_host_addresses
 from tests.media_peers import LOOPBACK, AiortcStudent, AiortcTeacher
 
 pytestmark = [pytest.mark.store("memory"), pytest.mark.timeout(180)]
@@ -31,11 +32,11 @@ pytestmark = [pytest.mark.store("memory"), pytest.mark.timeout(180)]
 CAMERA = "1"
 
 
-async def serve(root: Path, redis_url: str, **extra: str) -> Running:
+async def serve(root: Path, redis_url: str, recordings: Path | None = None) -> Running:
     settings = settings_for(
         root / "var", redis_url, free_port(), SABAK_MEDIA_WORKERS="1",
-        SABAK_RECORDING_DIR=str(root / "recordings"), SABAK_RECORDING_SEGMENT_S="4",
-        SABAK_RECORDING_RETRY_S="1", **extra,
+        SABAK_RECORDING_DIR=str(recordings or root / "recordings"),
+        SABAK_RECORDING_SEGMENT_S="4", SABAK_RECORDING_RETRY_S="1",
     )  # fmt: skip
     return await start_server(settings)
 
@@ -67,6 +68,28 @@ def media_of(server: Running) -> MediaRooms:
     media = server.app[k.MEDIA]
     assert media is not None
     return media
+
+
+async def logged(server: Running, lesson_id: str) -> list[tuple[str, dict[str, Any]]]:
+    records = await server.app[k.EVENTLOG].read(lesson_id)
+    return [
+        (type(r.event).__name__, vars(r.event))
+        for r in records
+        if type(r.event).__name__.startswith("Recording")
+    ]
+
+
+def camera_segments(folder: Path) -> list[dict[str, Any]]:
+    return [line for line in index(folder) if line["track"] == "teacher-camera"]
+
+
+async def recording_now(server: Running, teacher: AiortcTeacher, lesson_id: str) -> Path:
+    """Start recording, then publish: the folder the lesson's media is written to."""
+    assert (await teacher.client.call("recording_start", {}))["ok"]
+    await teacher.client.wait_for("recording", lambda m: m["state"] == "on")
+    await until(lambda: lesson_id in media_of(server).recording, "the worker records")
+    await teacher.publish()
+    return Path(server.settings.recording_path) / lesson_id
 
 
 async def start(server: Running) -> tuple[Classroom, AiortcTeacher]:
@@ -125,7 +148,7 @@ async def test_a_recorded_lesson_decodes_with_its_frames_and_times(server: Runni
         assert [s["file"].rsplit("/", 1)[1].split(".")[0] for s in segs] == [
             f"{n:06d}" for n in range(len(segs))
         ]
-        assert all(a["end"] <= b["start"] + 50 for a, b in zip(segs, segs[1:], strict=False))
+        assert all(a["end"] <= b["start"] + 50 for a, b in itertools.pairwise(segs))
         assert all(s["bytes"] == (folder / s["file"]).stat().st_size for s in segs)
     assert len(by_track["teacher-camera"]) >= 4
     # A/V offset: each track's first frame on the lesson clock against its capture time.
@@ -145,3 +168,98 @@ async def test_a_recorded_lesson_decodes_with_its_frames_and_times(server: Runni
           f"{rendition_bytes * 8 / seconds / 1000:.1f} kbit/s; video {frames}/{sent_frames} "
           f"frames; audio {mic_s:.2f}/{sent_audio_s:.2f} s; offsets video {video_offset:.0f} "
           f"ms, audio {audio_offset:.0f} ms")  # fmt: skip
+
+
+async def test_a_killed_worker_loses_one_segment_and_the_recording_goes_on(
+    server: Running,
+) -> None:
+    room, teacher = await start(server)
+    lesson_id = room.lesson["id"]
+    folder = await recording_now(server, teacher, lesson_id)
+    await until(lambda: len(camera_segments(folder)) >= 2, "two camera segments", 30)
+    worker = media_of(server).workers.pinned(lesson_id)
+    assert worker is not None and worker.pid is not None
+    os.kill(worker.pid, signal.SIGKILL)
+    killed_at = time.time() * 1000
+    before = camera_segments(folder)
+    failed = await teacher.client.wait_for("recording", lambda m: m["state"] == "failed", 15)
+    assert failed["reason"] == "worker-lost"
+    resumed = await teacher.client.wait_for("recording", lambda m: m["state"] == "on", 15)
+    assert resumed["since"] >= failed["since"]
+    await teacher.client.wait_for("media_restart", lambda _: True, 10)
+    await teacher.publish()  # as the pages do after media_restart
+    await until(
+        lambda: any(s["start"] > killed_at for s in camera_segments(folder)),
+        "a camera segment written after the restart",
+        30,
+    )
+    await teacher.close()
+    for segment in before:  # what was indexed before the kill is whole and plays
+        frames, _ = decode(folder / segment["file"])
+        assert frames == segment["frames"], segment
+    after = [s for s in camera_segments(folder) if s["start"] > killed_at]
+    assert decode(folder / after[0]["file"])[0] == after[0]["frames"]
+    numbers = [int(s["file"].split("/")[1].split(".")[0]) for s in camera_segments(folder)]
+    assert numbers == sorted(set(numbers)), "a restarted recorder numbers on, never over"
+    kinds = [(name, data.get("reason"), data.get("resumed")) for name, data in await logged(
+        server, lesson_id
+    )]  # fmt: skip
+    assert kinds == [
+        ("RecordingStarted", None, False),
+        ("RecordingFailed", "worker-lost", None),
+        ("RecordingStarted", None, True),
+    ]
+
+
+def fill(path: Path) -> None:
+    """Write until the filesystem is full."""
+    with open(path, "wb") as filler:
+        try:
+            while True:
+                filler.write(b"\0" * 65536)
+                filler.flush()
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 3 MB tmpfs of its own, to fill up (mounted as root, unmounted after the test)."""
+    if os.geteuid() != 0:
+        pytest.skip("a tiny tmpfs for a full disk needs root to mount")
+    tiny = tmp_path / "tiny"
+    tiny.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(tiny)], check=True)
+    try:
+        yield tiny
+    finally:
+        subprocess.run(["umount", "-l", str(tiny)], check=False)
+
+
+async def test_a_full_disk_stops_recording_with_a_notice_and_the_lesson_goes_on(
+    tmp_path: Path, redis_url: str, tiny_disk: Path
+) -> None:
+    server = await serve(tmp_path, redis_url, recordings=tiny_disk)
+    try:
+        room, teacher = await start(server)
+        lesson_id = room.lesson["id"]
+        folder = await recording_now(server, teacher, lesson_id)
+        student = AiortcStudent(server, room.students[0]["link"])
+        await student.join(lesson_id)
+        await until(lambda: len(camera_segments(folder)) >= 1, "a camera segment", 30)
+        fill(tiny_disk / "filler")
+        failed = await teacher.client.wait_for("recording", lambda m: m["state"] == "failed", 20)
+        assert failed["reason"] == "disk-full"
+        # The lesson goes on: media flows, chat is stored.
+        await student.camera_frames(30, "media after the disk filled")
+        assert (await student.client.chat("still here"))["ok"]
+        assert ("RecordingFailed", {"reason": "disk-full"}) in await logged(server, lesson_id)
+        count = len(camera_segments(folder))
+        (tiny_disk / "filler").unlink()
+        resumed = await teacher.client.wait_for("recording", lambda m: m["state"] == "on", 20)
+        assert resumed["since"] > failed["since"]
+        await until(lambda: len(camera_segments(folder)) > count, "a segment after the space", 30)
+        await student.close()
+        await teacher.close()
+    finally:
+        await server.runner.cleanup()
