@@ -121,12 +121,14 @@ async def test_a_recorded_lesson_decodes_with_its_frames_and_times(server: Runni
     assert state["since"] is not None
     await until(lambda: lesson_id in media_of(server).recording, "the worker records")
     await teacher.publish()
-    tracks = {s.track.kind: s.track for s in teacher.pc.getSenders() if s.track}
+    # aiortc's test tracks: `_start` is the wall time of their first frame, `_timestamp` the
+    # last frame's (video 90 kHz, audio 8 kHz).
+    tracks: dict[str, Any] = {s.track.kind: s.track for s in teacher.pc.getSenders() if s.track}
     await asyncio.sleep(20)
-    sent_frames = tracks["video"]._timestamp // 3000 + 1  # type: ignore[attr-defined]
-    sent_audio_s = tracks["audio"]._timestamp / 8000 + 0.02  # aiortc: 8 kHz  # type: ignore[attr-defined]
-    video_start = tracks["video"]._start * 1000  # type: ignore[attr-defined]
-    audio_start = tracks["audio"]._start * 1000  # type: ignore[attr-defined]
+    sent_frames = tracks["video"]._timestamp // 3000 + 1
+    sent_audio_s = tracks["audio"]._timestamp / 8000 + 0.02
+    video_start = tracks["video"]._start * 1000
+    audio_start = tracks["audio"]._start * 1000
     await teacher.client.call("recording_stop", {})
     await teacher.client.wait_for("recording", lambda m: m["state"] == "off")
     await until(lambda: lesson_id not in media_of(server).recording, "recording stopped")
