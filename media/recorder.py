@@ -15,13 +15,17 @@ import asyncio
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from media.recording_writer import Item, Writer
 from media.segment import TrackInfo
+
+if TYPE_CHECKING:
+    from media.slot import Slot
 
 QUEUE_ITEMS = 4096  # ~30 s of a lesson's frames: a slow disk's hiccup, not a dead one
 IDLE_MS = 2000  # a track silent this long (unpublished, lost): its segment is closed
@@ -186,6 +190,7 @@ class Recorder:
         self.counters = Counters()
         self.teacher: str | None = None
         self.taps: dict[str, TrackTap] = {}
+        self._slots: list[Slot] = []
         self._loop = asyncio.get_running_loop()
         self._queue: queue.Queue[Item] = queue.Queue(QUEUE_ITEMS)
         writer = Writer(self.folder, FLUSH_S, self._from_writer)
@@ -194,9 +199,13 @@ class Recorder:
         self._timer = self._loop.call_later(1.0, self._every_second)
         self._probing: asyncio.TimerHandle | None = None
 
-    def tap(self, slot: str, media: str, keyframe: Callable[[], None]) -> TrackTap:
-        self.taps[slot] = tap = TrackTap(self, slot, media, keyframe)
-        return tap
+    def attach(self, slots: Iterable[Slot]) -> None:
+        """Tap every slot: each frame comes here first, before it is forwarded."""
+        for slot in slots:
+            request = partial(slot.keyframes.request, "recording")
+            slot.recording = TrackTap(self, slot.spec.name, slot.spec.media, request)
+            self.taps[slot.spec.name] = slot.recording
+            self._slots.append(slot)
 
     def infos(self, slot: str, owner: str | None) -> list[TrackInfo]:
         """The tracks a slot's frames go to: floor tracks carry their participant."""
@@ -256,6 +265,10 @@ class Recorder:
         """Stop: every open segment is closed and indexed, then the thread ends."""
         if self.state == "stopped":
             return
+        for slot in self._slots:
+            if slot.recording is not None:
+                slot.recording.close()
+            slot.recording = None
         self.state = "stopped"
         self._timer.cancel()
         if self._probing is not None:

@@ -290,19 +290,12 @@ class MediaRoom:
 
     def record(self, options: RecordingOptions, report: Report) -> None:
         """Write every slot's frames from now on, as they arrive; a second call changes nothing."""
-        if self.recorder is not None:
-            return
-        self.recorder = recorder = Recorder(options, report)
-        for slot in self._slots.values():
-            request = partial(slot.keyframes.request, "recording")
-            slot.recording = recorder.tap(slot.spec.name, slot.spec.media, request)
+        if self.recorder is None:
+            self.recorder = Recorder(options, report)
+            self.recorder.attach(self._slots.values())
 
     async def stop_recording(self) -> None:
         recorder, self.recorder = self.recorder, None
-        for slot in self._slots.values():
-            if slot.recording is not None:
-                slot.recording.close()
-            slot.recording = None
         if recorder is not None:
             await recorder.close()
 

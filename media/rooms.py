@@ -122,8 +122,12 @@ class MediaRooms:
         """Record the lesson's media in its worker (starting one if none is running)."""
         s = self.recording_settings
         folder = str(self.recording_root / lesson_id)
-        await self.room(lesson_id).record(folder, s.segment_s, s.retry_s)
-        self.recording.add(lesson_id)
+        self.recording.add(lesson_id)  # at once: nobody asks twice while this one waits
+        try:
+            await self.room(lesson_id).record(folder, s.segment_s, s.retry_s)
+        except MediaError:
+            self.recording.discard(lesson_id)
+            raise
 
     def room(self, lesson_id: str) -> RemoteRoom:
         return self.workers.room(lesson_id)

@@ -247,7 +247,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     app[k.SIO].register_namespace(namespace)
     Rejoin(bus, live, namespace.sessions)  # a restart's mark: those connected here join again
-    recordings = RecordingWatch(media, live, settings.recording.retry_s)
+    recordings = RecordingWatch(bus, media, live, settings.recording.retry_s)
     notices = Notices(store.notice_channel, prefix, namespace.revoke, live.forget)
     app[k.RIGHTS] = rights = DataRights(directory, eventlog, live, notices)
     app[k.RETENTION] = retention = Retention(rights, live, audit, days)

@@ -3,17 +3,23 @@
 The worker reports a full disk or a write error (and, later, that it writes again); the
 media glue reports a worker that died while recording. Each becomes a command of the server
 itself, so the log says when the recording failed and resumed, and the pages are told. A
-recording lost with its worker is started again at once on a fresh worker.
+recording lost with its worker is started again at once on a fresh worker, and a lesson
+whose log says it is recorded, but whose media this process has not been told to record
+(the server restarted), is recorded again from its next event on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
+from typing import Any
 
 from core import commands as c
+from core import events as e
 from core.errors import Refused
-from core.lesson import SYSTEM
+from core.lesson import SYSTEM, Lesson
+from lessons.bus import LessonBus
 from lessons.host import LessonHost
 from media.errors import MediaError
 from media.rooms import MediaRooms
@@ -24,15 +30,40 @@ log = logging.getLogger(__name__)
 class RecordingWatch:
     """Turns the media's news of a lesson's recording into the lesson's events."""
 
-    def __init__(self, media: MediaRooms, live: LessonHost, retry_s: float) -> None:
+    def __init__(self, bus: LessonBus, media: MediaRooms, live: LessonHost, retry_s: float) -> None:
         self.media, self.live, self.retry_s = media, live, retry_s
         self._tasks: set[asyncio.Task[None]] = set()
+        self._ensuring: set[str] = set()
         media.on_recording(self._heard)
+        bus.on_stored(self._stored)
 
     def _heard(self, lesson_id: str, state: str, reason: str) -> None:
-        task = asyncio.create_task(self._note(lesson_id, state, reason))
+        self._spawn(self._note(lesson_id, state, reason))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _stored(self, lesson: Lesson, records: tuple[e.Record, ...]) -> None:
+        """Recorded by the log, not by this process's media (a restart): record again."""
+        if lesson.status != "live" or lesson.recording != "on":
+            return
+        if lesson.id in self.media.recording or lesson.id in self._ensuring:
+            return
+        if any(isinstance(r.event, e.RecordingStarted) for r in records):
+            return  # the media glue follows this one itself
+        self._ensuring.add(lesson.id)
+        self._spawn(self._ensure(lesson.id))
+
+    async def _ensure(self, lesson_id: str) -> None:
+        try:
+            await self.media.record(lesson_id)
+        except MediaError as error:
+            log.warning("recording of %s did not start again: %s", lesson_id, error)
+            await self._note(lesson_id, "failed", "worker-lost")
+        finally:
+            self._ensuring.discard(lesson_id)
 
     async def _note(self, lesson_id: str, state: str, reason: str) -> None:
         command: c.Command = (
