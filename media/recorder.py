@@ -3,8 +3,9 @@
 The slots (media/slot.py) hand every encoded frame to their TrackTap on the event loop; the
 tap maps the frame's RTP time onto the lesson clock, decides where segments begin (a video
 segment at a key frame, asked for at the boundary) and puts a small command on a bounded
-queue. A writer thread (media/recording_writer.py) owns every file: forwarding never waits
-for a disk. A full queue drops frames and marks a gap; a failing disk stops the recording,
+queue. A writer thread (media/recording_writer.py) owns every file and takes what is queued
+every tenth of a second (not one wake-up per frame): forwarding never waits for a disk. A
+full queue drops frames and marks a gap; a failing disk stops the recording,
 is reported, and is probed every `retry_s` until it takes writes again.
 The format is in docs/recording.md.
 """
@@ -12,7 +13,7 @@ The format is in docs/recording.md.
 from __future__ import annotations
 
 import asyncio
-import queue
+import collections
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -192,7 +193,7 @@ class Recorder:
         self.taps: dict[str, TrackTap] = {}
         self._slots: list[Slot] = []
         self._loop = asyncio.get_running_loop()
-        self._queue: queue.Queue[Item] = queue.Queue(QUEUE_ITEMS)
+        self._queue: collections.deque[Item] = collections.deque()
         writer = Writer(self.folder, FLUSH_S, self._from_writer)
         self._thread = threading.Thread(target=writer.run, args=(self._queue,), daemon=True)
         self._thread.start()
@@ -219,11 +220,10 @@ class Recorder:
         return infos
 
     def put(self, item: Item) -> bool:
-        try:
-            self._queue.put_nowait(item)
-        except queue.Full:
+        if len(self._queue) >= QUEUE_ITEMS:
             self.counters.dropped += 1
             return False
+        self._queue.append(item)  # a deque's append is atomic: no lock, no wake-up
         return True
 
     def _every_second(self) -> None:
@@ -273,7 +273,7 @@ class Recorder:
         self._timer.cancel()
         if self._probing is not None:
             self._probing.cancel()
-        await asyncio.to_thread(self._queue.put, ("quit", self.gen))
+        self._queue.append(("quit", self.gen))
         await asyncio.to_thread(self._thread.join, 30.0)
 
     def report_dict(self) -> dict[str, Any]:
@@ -281,5 +281,5 @@ class Recorder:
             "state": self.state,
             "dropped": self.counters.dropped,
             "failures": self.counters.failures,
-            "queued": self._queue.qsize(),
+            "queued": len(self._queue),
         }

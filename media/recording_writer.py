@@ -8,12 +8,12 @@ rendition being written is named in audio/open.json.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import errno
 import json
 import logging
 import os
-import queue
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 Item = tuple[Any, ...]  # (op, generation, *args)
 News = Callable[[str, int, str], None]  # "failed"/"ok", generation, reason
+BATCH_S = 0.1  # how often the thread wakes to write what was queued
 PROBE_BYTES = 64 * 1024  # room for at least a few seconds of every track
 FULL = {errno.ENOSPC, errno.EDQUOT}
 
@@ -46,28 +47,32 @@ class Writer:
         self.failed_gen = -1
         self.segments = 0
 
-    def run(self, q: queue.Queue[Item]) -> None:
+    def run(self, q: collections.deque[Item]) -> None:
         while True:
-            try:
-                item = q.get(timeout=self.flush_s / 4)
-            except queue.Empty:
-                item = ("tick", self.failed_gen + 1)
-            if item[0] == "quit":
-                self._close_all()
-                return
-            try:
-                self._do(item)
+            time.sleep(BATCH_S)
+            while q:
+                item = q.popleft()
+                if item[0] == "quit":
+                    self._close_all()
+                    return
+                self._safely(item)
+            self._safely(("tick", self.failed_gen + 1))
+
+    def _safely(self, item: Item) -> None:
+        try:
+            self._do(item)
+            if item[0] == "tick":
                 now = time.monotonic()
                 for _, segment, _ in self.open.values():
                     segment.tick(now)
-            except Exception as exc:
-                self._fail(item[1], exc)
+        except Exception as exc:
+            self._fail(item[1], exc)
 
     def _do(self, item: Item) -> None:
         op, gen = item[0], item[1]
         if op == "probe":
             self._probe(gen)
-        elif gen <= self.failed_gen or op == "tick":
+        elif gen <= self.failed_gen or op == "tick":  # (a tick only flushes, after this)
             return
         elif op == "frame":
             found = self.open.get(item[2])
