@@ -42,7 +42,7 @@ class Writer:
 
     def __init__(self, folder: Path, flush_s: float, news: News) -> None:
         self.folder, self.flush_s, self.news = folder, flush_s, news
-        self.open: dict[str, tuple[TrackInfo, Segment, str]] = {}
+        self.open: dict[str, tuple[TrackInfo, Segment, str, int]] = {}
         self.numbers: dict[str, int] = {}
         self.failed_gen = -1
         self.segments = 0
@@ -63,7 +63,7 @@ class Writer:
             self._do(item)
             if item[0] == "tick":
                 now = time.monotonic()
-                for _, segment, _ in self.open.values():
+                for _, segment, _, _ in self.open.values():
                     segment.tick(now)
         except Exception as exc:
             self._fail(item[1], exc)
@@ -79,12 +79,13 @@ class Writer:
             if found is not None:
                 found[1].add(item[3], item[4], item[5])
         elif op == "open":
-            self._open(item[2], item[3], item[4])
+            self._open(item[2], item[3], item[4], item[5])
         elif op == "close":
-            self._close(item[2])
+            self._close(item[2], item[3])
 
-    def _open(self, info: TrackInfo, first: bytes, t_ms: int) -> None:
-        self._close(info.track)
+    def _open(self, info: TrackInfo, first: bytes, t_ms: int, offset: int) -> None:
+        """A segment from `t_ms` on the track's own clock (RTP ms); `offset` to the lesson's."""
+        self._close(info.track, offset)
         folder = self.folder / info.track
         folder.mkdir(parents=True, exist_ok=True)
         if info.track not in self.numbers:
@@ -95,16 +96,19 @@ class Writer:
         segment: Segment
         if info.ext == "ogg":
             segment = OggSegment(self.folder / name, t_ms, self.flush_s, time.monotonic())
-            self._replace(self.folder / "audio" / "open.json", {"file": name, "start": t_ms})
+            start = {"file": name, "start": t_ms + offset}
+            self._replace(self.folder / "audio" / "open.json", start)
         else:
             segment = WebmSegment(self.folder / name, info, first, t_ms)
-        self.open[info.track] = (info, segment, name)
+        self.open[info.track] = (info, segment, name, offset)
 
-    def _close(self, track: str) -> None:
+    def _close(self, track: str, offset: int | None = None) -> None:
+        """Close and index a track's segment, placed on the lesson clock by `offset`."""
         found = self.open.pop(track, None)
         if found is None:
             return
-        info, segment, name = found
+        info, segment, name, first = found
+        offset = first if offset is None else offset
         segment.close()
         if info.ext == "ogg":
             with contextlib.suppress(FileNotFoundError):
@@ -114,7 +118,7 @@ class Writer:
             return
         line = {
             "track": info.track, "kind": info.kind, "codec": info.codec, "file": name,
-            "start": segment.start_ms, "end": segment.end_ms,
+            "start": segment.start_ms + offset, "end": segment.end_ms + offset,
             "bytes": file_size(segment.path), "frames": segment.frames, "owner": info.owner,
         }  # fmt: skip
         with open(self.folder / "index.jsonl", "a", encoding="utf-8") as index:
@@ -130,7 +134,7 @@ class Writer:
     def _fail(self, gen: int, exc: BaseException) -> None:
         reason = failure_reason(exc)
         log.error("recording into %s failed (%s): %s", self.folder, reason, exc)
-        for _, segment, _ in self.open.values():
+        for _, segment, _, _ in self.open.values():
             segment.abandon()  # what is on disk stays, unindexed: a gap
         self.open.clear()
         with contextlib.suppress(OSError):
