@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 QUEUE_ITEMS = 4096  # ~30 s of a lesson's frames: a slow disk's hiccup, not a dead one
 IDLE_MS = 2000  # a track silent this long (unpublished, lost): its segment is closed
 FLUSH_S = 1.0  # the audio rendition is readable up to about this long ago
+DRIFT_PER_S = 1.0  # ms a second a track's clock may drift from ours (1000 ppm)
 State = Literal["on", "failed", "stopped"]
 Report = Callable[[str, str], None]  # state ("on", "failed"), reason
 _MASK = 0xFFFFFFFF
@@ -59,7 +60,6 @@ class _Output:
     start: int = 0
     last_arrival: int = 0
     last_t: int = 0
-    offset: int = 0  # lesson clock minus RTP ms, the least over the segment so far
     broken: bool = False  # its frames were dropped: close it before anything else
 
 
@@ -80,6 +80,8 @@ class TrackTap:
     def _reset_time(self) -> None:
         self._last_rtp: int | None = None
         self._cycles = 0
+        self._delay: float | None = None  # lesson clock minus RTP ms: the least, slowly let go
+        self._delay_at = 0
 
     def new_source(self) -> None:
         """Another connection feeds the slot: its RTP clock starts anew, so do its segments."""
@@ -105,13 +107,28 @@ class TrackTap:
             self._owner, self.outputs = owner, [_Output(i) for i in rec.infos(self.slot, owner)]
         arrival = rec.clock()
         t = self._rtp_ms(timestamp)
+        offset = self._offset(arrival - t, arrival)
         for out in self.outputs:
-            self._feed(out, data, t, keyframe, arrival)
+            self._feed(out, data, t, keyframe, arrival, offset)
+
+    def _offset(self, seen: int, arrival: int) -> int:
+        """Where the track's RTP clock is on the lesson clock: its least delayed frame.
+
+        The least is let go of by DRIFT_PER_S only, so that the sender's clock may drift a
+        little, and a stall of seconds (every frame late) does not move the track's frames.
+        """
+        if self._delay is None:
+            self._delay = seen
+        else:
+            drift = DRIFT_PER_S * (arrival - self._delay_at) / 1000
+            self._delay = min(self._delay + drift, seen)
+        self._delay_at = arrival
+        return int(self._delay)
 
     def _rtp_ms(self, timestamp: int) -> int:
         """The frame's RTP time in ms, unwrapped: the track's own clock, which segments use.
 
-        Its place on the lesson clock is found when the segment closes (`_Output.offset`).
+        Its place on the lesson clock is found by the writer: each frame carries its delay.
         """
         last = self._last_rtp
         if last is not None and timestamp < last and last - timestamp > 1 << 31:
@@ -119,9 +136,11 @@ class TrackTap:
         self._last_rtp = timestamp
         return ((self._cycles << 32) + timestamp) * 1000 // self.clock_rate
 
-    def _feed(self, out: _Output, data: bytes, t: int, keyframe: bool, arrival: int) -> None:
+    def _feed(
+        self, out: _Output, data: bytes, t: int, keyframe: bool, arrival: int, offset: int
+    ) -> None:
         rec, video = self.recorder, self.media == "video"
-        if out.broken and rec.put(("close", rec.gen, out.info.track, out.offset)):
+        if out.broken and rec.put(("close", rec.gen, out.info.track)):
             out.open = out.broken = False
         if out.broken:
             return
@@ -131,24 +150,22 @@ class TrackTap:
             self._close(out)
         elif due:
             self.request_keyframe()
-        offset = arrival - t
         if not out.open:
             if video and not keyframe:
                 self.request_keyframe()
                 return
             if not rec.put(("open", rec.gen, out.info, data, t, offset)):
                 return
-            out.open, out.start, out.offset = True, t, offset
-        # The least delayed frame of the segment says where it is on the lesson clock: so
-        # audio and video line up as they were captured, whatever the encoder's delay.
-        out.offset = min(out.offset, offset)
+            out.open, out.start = True, t
         out.last_arrival, out.last_t = arrival, t
-        if not rec.put(("frame", rec.gen, out.info.track, data, t, keyframe)):
+        # The least delayed frames say where the segment is on the lesson clock: so audio
+        # and video line up as they were captured, whatever the encoder's delay.
+        if not rec.put(("frame", rec.gen, out.info.track, data, t, keyframe, offset)):
             out.broken = True  # the file has a hole now: end it, start anew at a key frame
 
     def _close(self, out: _Output) -> None:
         rec = self.recorder
-        if out.open and not rec.put(("close", rec.gen, out.info.track, out.offset)):
+        if out.open and not rec.put(("close", rec.gen, out.info.track)):
             out.broken = True
         out.open = False
 
