@@ -283,3 +283,36 @@ async def test_a_full_disk_stops_recording_with_a_notice_and_the_lesson_goes_on(
         await teacher.close()
     finally:
         await server.runner.cleanup()
+
+
+@pytest.mark.store("redis")
+async def test_a_restarted_server_records_a_recorded_lesson_again(
+    tmp_path: Path, redis_url: str
+) -> None:
+    first = await serve(tmp_path, redis_url)
+    try:
+        room, teacher = await start(first)
+        lesson_id = room.lesson["id"]
+        folder = await recording_now(first, teacher, lesson_id)
+        await until(lambda: len(camera_segments(folder)) >= 1, "a camera segment", 30)
+        await teacher.pc.close()
+    finally:
+        await first.runner.cleanup()  # the server goes, its workers with it
+    restarted_at = time.time() * 1000
+    second = await serve(tmp_path, redis_url)  # the same data, log and recordings
+    try:
+        teacher = AiortcTeacher(second, room.teacher["link"])
+        pin_host_addresses((LOOPBACK,))
+        await teacher.client.connect()
+        welcome = await teacher.client.join(lesson_id)
+        assert welcome["snapshot"]["recording"]["state"] == "on"
+        await until(lambda: lesson_id in media_of(second).recording, "recording again", 20)
+        await teacher.publish()
+        await until(
+            lambda: any(s["start"] > restarted_at for s in camera_segments(folder)),
+            "a camera segment after the restart",
+            30,
+        )
+        await teacher.close()
+    finally:
+        await second.runner.cleanup()
