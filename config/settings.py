@@ -175,6 +175,16 @@ class DeckSettings:
 
 
 @dataclass(frozen=True)
+class RecordingSettings:
+    """[recording]: where lessons are recorded, whether by default, and how (docs/recording.md)."""
+
+    dir: str | None = None  # None: <data_dir>/recordings
+    default: bool = False
+    segment_s: float = setting(10.0, minimum=2, maximum=60)
+    retry_s: float = setting(10.0, minimum=1, maximum=600)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every setting of one Sabak server, one frozen section per TOML table."""
 
@@ -185,6 +195,7 @@ class Settings:
     attendance: AttendanceSettings = field(default_factory=AttendanceSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
     decks: DeckSettings = field(default_factory=DeckSettings)
+    recording: RecordingSettings = field(default_factory=RecordingSettings)
 
     @property
     def public_base_url(self) -> str:
@@ -206,6 +217,13 @@ class Settings:
         """Where slide decks are kept: [decks] directory, or <data_dir>/decks."""
         given = self.decks.directory
         return Path(given).expanduser().resolve() if given else self.data_path / "decks"
+
+    @property
+    def recording_path(self) -> Path:
+        """Where recordings are written: `[recording] dir`, or <data_dir>/recordings."""
+        if self.recording.dir:
+            return Path(self.recording.dir).expanduser().resolve()
+        return self.data_path / "recordings"
 
 
 def in_memory(url: str | None) -> bool:
