@@ -12,6 +12,7 @@ from core.poll import Poll
 from core.presence import PresenceFold
 from core.quiz import Quiz
 from core.rules import Rules
+from core.whiteboard import Board
 
 Status = Literal["created", "live", "ended"]
 Presence = Literal["waiting", "present", "away", "left", "removed", "denied"]
@@ -131,6 +132,7 @@ class LessonState:
     quizzes: list[Quiz] = field(default_factory=list)
     floor: dict[str, bool] = field(default_factory=dict)  # who has the floor -> camera?
     floor_offers: dict[str, bool] = field(default_factory=dict)  # not yet answered -> camera?
+    board: Board = field(default_factory=Board)  # the deck page or blank board shown, strokes
 
 
 def require_teacher(actor: Actor) -> None:

@@ -11,7 +11,8 @@ import socketio
 
 from core import events as e
 from core.lesson import Actor, Lesson
-from core.views import ALL, TEACHERS, Outgoing, outgoing
+from core.outgoing import ALL, TEACHERS, Outgoing
+from core.views import outgoing
 from lessons.bus import LessonBus
 
 # Messages that only say "the latest number is": during a join storm or a burst of check

@@ -12,6 +12,14 @@ from core.events.base import (
     event_to_dict,
     event_types,
 )
+from core.events.board import (
+    BoardCleared,
+    BoardShown,
+    FloorDrawingSet,
+    PageTurned,
+    StrokeAdded,
+    StrokeUndone,
+)
 from core.events.chat import (
     ChatDeleted,
     ChatLocked,
@@ -64,6 +72,8 @@ from core.events.speaking import (
 )
 
 __all__ = [
+    "BoardCleared",
+    "BoardShown",
     "ChatDeleted",
     "ChatLocked",
     "ChatMuted",
@@ -73,6 +83,7 @@ __all__ = [
     "CheckStarted",
     "Event",
     "FloorDeclined",
+    "FloorDrawingSet",
     "FloorGiven",
     "FloorOffered",
     "FloorTaken",
@@ -85,6 +96,7 @@ __all__ = [
     "LeaveReason",
     "LessonEnded",
     "LessonStarted",
+    "PageTurned",
     "ParticipantJoined",
     "ParticipantLeft",
     "ParticipantTimedOut",
@@ -103,6 +115,8 @@ __all__ = [
     "Record",
     "Role",
     "ServerRestarted",
+    "StrokeAdded",
+    "StrokeUndone",
     "VisibilityChanged",
     "event_classes",
     "event_from_dict",
