@@ -56,7 +56,7 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self.ice_for = ice_for  # an admitted participant's STUN/TURN servers
         self.sessions: dict[str, Session] = {}
         self.closing = False
-        board = BoardEvents(live, fanout, decks)  # decks: the deck store's pages and title
+        self.board = board = BoardEvents(live, fanout, decks)  # decks: the deck store
         self.handlers: dict[Handler, Answer] = {
             Handler.RUN: self._run,
             Handler.LEAVE: self._leave,
