@@ -138,6 +138,15 @@ function welcome(ack) {
   view.showLesson(false);
   renderAll();
   if (ack.primary) startMedia(ack);
+  if (ack.primary && snap.board) onBoard('show', snap.board);
+}
+
+/** The board's code loads with the first board shown (most lessons never show one). */
+let board = null;
+function onBoard(what, data) {
+  if (!board && what !== 'show') return;
+  board ||= import('./board.js').then((m) => m.mountBoard(byId('board')));
+  board.then((b) => b[what](data));
 }
 
 /** Video and sound: their code loads once the student is in (not part of the first load). */
@@ -154,6 +163,10 @@ function startMedia(ack) {
 }
 
 const HANDLERS = {
+  board: (d) => onBoard('show', d),
+  stroke: (d) => onBoard('stroke', d),
+  stroke_undone: (d) => onBoard('undone', d),
+  pointer: (d) => onBoard('pointer', d),
   count: (d) => {
     state.count = d.learners ?? d.present;
     if (!state.over) view.renderHeader(state);
