@@ -1,0 +1,109 @@
+"""The board in real headless Chromium (issue 18): the teacher shows page 2 and draws a stroke
+with the mouse; a phone at 360 px in Kyrgyz shows page 2 and the stroke (pixels on its
+canvas), and so does a late joiner. Screenshots go to test-artifacts/board-*.png."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from playwright.async_api import BrowserContext, Page, expect
+
+from tests import browser
+from tests.browser import ARTIFACTS, BROWSER_MARKS, CONTEXT_PERMISSIONS, chromium, record_errors
+from tests.conftest import Running, make_classroom
+from tests.test_web_phone import KY
+
+pytestmark = [pytest.mark.store("memory"), *BROWSER_MARKS, pytest.mark.timeout(240)]
+redis_url, server = browser.redis_url, browser.server
+
+# Red pixels on a board's canvas: the stroke the teacher drew in red.
+RED_PIXELS = """(canvas) => {
+  const d = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  let red = 0;
+  for (let i = 0; i < d.length; i += 4) {
+    if (d[i] > 150 && d[i + 1] < 90 && d[i + 2] < 90 && d[i + 3] > 200) red++;
+  }
+  return red;
+}"""
+
+
+async def phone(browser: Any, pixel: dict[str, Any]) -> BrowserContext:
+    args = {**pixel, "viewport": {"width": 360, "height": 740}, "locale": "ky-KG"}
+    return await browser.new_context(**args, permissions=CONTEXT_PERMISSIONS)  # type: ignore[no-any-return]
+
+
+async def open_student(context: BrowserContext, link: str) -> Page:
+    page = record_errors(await context.new_page())
+    await page.goto(link)
+    await expect(page.locator("#lesson")).to_be_visible(timeout=15_000)
+    return page
+
+
+async def open_teacher(browser: Any, server: Running, link: str, lesson_id: str) -> Page:
+    context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="en")
+    page = record_errors(await context.new_page())
+    await page.goto(link)
+    await page.locator(f"[data-lesson='{lesson_id}'] button").click()
+    await expect(page.locator("#live")).to_be_visible()
+    await expect(page.locator("body")).to_have_attribute("data-conn", "online")
+    return page
+
+
+async def draw_line(page: Page) -> None:
+    """A red diagonal with the mouse across the teacher's board."""
+    await page.locator("[data-color=red]").click()
+    box = await page.locator("#board .board-ink").bounding_box()
+    assert box is not None
+    x0, y0 = box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.2
+    await page.mouse.move(x0, y0)
+    await page.mouse.down()
+    for i in range(1, 31):
+        await page.mouse.move(x0 + i * box["width"] * 0.02, y0 + i * box["height"] * 0.02)
+    await page.mouse.up()
+
+
+async def red_on(page: Page, at_least: int = 300, timeout_s: float = 10) -> int:
+    """The red pixels on the page's board, once there are `at_least` (or when time is up)."""
+    canvas = page.locator("#board .board-ink")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while True:
+        red = int(await canvas.evaluate(RED_PIXELS))
+        if red >= at_least or loop.time() > deadline:
+            return red
+        await asyncio.sleep(0.2)
+
+
+async def shows_the_stroke_on_page_2(page: Page, total: int) -> None:
+    caption = KY["board.page"].replace("{n}", "2").replace("{total}", str(total))
+    await expect(page.locator("#board .board-caption")).to_have_text(caption, timeout=10_000)
+    assert await red_on(page) >= 300
+
+
+async def test_the_teacher_draws_on_page_2_and_phones_see_it(server: Running) -> None:
+    room = await make_classroom(server, n_students=2)
+    async with chromium() as (browser, pixel):
+        teacher = await open_teacher(browser, server, room.teacher["link"], room.lesson["id"])
+        kid = await open_student(await phone(browser, pixel), room.students[0]["link"])
+        await teacher.locator("#board-blank").click()
+        await expect(kid.locator("#board")).to_be_visible(timeout=10_000)
+        await teacher.locator("#board-next").click()
+        await expect(teacher.locator("#board .board-caption")).to_have_text("Page 2 of 20")
+        await draw_line(teacher)
+        await shows_the_stroke_on_page_2(kid, 20)
+        assert await red_on(teacher) >= 300
+        ARTIFACTS.mkdir(exist_ok=True)
+        await kid.screenshot(path=str(ARTIFACTS / "board-phone.png"))
+        late = await open_student(await phone(browser, pixel), room.students[1]["link"])
+        await shows_the_stroke_on_page_2(late, 20)
+        await late.screenshot(path=str(ARTIFACTS / "board-late-joiner.png"))
+        await teacher.screenshot(path=str(ARTIFACTS / "board-teacher.png"))
+        for page in (teacher, kid, late):
+            assert page.errors == []  # type: ignore[attr-defined]
+    async with server.rest() as rest:
+        log = await rest.events(room.lesson["id"])
+    strokes = [r for r in log if r["type"] == "StrokeAdded"]
+    assert len(strokes) == 1 and strokes[0]["data"]["color"] == "red"
+    assert 2 <= len(strokes[0]["data"]["points"]) // 2 < 31  # simplified before sending
