@@ -161,6 +161,20 @@ class MediaSettings:
 
 
 @dataclass(frozen=True)
+class DeckSettings:
+    """[decks]: slide decks: where they are kept, and the limits of an upload and its render."""
+
+    # Empty: <data_dir>/decks. Several server processes must share one directory.
+    directory: str | None = None
+    max_bytes: int = setting(50_000_000, minimum=1024, maximum=2_000_000_000)
+    max_pages: int = setting(300, minimum=1, maximum=10_000)
+    max_pixels: int = setting(25_000_000, minimum=10_000, maximum=200_000_000)
+    render_timeout_s: float = setting(300.0, minimum=0.1, maximum=3600)
+    render_memory_mb: int = setting(512, minimum=64, maximum=65_536)
+    keep_unshown_days: float = setting(30.0, minimum=0, maximum=100_000)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every setting of one Sabak server, one frozen section per TOML table."""
 
@@ -170,6 +184,7 @@ class Settings:
     lesson: LessonSettings = field(default_factory=LessonSettings)
     attendance: AttendanceSettings = field(default_factory=AttendanceSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
+    decks: DeckSettings = field(default_factory=DeckSettings)
 
     @property
     def public_base_url(self) -> str:
@@ -185,6 +200,12 @@ class Settings:
     def data_path(self) -> Path:
         """The data directory as an absolute path, resolved against the current directory."""
         return self.server.data_dir.expanduser().resolve()
+
+    @property
+    def decks_path(self) -> Path:
+        """Where slide decks are kept: [decks] directory, or <data_dir>/decks."""
+        given = self.decks.directory
+        return Path(given).expanduser().resolve() if given else self.data_path / "decks"
 
 
 def in_memory(url: str | None) -> bool:

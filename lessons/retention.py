@@ -4,6 +4,7 @@ Every `SWEEP_S` the sweep looks at every lesson record: a lesson still marked li
 by no process (the server restarted after its teacher closed the tab) is loaded, so that its
 timers, and the automatic end of `[lesson] auto_end_*`, apply to it; a lesson ended more than
 `[attendance] retention_days` ago is deleted with its log; audit entries that old are trimmed.
+Every `DECK_SWEEP_MS` (and at start) slide decks no kept lesson showed go (lessons/decks.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 
 from core.errors import Refused
 from lessons.datarights import DataRights
+from lessons.decks import Decks
 from lessons.host import LessonHost
 from store.audit import Audit
 from store.directory import LessonInfo
@@ -22,15 +24,22 @@ log = logging.getLogger(__name__)
 
 SWEEP_S = 60.0
 DAY_MS = 86_400_000
+DECK_SWEEP_MS = 3_600_000  # it reads every kept lesson's log once (then only live ones)
 
 
 class Retention:
     """The periodic sweep; `sweep` is also called directly (tests, an operator's script)."""
 
     def __init__(
-        self, rights: DataRights, live: LessonHost, audit: Audit, retention_days: int
+        self,
+        rights: DataRights,
+        live: LessonHost,
+        audit: Audit,
+        retention_days: int,
+        decks: Decks | None = None,
     ) -> None:
-        self.rights, self.live, self.audit = rights, live, audit
+        self.rights, self.live, self.audit, self.decks = rights, live, audit, decks
+        self._decks_swept_ms = -DECK_SWEEP_MS  # at start first
         self.retention_ms = retention_days * DAY_MS
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
@@ -67,6 +76,9 @@ class Retention:
             # Deleted chat messages and expired logs leave the append-only file within a day.
             self._compacted_ms = now
             await self.rights.compact()
+        if self.decks is not None and now - self._decks_swept_ms >= DECK_SWEEP_MS:
+            self._decks_swept_ms = now  # after the lessons: the decks of those just deleted go
+            await self.decks.sweep(now)
 
     async def _one(self, info: LessonInfo, now: int) -> None:
         if info.status == "live":

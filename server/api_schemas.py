@@ -125,6 +125,13 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "Record": obj({"seq": INT, "ts": MS, "actor": STR,
                    "type": {"type": "string", "enum": list(event_types())},
                    "data": {"type": "object"}}),
+    "Deck": obj({"deck": {**STR, "description": "the SHA-256 of the file, hex"}, "pages": INT,
+                 "title": STR,
+                 "sizes": {**array(array(NUM)), "description": "each page's [width, height] "
+                           "in points (PDF) or pixels (image)"},
+                 "widths": {**array(INT), "description": "widths its page images exist at"},
+                 "kind": {"type": "string", "enum": ["pdf", "png", "jpeg"]}, "bytes": INT,
+                 "uploaded_ms": {**MS, "description": "the last upload of this file"}}),
     "AuditEntry": {"type": "object", "properties": {"ts": STR, "code": STR},
                    "required": ["ts", "code"], "additionalProperties": STR,
                    "description": "what was refused and where: event, sid, actor, role, "
@@ -213,13 +220,29 @@ RESPONSES: dict[tuple[str, str], Response | list[Response]] = {
     ("/api/lessons/{lesson_id}", "patch"): (200, "application/json", ref("Lesson")),
     ("/api/lessons/{lesson_id}", "delete"): (200, "application/json", obj({"deleted": STR})),
     ("/api/students/{student_id}/qr.svg", "get"): (200, "image/svg+xml", SVG),
+    # Slide decks (server/deck_routes.py)
+    ("/api/decks", "post"): [(201, "application/json", ref("Deck")),
+                             (200, "application/json", ref("Deck"))],  # the same file again
+    ("/api/decks", "get"): (200, "application/json", array(ref("Deck"))),
+    ("/api/decks/{deck}", "get"): (200, "application/json", ref("Deck")),
+    ("/api/decks/{deck}/pages/{page}", "get"): [
+        (200, "image/webp", "The page as a WebP image."),
+        (200, "image/jpeg", "The page as a JPEG image."),
+    ],
+    ("/api/decks/{deck}", "delete"): (200, "application/json", obj({"deleted": STR})),
 }  # fmt: skip
 
 
 def response(path: str, method: str) -> dict[str, Any]:
     """The OpenAPI success response of one operation (KeyError if it has none: a test checks)."""
     given = RESPONSES[(path, method)]
-    return dict(_one(*r) for r in (given if isinstance(given, list) else [given]))
+    out: dict[str, Any] = {}
+    for status, body in (_one(*r) for r in (given if isinstance(given, list) else [given])):
+        if status in out:  # one status, several content types (a page as WebP or JPEG)
+            out[status] = {**out[status], "content": {**out[status]["content"], **body["content"]}}
+        else:
+            out[status] = body
+    return out
 
 
 def _one(status: int, content_type: str, schema: Any) -> tuple[str, dict[str, Any]]:

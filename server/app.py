@@ -21,6 +21,7 @@ from core.rules import Rules
 from lessons.bus import LessonBus
 from lessons.clustered import ClusterHost
 from lessons.datarights import DataRights
+from lessons.decks import Decks
 from lessons.host import LessonHost, LocalHost, MediaHandler
 from lessons.live import LiveLessons
 from lessons.retention import Retention
@@ -36,6 +37,7 @@ from patches.engineio.websocket import use_sabak_websocket
 from patches.socketio.broadcast import manager_class
 from patches.socketio.check import check_internals as check_socketio
 from server import appkeys as k
+from server.deck_routes import deck_routes
 from server.http_limits import MAX_PACKET_BYTES, polling_body_limit
 from server.manage_routes import manage_routes
 from server.openapi import openapi_route
@@ -50,6 +52,7 @@ from signaling.namespace import LessonNamespace
 from signaling.rejoin import Rejoin
 from signaling.waiting import WaitingSweep
 from store.cluster import Cluster
+from store.decks import DeckStore
 from store.notices import Notices
 from store.redis_launcher import EmbeddedRedis
 from store.redis_reach import ensure_redis
@@ -136,6 +139,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(routes)
     app.router.add_routes(report_routes)
     app.router.add_routes(manage_routes)
+    app.router.add_routes(deck_routes)
     app.router.add_get("/api/openapi.json", openapi_route)
     add_web(app, settings)
     return app
@@ -245,7 +249,9 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     Rejoin(bus, live, namespace.sessions)  # a restart's mark: those connected here join again
     notices = Notices(store.notice_channel, prefix, namespace.revoke, live.forget)
     app[k.RIGHTS] = rights = DataRights(directory, eventlog, live, notices)
-    app[k.RETENTION] = retention = Retention(rights, live, audit, days)
+    decks = Decks(settings.decks, DeckStore(settings.decks_path), directory, eventlog, live.clock)
+    app[k.DECKS] = decks
+    app[k.RETENTION] = retention = Retention(rights, live, audit, days, decks)
     connected = namespace.sessions.__contains__
     sweep = WaitingSweep(live, fanout, connected, settings.auth.waiting_guest_expiry_s)
     eventlog.start()

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from config import Settings
 from lessons.datarights import DataRights
+from lessons.decks import Decks
 from lessons.host import LessonHost
 from lessons.retention import Retention
 from lessons.tokens import Signer
@@ -33,6 +34,7 @@ RIGHTS = web.AppKey("rights", DataRights)
 RETENTION = web.AppKey("retention", Retention)
 GATE = web.AppKey("gate", Gate)
 MEDIA = web.AppKey("media", MediaRooms)
+DECKS = web.AppKey("decks", Decks)  # .store.info(deck): a deck's pages, or None
 if TYPE_CHECKING:
     from signaling.namespace import LessonNamespace
 NAMESPACE: web.AppKey[LessonNamespace] = web.AppKey("namespace")

@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from server.api_schemas import SCHEMAS, response
+from server.deck_routes import DECK_OPERATIONS, DECK_QUERY
 from server.manage_routes import MANAGE_BODIES, MANAGE_OPERATIONS
 from server.roster import XLSX
 from server.routes import BODIES
@@ -199,15 +200,20 @@ def _operation(path: str, method: str, summary: str, body: str | None, who: str)
             for p in path.split("/")
             if p.startswith("{")
         ]
-        + QUERY.get(path, []),
+        + QUERY.get(path, [])
+        + DECK_QUERY.get((path, method), []),
         "responses": {
             **response(path, method),
             "4XX": {"description": "Refused", "content": {"application/json": {"schema": ERROR}}},
         },
     }
-    if who != "anyone":
+    if not who.startswith("anyone"):
         op["security"] = [{"bearer": []}]
-    if body is not None:
+    if body == "deck":  # the file itself
+        binary = {"schema": {"type": "string", "format": "binary"}}
+        types = ("application/pdf", "image/png", "image/jpeg")
+        op["requestBody"] = {"required": True, "content": dict.fromkeys(types, binary)}
+    elif body is not None:
         spec = BODIES[body] if body in BODIES else MANAGE_BODIES[body]
         content: dict[str, Any] = {"application/json": {"schema": spec.json_schema()}}
         if body == "students":
@@ -223,7 +229,12 @@ def _operation(path: str, method: str, summary: str, body: str | None, who: str)
 
 def document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
-    for path, method, summary, body, who in [*OPERATIONS, *WEB_OPERATIONS, *MANAGE_OPERATIONS]:
+    for path, method, summary, body, who in [
+        *OPERATIONS,
+        *WEB_OPERATIONS,
+        *MANAGE_OPERATIONS,
+        *DECK_OPERATIONS,
+    ]:
         paths.setdefault(path, {})[method] = _operation(path, method, summary, body, who)
     return {
         "openapi": "3.1.0",

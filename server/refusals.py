@@ -26,6 +26,9 @@ STATUS = {
     "forbidden": 403,
     "log-unavailable": 503,
     "internal": 500,
+    "deck-too-large": 413,
+    "deck-bad-type": 415,
+    "deck-render-busy": 503,
 }
 
 

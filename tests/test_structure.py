@@ -9,6 +9,7 @@ from pathlib import Path
 from aiohttp import web
 
 from core import events
+from server.deck_routes import DECK_OPERATIONS, deck_routes
 from server.manage_routes import MANAGE_OPERATIONS, manage_routes
 from server.openapi import OPERATIONS, document
 from server.report_routes import report_routes
@@ -129,13 +130,15 @@ def test_openapi_describes_every_rest_route() -> None:
     app.router.add_routes(report_routes)
     app.router.add_routes(web_api_routes)
     app.router.add_routes(manage_routes)
+    app.router.add_routes(deck_routes)
     served = {
         (r.resource.canonical, r.method.lower())
         for r in app.router.routes()
         if r.resource is not None and r.method != "HEAD"
     }
     documented = {
-        (path, method) for path, method, *_ in [*OPERATIONS, *WEB_OPERATIONS, *MANAGE_OPERATIONS]
+        (path, method)
+        for path, method, *_ in [*OPERATIONS, *WEB_OPERATIONS, *MANAGE_OPERATIONS, *DECK_OPERATIONS]
     }
     assert served == documented
     assert set(document()["paths"]) == {p for p, _ in documented}
