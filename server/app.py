@@ -45,6 +45,7 @@ from server.refusals import refusals
 from server.report_routes import report_routes
 from server.routes import routes
 from server.web import add_web, security_headers
+from signaling.board import deck_lookup
 from signaling.client_address import ClientAddresses, bucket
 from signaling.fanout import Fanout
 from signaling.guest_gate import GuestGate
@@ -233,6 +234,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     days = settings.attendance.retention_days
     lessons = LiveLessons(directory, eventlog, rules_from(settings), bus, retention_days=days)
     app[k.LIVE] = live = _host(settings, client, lessons, media.handle)
+    deck_store = DeckStore(settings.decks_path)  # the board shows decks the store holds
     app[k.NAMESPACE] = namespace = LessonNamespace(
         live,
         directory,
@@ -244,12 +246,13 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         GuestGate(settings.auth),
         app[k.ADDRESSES],
         ice.for_participant,
+        deck_lookup(deck_store),
     )
     app[k.SIO].register_namespace(namespace)
     Rejoin(bus, live, namespace.sessions)  # a restart's mark: those connected here join again
     notices = Notices(store.notice_channel, prefix, namespace.revoke, live.forget)
     app[k.RIGHTS] = rights = DataRights(directory, eventlog, live, notices)
-    decks = Decks(settings.decks, DeckStore(settings.decks_path), directory, eventlog, live.clock)
+    decks = Decks(settings.decks, deck_store, directory, eventlog, live.clock)
     app[k.DECKS] = decks
     app[k.RETENTION] = retention = Retention(rights, live, audit, days, decks)
     connected = namespace.sessions.__contains__

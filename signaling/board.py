@@ -20,9 +20,20 @@ from core.errors import Refused
 from core.lesson import Actor
 from lessons.host import LessonHost
 from signaling.fanout import Fanout
+from store.decks import DeckStore
 
 # What the deck store knows of a deck: its page count and its title (None: no such deck).
 DeckLookup = Callable[[str], Awaitable[tuple[int, str] | None]]
+
+
+def deck_lookup(store: DeckStore) -> DeckLookup:
+    """The deck store's answer, as the board needs it: (pages, title), or None."""
+
+    async def lookup(deck: str) -> tuple[int, str] | None:
+        info = await store.info(deck)
+        return (info.pages, info.title) if info is not None else None
+
+    return lookup
 
 
 class BoardEvents:

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from client.sabak_client import CallFailed, SabakClient
-from server import appkeys as k
+from tests import pdf_files
 from tests.conftest import Classroom, Running
+from tests.test_decks import upload
 
 LINE = [100, 100, 5000, 5000, 9000, 1000]
 
@@ -160,15 +161,19 @@ async def test_a_deck_is_shown_with_the_pages_the_deck_store_knows(
     server: Running, people: list[SabakClient], classroom: Classroom
 ) -> None:
     teacher, ana, _ = people
-    deck = "cd" * 32
-
-    async def lookup(wanted: str) -> tuple[int, str] | None:
-        return (5, "Maps") if wanted == deck else None
-
-    server.app[k.NAMESPACE].board.decks = lookup
-    await teacher.call("board_show", {"deck": deck, "page": 2})
+    token = str(classroom.teacher["link"]).split("#", 1)[1]
+    status, deck = await upload(server, pdf_files.deck(pages=5), key=token, name="Maps.pdf")
+    assert status == 201, deck
+    await teacher.call("board_show", {"deck": deck["deck"], "page": 2})
     shown = await ana.next("board")
-    assert (shown["deck"], shown["page"], shown["pages"], shown["title"]) == (deck, 2, 5, "Maps")
+    assert (shown["deck"], shown["page"], shown["pages"], shown["title"]) == (
+        deck["deck"], 2, 5, "Maps")  # fmt: skip
     with pytest.raises(CallFailed) as info:
         await teacher.call("board_turn", {"page": 6})
     assert info.value.code == "no-such-page"
+    with pytest.raises(CallFailed) as info:  # a well-formed id the store does not hold
+        await teacher.call("board_show", {"deck": "0" * 64})
+    assert info.value.code == "unknown-deck"
+    async with server.rest() as rest:
+        report = await rest.request("GET", f"/api/lessons/{classroom.lesson['id']}/report")
+    assert report["decks"] == [{"deck": deck["deck"], "title": "Maps", "pages": 5, "shown": [2]}]

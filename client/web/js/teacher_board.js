@@ -99,7 +99,8 @@ class TeacherBoard {
     status.textContent = t('board.uploading');
     try {
       const type = file.type || 'application/pdf';
-      const deck = await this.rest.request('POST', '/api/decks', { file: { data: file, type } });
+      const path = `/api/decks?name=${encodeURIComponent(file.name)}`;
+      const deck = await this.rest.request('POST', path, { file: { data: file, type } });
       status.textContent = t('board.uploaded', { title: deck.title || file.name, n: deck.pages });
       await this.call('board_show', { deck: deck.deck, page: 1 });
     } catch (err) {
