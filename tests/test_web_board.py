@@ -1,16 +1,18 @@
-"""The board in real headless Chromium (issue 18): the teacher shows page 2 and draws a stroke
-with the mouse; a phone at 360 px in Kyrgyz shows page 2 and the stroke (pixels on its
-canvas), and so does a late joiner. Screenshots go to test-artifacts/board-*.png."""
+"""The board in real headless Chromium (issue 18): the teacher uploads a PDF, shows page 2
+and draws a stroke with the mouse; a phone at 360 px in Kyrgyz shows page 2 and the stroke
+(pixels on its canvas), and so does a late joiner; a phone in sound-only mode gets the board
+too. Screenshots go to test-artifacts/board-*.png."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import pytest
 from playwright.async_api import BrowserContext, Page, expect
 
-from tests import browser
+from tests import browser, pdf_files
 from tests.browser import ARTIFACTS, BROWSER_MARKS, CONTEXT_PERMISSIONS, chromium, record_errors
 from tests.conftest import Running, make_classroom
 from tests.test_web_phone import KY
@@ -82,22 +84,36 @@ async def shows_the_stroke_on_page_2(page: Page, total: int) -> None:
     assert await red_on(page) >= 300
 
 
-async def test_the_teacher_draws_on_page_2_and_phones_see_it(server: Running) -> None:
+async def shows_deck_page_2(page: Page) -> None:
+    """The slide's image is page 2 of the deck, loaded (a picture 360 px wide or more)."""
+    img = page.locator("#board .board-img")
+    await expect(img).to_have_attribute("src", re.compile(r"/pages/2\?w=(720|1440)&f=webp$"))
+    loaded = "(img) => img.complete && img.naturalWidth"
+    assert await img.evaluate(loaded) >= 720
+
+
+async def test_the_teacher_uploads_a_pdf_draws_on_page_2_and_phones_see_it(
+    server: Running,
+) -> None:
     room = await make_classroom(server, n_students=2)
     async with chromium() as (browser, pixel):
         teacher = await open_teacher(browser, server, room.teacher["link"], room.lesson["id"])
         kid = await open_student(await phone(browser, pixel), room.students[0]["link"])
-        await teacher.locator("#board-blank").click()
-        await expect(kid.locator("#board")).to_be_visible(timeout=10_000)
+        upload = {"name": "Fractions.pdf", "mimeType": "application/pdf",
+                  "buffer": pdf_files.deck(pages=3, size=(960, 540))}  # fmt: skip
+        await teacher.locator("#deck-file").set_input_files(upload)  # type: ignore[arg-type]
+        await expect(kid.locator("#board")).to_be_visible(timeout=30_000)
         await teacher.locator("#board-next").click()
-        await expect(teacher.locator("#board .board-caption")).to_have_text("Page 2 of 20")
+        await expect(teacher.locator("#board .board-caption")).to_have_text("Page 2 of 3")
         await draw_line(teacher)
-        await shows_the_stroke_on_page_2(kid, 20)
+        await shows_the_stroke_on_page_2(kid, 3)
+        await shows_deck_page_2(kid)
         assert await red_on(teacher) >= 300
         ARTIFACTS.mkdir(exist_ok=True)
         await kid.screenshot(path=str(ARTIFACTS / "board-phone.png"))
         late = await open_student(await phone(browser, pixel), room.students[1]["link"])
-        await shows_the_stroke_on_page_2(late, 20)
+        await shows_the_stroke_on_page_2(late, 3)
+        await shows_deck_page_2(late)
         await late.screenshot(path=str(ARTIFACTS / "board-late-joiner.png"))
         await teacher.screenshot(path=str(ARTIFACTS / "board-teacher.png"))
         for page in (teacher, kid, late):
@@ -107,3 +123,16 @@ async def test_the_teacher_draws_on_page_2_and_phones_see_it(server: Running) ->
     strokes = [r for r in log if r["type"] == "StrokeAdded"]
     assert len(strokes) == 1 and strokes[0]["data"]["color"] == "red"
     assert 2 <= len(strokes[0]["data"]["points"]) // 2 < 31  # simplified before sending
+
+
+async def test_a_blank_board_reaches_a_phone_in_sound_only_mode(server: Running) -> None:
+    room = await make_classroom(server, n_students=1)
+    async with chromium() as (browser, pixel):
+        teacher = await open_teacher(browser, server, room.teacher["link"], room.lesson["id"])
+        kid = await open_student(await phone(browser, pixel), room.students[0]["link"])
+        await kid.locator("#receive input[value=audio]").check(force=True)
+        await teacher.locator("#board-blank").click()
+        await teacher.locator("#board-next").click()
+        await draw_line(teacher)
+        await shows_the_stroke_on_page_2(kid, 20)
+        await expect(kid.locator("#board .board-img")).to_be_hidden()
