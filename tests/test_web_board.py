@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from playwright.async_api import BrowserContext, Page, expect
 
+from client.rest import token_from_link
+from client.sabak_client import SabakClient
 from tests import browser, pdf_files
 from tests.browser import ARTIFACTS, BROWSER_MARKS, CONTEXT_PERMISSIONS, chromium, record_errors
 from tests.conftest import Running, make_classroom
@@ -136,3 +138,37 @@ async def test_a_blank_board_reaches_a_phone_in_sound_only_mode(server: Running)
         await draw_line(teacher)
         await shows_the_stroke_on_page_2(kid, 20)
         await expect(kid.locator("#board .board-img")).to_be_hidden()
+
+
+async def test_a_student_with_the_floor_draws_when_the_teacher_allows(server: Running) -> None:
+    room = await make_classroom(server, n_students=1)
+    kid_id = room.students[0]["id"]
+    teacher = SabakClient(server.url, token=token_from_link(room.teacher["link"]))
+    await teacher.connect()
+    await teacher.join(room.lesson["id"])
+    try:
+        async with chromium() as (browser, pixel):
+            kid = await open_student(await phone(browser, pixel), room.students[0]["link"])
+            await teacher.call("board_show", {"deck": None})
+            await expect(kid.locator("#board")).to_be_visible(timeout=10_000)
+            draw = kid.get_by_label(KY["board.draw"])
+            await teacher.call("floor_give", {"participant_id": kid_id})
+            await kid.locator("[data-floor-answer=accept]").click()
+            await teacher.wait_for("floor", lambda d: d["given"], timeout=10)
+            await expect(draw).to_be_hidden()  # the floor alone does not let them draw
+            await teacher.call("board_floor_draw", {"allowed": True})
+            await draw.check()
+            box = await kid.locator("#board .board-ink").bounding_box()
+            assert box is not None
+            await kid.mouse.move(box["x"] + 40, box["y"] + 40)
+            await kid.mouse.down()
+            for i in range(1, 21):
+                await kid.mouse.move(box["x"] + 40 + 10 * i, box["y"] + 40 + 5 * i)
+            await kid.mouse.up()
+            got = await teacher.wait_for("stroke", lambda d: d["author_id"] == kid_id, timeout=10)
+            assert got["color"] == "blue" and got["board"] == "blank:1"
+            await teacher.call("board_floor_draw", {"allowed": False})
+            await expect(draw).to_be_hidden()
+            assert kid.errors == []  # type: ignore[attr-defined]
+    finally:
+        await teacher.close()

@@ -153,7 +153,36 @@ export class BoardView {
   }
 }
 
-/** The student page's board, in `root`: the page sends it the server's board messages. */
-export function mountBoard(root) {
-  return new BoardView(root);
+/**
+ * The student page's board, in `root`: the page sends it the server's board messages. A
+ * learner on this phone who holds the floor may draw once the teacher allows it.
+ * @param {{drawer: () => string|null, call: (event: string, payload: any) => Promise<any>,
+ *   notice: (text: string) => void}} page
+ */
+export function mountBoard(root, page) {
+  return new StudentBoard(root, page);
+}
+
+class StudentBoard extends BoardView {
+  constructor(root, page) {
+    super(root);
+    this.page = page;
+    this.allowed = false;
+    this.pen = null;
+  }
+
+  show(board) {
+    super.show(board);
+    this.drawing({ allowed: board.floor_draw });
+  }
+
+  /** `board_draw`, or the floor changed: may a learner here draw now? */
+  drawing(d) {
+    if (d) this.allowed = d.allowed;
+    const on = Boolean(this.allowed && this.page.drawer());
+    if (on && !this.pen) {
+      this.pen = import('./board_draw.js').then((m) => m.studentPen(this, this.page));
+    }
+    if (this.pen) this.pen.then((pen) => pen.enable(Boolean(this.allowed && this.page.drawer())));
+  }
 }
