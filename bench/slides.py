@@ -75,10 +75,10 @@ async def upload_deck(server: cm.Server, token: str) -> dict[str, Any]:
 
 
 async def page_bytes(server: cm.Server, deck: str, page: int, fmt: str) -> int:
-    async with aiohttp.ClientSession() as http:
-        async with http.get(f"{server.url}/api/decks/{deck}/pages/{page}?w=720&f={fmt}") as r:
-            assert r.status == 200
-            return len(await r.read())
+    url = f"{server.url}/api/decks/{deck}/pages/{page}?w=720&f={fmt}"
+    async with aiohttp.ClientSession() as http, http.get(url) as r:
+        assert r.status == 200
+        return len(await r.read())
 
 
 # -- bytes a student receives in one minute of slide mode ----------------------------------
@@ -135,7 +135,8 @@ class BoardCrowd(Crowd):
     async def _join_one(self, token: str, gate: asyncio.Semaphore) -> str:
         assert self.session is not None
         client = WsClient(self.session, self.spec.url, {"token": token},
-                          compress=self.spec.deflate, watch=frozenset({"board"}))  # fmt: skip
+                          compress=self.spec.deflate, watch=frozenset({"board"}),
+                          notify=self.arrived)  # fmt: skip
         async with gate:
             try:
                 await client.connect()
@@ -150,10 +151,13 @@ class BoardCrowd(Crowd):
     async def collect(self, arg: dict[str, Any]) -> dict[str, Any]:
         """Each student's arrival time of each page's `board`, once the last turn arrived."""
         last, deadline = int(arg["last"]), float(arg["deadline"])
-        while time.time() < deadline and not all(
-            any(p and p.get("page") == last for _, _, p in c.arrivals) for c in self.clients
-        ):
-            await asyncio.sleep(0.1)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(max(0.0, deadline - time.time())):
+                while not all(
+                    any(p and p.get("page") == last for _, _, p in c.arrivals) for c in self.clients
+                ):
+                    self.arrived.clear()
+                    await self.arrived.wait()
         pages: dict[int, list[float]] = {}
         for c in self.clients:
             for arrived, _, payload in c.arrivals:
