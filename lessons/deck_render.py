@@ -50,6 +50,7 @@ def limit_self(job: dict[str, Any]) -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (job["file_mb"] << 20,) * 2)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash leaves no copy of a child's data
     os.nice(19)  # a live lesson's work always comes first
+    os.umask(0o077)  # page images are for Sabak's user alone, like the rest of var/
 
 
 def render(job: dict[str, Any]) -> dict[str, Any]:

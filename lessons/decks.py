@@ -171,5 +171,5 @@ def _write(file: BinaryIO, data: bytes) -> None:
 
 def too_large(max_bytes: int) -> Refused:
     return Refused(
-        "deck-too-large", f"The file is larger than {max_bytes // 1_000_000} MB, the most allowed."
+        "deck-too-large", f"The file is larger than {max_bytes / 1e6:g} MB, the most allowed."
     )

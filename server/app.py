@@ -234,7 +234,8 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     days = settings.attendance.retention_days
     lessons = LiveLessons(directory, eventlog, rules_from(settings), bus, retention_days=days)
     app[k.LIVE] = live = _host(settings, client, lessons, media.handle)
-    deck_store = DeckStore(settings.decks_path)  # the board shows decks the store holds
+    decks = Decks(settings.decks, DeckStore(settings.decks_path), directory, eventlog, live.clock)
+    app[k.DECKS] = decks  # the board asks decks.store.info(deck) before it shows one
     app[k.NAMESPACE] = namespace = LessonNamespace(
         live,
         directory,
@@ -246,14 +247,12 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         GuestGate(settings.auth),
         app[k.ADDRESSES],
         ice.for_participant,
-        deck_lookup(deck_store),
+        deck_lookup(decks.store),
     )
     app[k.SIO].register_namespace(namespace)
     Rejoin(bus, live, namespace.sessions)  # a restart's mark: those connected here join again
     notices = Notices(store.notice_channel, prefix, namespace.revoke, live.forget)
     app[k.RIGHTS] = rights = DataRights(directory, eventlog, live, notices)
-    decks = Decks(settings.decks, deck_store, directory, eventlog, live.clock)
-    app[k.DECKS] = decks
     app[k.RETENTION] = retention = Retention(rights, live, audit, days, decks)
     connected = namespace.sessions.__contains__
     sweep = WaitingSweep(live, fanout, connected, settings.auth.waiting_guest_expiry_s)

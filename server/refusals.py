@@ -28,7 +28,7 @@ STATUS = {
     "internal": 500,
     "deck-too-large": 413,
     "deck-bad-type": 415,
-    "deck-render-busy": 503,
+    "deck-render-busy": 503,  # try again soon: not the file's fault
 }
 
 

@@ -108,6 +108,7 @@ class DeckStore:
         return await asyncio.to_thread(self._workspace)
 
     def _workspace(self) -> Path:
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)  # slides may name children
         folder = self.root / TMP / secrets.token_hex(8)
         folder.mkdir(parents=True, mode=0o700)
         return folder

@@ -42,7 +42,11 @@ async def deck_server(tmp_path: Path, **decks: str) -> AsyncIterator[Running]:
 
 
 async def upload(
-    running: Running, body: bytes, content_type: str = PDF, key: str | None = None, **query: str
+    running: Running,
+    body: bytes | AsyncIterator[bytes],
+    content_type: str = PDF,
+    key: str | None = None,
+    **query: str,
 ) -> tuple[int, dict[str, Any]]:
     headers = {"Content-Type": content_type, "Authorization": f"Bearer {key or running.admin_key}"}
     async with aiohttp.ClientSession() as http:
@@ -109,7 +113,7 @@ async def test_the_same_file_again_is_the_same_deck_at_once(tmp_path: Path) -> N
         started = time.monotonic()
         again_status, again = await upload(running, body, name="other name.pdf")
         assert (first_status, again_status) == (201, 200)
-        assert again["deck"] == first["deck"] and again["title"] == first["title"]
+        assert again["deck"] == first["deck"] and again["title"] == first["title"] == "Page 1"
         assert time.monotonic() - started < 1.0  # no renderer started for it
         other_status, other = await upload(running, pdf_files.deck(pages=1))
         assert other_status == 201 and other["deck"] != first["deck"]
@@ -167,6 +171,16 @@ async def test_too_many_pages_and_too_many_bytes_are_refused(tmp_path: Path) -> 
         assert (status, answer["error"]["code"]) == (400, "deck-too-many-pages")
         status, answer = await upload(running, pdf_files.png(300, 300) + b"\0" * 30_000, PNG)
         assert (status, answer["error"]["code"]) == (413, "deck-too-large")
+        assert "0.02 MB" in answer["error"]["message"]
+        # sent without a length (chunked): counted as it comes, refused past the limit
+        status, answer = await upload(running, _chunked(pdf_files.deck(pages=1) + b" " * 30_000))
+        assert (status, answer["error"]["code"]) == (413, "deck-too-large")
+        assert not [p for p in running.settings.decks_path.rglob("*") if not p.is_dir()]
+
+
+async def _chunked(body: bytes) -> AsyncIterator[bytes]:
+    for at in range(0, len(body), 4096):
+        yield body[at : at + 4096]
 
 
 async def test_a_decompression_bomb_stops_only_the_renderer(tmp_path: Path) -> None:
@@ -209,7 +223,7 @@ async def test_the_renderer_runs_apart_limited_and_at_the_lowest_priority(
     tmp_path: Path,
 ) -> None:
     async with deck_server(tmp_path, render_memory_mb="300") as running:
-        task = asyncio.create_task(upload(running, pdf_files.deck(pages=12)))
+        task = asyncio.create_task(upload(running, pdf_files.deck(pages=4)))
         seen: set[tuple[int, int]] = set()
         while not task.done():  # once it has limited itself, before the file is opened
             for child in _renderers():
@@ -218,6 +232,28 @@ async def test_the_renderer_runs_apart_limited_and_at_the_lowest_priority(
             await asyncio.sleep(0.01)
         assert (await task)[0] == 201
         assert (19, 300 << 20) in seen
+
+
+@pytest.mark.timeout(600)  # five renders at the lowest priority on a busy machine
+async def test_decks_render_one_at_a_time_and_a_crowd_is_turned_away(tmp_path: Path) -> None:
+    """One renderer per server; four uploads may wait their turn, a fifth is refused."""
+    async with deck_server(tmp_path) as running:
+        first = asyncio.create_task(upload(running, pdf_files.deck(pages=6)))
+        for _ in range(3000):  # its renderer started: the others come while it runs
+            if _renderers():
+                break
+            await asyncio.sleep(0.01)
+        others = [asyncio.create_task(upload(running, pdf_files.deck(pages=1, size=(600 + n, 800))))
+                  for n in range(5)]  # fmt: skip
+        most = 0
+        while not all(t.done() for t in [first, *others]):
+            most = max(most, len(_renderers()))
+            await asyncio.sleep(0.01)
+        assert most == 1
+        assert (await first)[0] == 201
+        answers = [await t for t in others]
+        refused = [a["error"]["code"] for s, a in answers if s != 201]
+        assert refused == ["deck-render-busy"] and (len(answers), len(refused)) == (5, 1)
 
 
 def test_the_pdf_renderer_cannot_run_javascript() -> None:
@@ -266,6 +302,7 @@ async def test_who_may_upload_read_and_delete(tmp_path: Path) -> None:
 async def test_decks_no_kept_lesson_showed_go_after_keep_unshown_days(tmp_path: Path) -> None:
     async with deck_server(tmp_path, keep_unshown_days="1") as running:
         decks = running.app[DECKS]
+        await make_classroom(running, 1)  # a live lesson, whose log names no deck
         _, old = await upload(running, pdf_files.deck(pages=1))
         _, new = await upload(running, pdf_files.deck(pages=2))
         old_info = await decks.store.info(old["deck"])
