@@ -172,3 +172,41 @@ async def test_a_student_with_the_floor_draws_when_the_teacher_allows(server: Ru
             assert kid.errors == []  # type: ignore[attr-defined]
     finally:
         await teacher.close()
+
+
+TOUCH_LINE = """(canvas) => {
+  const r = canvas.getBoundingClientRect();
+  const at = (i) => ({ pointerId: 7, pointerType: 'touch', isPrimary: true, bubbles: true,
+    clientX: r.left + r.width * (0.2 + 0.02 * i), clientY: r.top + r.height * 0.5 });
+  canvas.dispatchEvent(new PointerEvent('pointerdown', at(0)));
+  for (let i = 1; i <= 30; i++) canvas.dispatchEvent(new PointerEvent('pointermove', at(i)));
+  canvas.dispatchEvent(new PointerEvent('pointerup', at(30)));
+}"""
+
+
+async def test_the_teachers_board_on_a_phone_in_kyrgyz_draws_with_a_finger(
+    server: Running,
+) -> None:
+    room = await make_classroom(server, n_students=1)
+    async with chromium() as (browser, pixel):
+        context = await phone(browser, pixel)
+        teacher = record_errors(await context.new_page())
+        await teacher.goto(room.teacher["link"])
+        await teacher.locator(f"[data-lesson='{room.lesson['id']}'] button").click()
+        await expect(teacher.locator("#live")).to_be_visible()
+        await teacher.locator("#board-blank").click()
+        await expect(teacher.locator("#board-tools")).to_be_visible()
+        await teacher.locator("[data-color=red]").click()
+        await teacher.locator("#board .board-ink").evaluate(TOUCH_LINE)
+        assert await red_on(teacher) >= 300
+        async with server.rest() as rest:
+            for _ in range(50):
+                log = await rest.events(room.lesson["id"])
+                if any(r["type"] == "StrokeAdded" for r in log):
+                    break
+                await asyncio.sleep(0.1)
+        assert [r["type"] for r in log].count("StrokeAdded") == 1
+        await teacher.locator("#board-card").screenshot(
+            path=str(ARTIFACTS / "board-teacher-phone.png")
+        )
+        assert teacher.errors == []  # type: ignore[attr-defined]

@@ -34,14 +34,20 @@ export function bindPen(view, opts) {
   };
   canvas.addEventListener('pointerdown', (e) => {
     if (!opts.enabled() || !view.board) return;
-    canvas.setPointerCapture(e.pointerId);
+    try {
+      canvas.setPointerCapture(e.pointerId); // the line goes on past the board's edge
+    } catch {
+      // not a live pointer (a synthetic event): draw without capture
+    }
     if (opts.tool() === 'pointer') return opts.point(...at(e));
     line = at(e);
   });
   canvas.addEventListener('pointermove', (e) => {
     if (opts.enabled() && opts.tool() === 'pointer') return opts.point(...at(e));
     if (!line) return;
-    for (const c of e.getCoalescedEvents ? e.getCoalescedEvents() : [e]) line.push(...at(c));
+    // The moves the browser merged into this one; none for some (and for synthetic) events.
+    const merged = e.getCoalescedEvents ? e.getCoalescedEvents() : [];
+    for (const c of merged.length ? merged : [e]) line.push(...at(c));
     view.redraw();
     view.draw(strokeOf(line.map(Math.round), 'drawing'));
   });
