@@ -3,6 +3,7 @@ refusals (which change nothing), the snapshot for late joiners, and replay from 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -205,3 +206,15 @@ def _log_of(lesson: Lesson) -> list[e.Record]:
         out += again.execute(who, c.Join(), T0 + 10).records
     out += again.execute(TEACHER, c.ShowBoard(DECK, 1, 20, "Fractions"), T0 + 50).records
     return out
+
+
+def test_board_commands_cross_to_the_lessons_owner_intact() -> None:
+    """Several processes: a command goes to the lesson's owner as JSON (lists, not tuples)."""
+    lesson = shown()
+    sent = c.AddStroke("k9", (1, 2, 3, 4), "green", 50, "eraser")
+    arrived = c.command_from_dict(json.loads(json.dumps(c.command_to_dict(sent))))
+    assert lesson.execute(TEACHER, arrived, T0 + 100).result == {"stroke_id": 1}
+    assert snapshot(lesson, "s1")["board"]["strokes"][0]["points"] == [1, 2, 3, 4]
+    record = lesson.execute(TEACHER, c.TurnPage(2), T0 + 200).records[0]
+    data = json.loads(json.dumps(e.event_to_dict(record.event)))
+    assert e.event_from_dict(data["type"], data["data"]) == record.event

@@ -94,6 +94,26 @@ async def shows_deck_page_2(page: Page) -> None:
     assert await img.evaluate(loaded) >= 720
 
 
+async def organizer_sees_the_deck(browser: Any, server: Running, lesson_id: str) -> None:
+    """The lesson's report on an organizer's phone, in Kyrgyz, names the deck and its pages."""
+    context = await browser.new_context(viewport={"width": 360, "height": 780}, locale="ky-KG")
+    page = record_errors(await context.new_page())
+    await page.goto(f"{server.url}/organize")
+    await page.fill("#admin-key", server.admin_key)
+    await page.click("#login button[type=submit]")
+    await page.locator("#course-list button").first.click()
+    await page.click("[data-sub=lessons]")
+    row = page.locator(f"[data-lesson='{lesson_id}']")
+    await row.get_by_role("button", name=KY["org.report"], exact=True).click()
+    deck = KY["org.deck"].replace("{title}", "Fractions").replace("{pages}", "1, 2")
+    await expect(page.locator("#report-decks")).to_have_text(
+        KY["org.decks"].replace("{list}", deck)
+    )
+    await page.locator("#report-decks").scroll_into_view_if_needed()
+    await page.screenshot(path=str(ARTIFACTS / "board-organizer-ky-360.png"))
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
 async def test_the_teacher_uploads_a_pdf_draws_on_page_2_and_phones_see_it(
     server: Running,
 ) -> None:
@@ -120,6 +140,7 @@ async def test_the_teacher_uploads_a_pdf_draws_on_page_2_and_phones_see_it(
         await teacher.screenshot(path=str(ARTIFACTS / "board-teacher.png"))
         for page in (teacher, kid, late):
             assert page.errors == []  # type: ignore[attr-defined]
+        await organizer_sees_the_deck(browser, server, room.lesson["id"])
     async with server.rest() as rest:
         log = await rest.events(room.lesson["id"])
     strokes = [r for r in log if r["type"] == "StrokeAdded"]
