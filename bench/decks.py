@@ -1,6 +1,6 @@
 """Deck rendering: time per page and peak memory of the renderer process for a 50-page deck.
 
-    .venv/bin/python bench/decks.py [--pages 50] [--runs 3]
+    .venv/bin/python bench/decks.py [--pages 50] [--runs 3] [--lesson-students 30]
 
 Builds a slide deck like a teacher's (16:9 pages, each with a title, six lines of text, a
 bar chart and its own photo, JPEG-compressed as a PDF editor writes them) and has the
@@ -8,7 +8,12 @@ server's own render job (lessons/deck_jobs.py: the child process, its limits, ni
 render it `--runs` times. Measures per run: wall time per page, CPU time per page of the
 renderer child (from getrusage: what the render costs whatever else the machine does), the
 child's peak resident memory, and the bytes of the page images per width and format.
-Prints one markdown table and writes bench/results/decks-<date>.json.
+
+With --lesson-students N (0: skipped), a live lesson too: a `sabak serve` with N students
+connected; the teacher posts a chat message every 0.2 s and the time until every student
+has it is measured, first with nothing else going on, then while the teacher uploads the
+same deck to that server (rendered there, as in a real lesson): does a render slow a lesson?
+Prints markdown tables and writes bench/results/decks-<date>-<time>.json.
 """
 
 from __future__ import annotations
@@ -31,8 +36,11 @@ import time
 import zlib
 from typing import Any
 
+import aiohttp
 from PIL import Image, ImageDraw
 
+from bench import common as cm
+from client.sabak_client import SabakClient
 from config.settings import DeckSettings
 from lessons.deck_jobs import RenderJobs
 from store.decks import FORMATS, WIDTHS
@@ -129,6 +137,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pages", type=int, default=50)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--lesson-students", type=int, default=30)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="sabak-bench-decks-"))
     try:
@@ -140,10 +149,17 @@ async def main() -> None:
         runs = [await one_run(source, args.pages, folder) for folder in folders]
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    result = {"pages": args.pages, "file_bytes": len(build_deck(args.pages)), "runs": runs}
+    result: dict[str, Any] = {"pages": args.pages, "file_bytes": len(build_deck(args.pages)),
+                              "runs": runs}  # fmt: skip
     report(result)
+    if args.lesson_students:
+        try:
+            result["lesson"] = await lesson_during_render(args.lesson_students, args.pages)
+        finally:
+            cm.stop_all_servers()
+        report_lesson(result["lesson"])
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"decks-{time.strftime('%Y-%m-%d')}.json"
+    out = RESULTS / f"decks-{time.strftime('%Y-%m-%d-%H%M%S')}.json"
     out.write_text(json.dumps(result, indent=1))
     print(f"\nwritten to {out}")
 
@@ -165,6 +181,76 @@ def report(result: dict[str, Any]) -> None:
     print("|" + "---|" * len(kinds))
     sizes = [statistics.median(r["bytes_per_page"][k] for r in runs) / 1000 for k in kinds]
     print("| " + " | ".join(f"{s:.0f} KB" for s in sizes) + " |")
+
+
+# -- a live lesson while a deck renders ---------------------------------------------------------
+
+CHAT_EVERY_S = 0.2
+LESSON_ENV = {  # the teacher chats faster than a person: no chat or event budget stops it
+    "SABAK_LESSON_CHAT_RATE_MESSAGES": "1000",
+    "SABAK_LESSON_CHAT_RATE_WINDOW_S": "1",
+    "SABAK_LESSON_EVENTS_PER_MINUTE": "100000",
+}
+
+
+async def lesson_during_render(students: int, pages: int) -> dict[str, Any]:
+    server = await cm.start_server(LESSON_ENV)
+    room = await cm.make_classroom(server, students)
+    teacher = SabakClient(server.url, token=room.teacher_token)
+    kids = [SabakClient(server.url, token=token) for token in room.student_tokens]
+    for who in (teacher, *kids):
+        await who.connect()
+        await who.join(room.lesson_id)
+    deck = build_deck(pages)
+    idle_s = 60.0  # as long as a render of 50 pages takes here: as many samples of each
+    idle = await chat_latencies(teacher, kids, asyncio.sleep(idle_s))
+    render = asyncio.ensure_future(upload(server.url, room.teacher_token, deck))
+    busy = await chat_latencies(teacher, kids, render)
+    status, render_s = render.result()
+    assert status == 201, status
+    for who in (teacher, *kids):
+        await who.close()
+    return {"students": students, "idle_ms": idle, "rendering_ms": busy, "render_s": render_s}
+
+
+async def upload(url: str, token: str, body: bytes) -> tuple[int, float]:
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/pdf"}
+    started = time.perf_counter()
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"{url}/api/decks", data=body, headers=headers, timeout=aiohttp.ClientTimeout(900)
+        ) as resp,
+    ):
+        await resp.read()
+        return resp.status, time.perf_counter() - started
+
+
+async def chat_latencies(teacher: SabakClient, kids: list[SabakClient], until: Any) -> list[float]:
+    """Teacher's chat to every student's inbox, in ms, every CHAT_EVERY_S until `until` ends."""
+    stop = asyncio.ensure_future(until)
+    out: list[float] = []
+    while not stop.done():
+        text = f"m{time.perf_counter_ns()}"
+        started = time.perf_counter()
+        await teacher.chat(text)
+        await asyncio.gather(
+            *(k.wait_for("chat", lambda m, t=text: m["text"] == t, 30) for k in kids)
+        )
+        out.append((time.perf_counter() - started) * 1000)
+        await asyncio.sleep(CHAT_EVERY_S)
+    return out
+
+
+def report_lesson(lesson: dict[str, Any]) -> None:
+    print(f"\nA lesson of {lesson['students']} students, the teacher's chat to all of them "
+          f"(the render took {lesson['render_s']:.0f} s):\n")  # fmt: skip
+    print("| | messages | p50 | p99 | max |\n|---|---|---|---|---|")
+    for name, key in (("nothing else", "idle_ms"), ("a deck rendering", "rendering_ms")):
+        values = sorted(lesson[key])
+        p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
+        print(f"| {name} | {len(values)} | {statistics.median(values):.0f} ms | {p99:.0f} ms "
+              f"| {values[-1]:.0f} ms |")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -139,11 +139,13 @@ class Decks:
         """Remove the decks no kept lesson names, uploaded long enough ago; their ids."""
         await self.store.sweep_workspaces()
         keep_ms = self.settings.keep_unshown_days * DAY_MS
+        candidates = [i for i in await self.store.all() if now_ms - i.uploaded_ms >= keep_ms]
+        if not candidates:
+            return []  # no log is read on a server without old decks
         shown = await self.shown()
         removed = []
-        for info in await self.store.all():
-            old = now_ms - info.uploaded_ms >= keep_ms
-            if info.deck not in shown and old and await self.store.delete(info.deck):
+        for info in candidates:
+            if info.deck not in shown and await self.store.delete(info.deck):
                 removed.append(info.deck)
         if removed:
             log.info("decks shown in no kept lesson, uploaded long ago, removed: %s", removed)

@@ -80,7 +80,32 @@ def _parser() -> argparse.ArgumentParser:
     crep.add_argument("course_id")
     crep.add_argument("--csv", action="store_true")
     _correcting(sub)
+    _decks(sub)
     return p
+
+
+def _decks(sub: Any) -> None:
+    """Slide decks (README "Slides"): upload one, list them, delete one (docs/privacy.md)."""
+    up = sub.add_parser("deck-upload", help="upload a slide deck: a PDF, PNG or JPEG file")
+    up.add_argument("file")
+    up.add_argument("--course", help="the course it is for")
+    sub.add_parser("decks", help="list the stored slide decks")
+    sub.add_parser("deck-delete", help="delete a slide deck and its page images").add_argument(
+        "deck"
+    )
+
+
+DECK_TYPES = {".pdf": "application/pdf", ".png": "image/png", ".jpg": "image/jpeg",
+              ".jpeg": "image/jpeg"}  # fmt: skip
+
+
+async def _deck_upload(rest: RestClient, args: argparse.Namespace) -> Any:
+    path = Path(args.file)
+    kind = DECK_TYPES.get(path.suffix.lower(), "application/octet-stream")
+    query = {"name": path.name} | ({"course": args.course} if args.course else {})
+    body = await asyncio.to_thread(path.read_bytes)
+    headers = {"Content-Type": kind}
+    return await rest.request("POST", "/api/decks", data=body, headers=headers, params=query)
 
 
 def _correcting(sub: Any) -> None:
@@ -223,4 +248,7 @@ _ACTIONS: dict[str, Action] = {
     "lesson-rename": lambda r, a: r.request(
         "PATCH", f"/api/lessons/{a.lesson_id}", json={"title": a.title}
     ),
+    "deck-upload": _deck_upload,
+    "decks": lambda r, a: r.request("GET", "/api/decks"),
+    "deck-delete": lambda r, a: r.request("DELETE", f"/api/decks/{a.deck}"),
 }

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import hashlib
 import io
+import json
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -23,7 +24,16 @@ from core.events import ChatPosted, Record
 from lessons.decks import decks_named
 from server.appkeys import DECKS
 from tests import pdf_files
-from tests.conftest import Classroom, Running, free_port, make_classroom, settings_for, start_server
+from tests.conftest import (
+    SABAK,
+    Classroom,
+    Running,
+    clean_env,
+    free_port,
+    make_classroom,
+    settings_for,
+    start_server,
+)
 
 pytestmark = pytest.mark.store("memory")  # decks live on disk; the lessons need no Redis here
 
@@ -332,3 +342,25 @@ def test_a_lesson_keeps_the_decks_its_log_names() -> None:
         Record(3, 0, "t", ChatPosted(1, "t", "Teacher", "b" * 64, "all")),
     ]
     assert decks_named(records) == {"a" * 64}
+
+
+async def test_the_cli_uploads_lists_and_deletes_decks(tmp_path: Path) -> None:
+    async with deck_server(tmp_path) as running:
+        path = tmp_path / "Fractions 7A.pdf"
+        path.write_bytes(pdf_files.deck(pages=2))
+        env = clean_env(SABAK_SERVER_PORT=str(running.settings.server.port),
+                        SABAK_SERVER_DATA_DIR=str(running.settings.data_path))  # fmt: skip
+
+        async def sabak(*args: str) -> Any:
+            proc = await asyncio.create_subprocess_exec(
+                SABAK, *args, env=env, stdout=asyncio.subprocess.PIPE
+            )
+            out, _ = await proc.communicate()
+            assert proc.returncode == 0, args
+            return json.loads(out)
+
+        deck = await sabak("deck-upload", str(path))
+        assert (deck["title"], deck["pages"]) == ("Fractions 7A", 2)
+        assert [d["deck"] for d in await sabak("decks")] == [deck["deck"]]
+        assert await sabak("deck-delete", deck["deck"]) == {"deleted": deck["deck"]}
+        assert await sabak("decks") == []
