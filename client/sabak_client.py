@@ -24,6 +24,11 @@ class SabakClient:
     """One participant's connection: join, chat, hands, moderation; records what arrives."""
 
     EVENTS = (
+        "board",
+        "stroke",
+        "stroke_undone",
+        "board_draw",
+        "pointer",
         "participant",
         "count",
         "chat",

@@ -280,6 +280,51 @@ class FailRecording(Command):
     reason: str
 
 
+# -- the board (issue 18): a deck page or a blank board, strokes on it ---------------------
+
+
+@dataclass(frozen=True)
+class ShowBoard(Command):
+    """Show a deck at `page` (`deck` None: blank board `page`); `pages` and `title` come from
+    the server's deck store, never from a payload."""
+
+    deck: str | None
+    page: int = 1
+    pages: int = 0
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class TurnPage(Command):
+    page: int
+
+
+@dataclass(frozen=True)
+class AddStroke(Command):
+    """A stroke on the board shown now: flat [x0, y0, x1, y1, ...] in 0..10000 page units."""
+
+    client_id: str
+    points: tuple[int, ...]
+    color: str = "black"
+    width: int = 30
+    tool: Literal["pen", "eraser"] = "pen"
+
+
+@dataclass(frozen=True)
+class UndoStroke(Command):
+    """Take back one's own last stroke on the board shown now."""
+
+
+@dataclass(frozen=True)
+class ClearBoard(Command):
+    """Every stroke off the board shown now."""
+
+
+@dataclass(frozen=True)
+class AllowFloorDrawing(Command):
+    allowed: bool
+
+
 def command_to_dict(command: Command) -> dict[str, Any]:
     """A command as JSON-friendly data (to forward it to the process that owns its lesson)."""
     import dataclasses

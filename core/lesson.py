@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from core import (
+    board,
     budgets,
     chat,
     checks,
@@ -44,6 +45,7 @@ FEATURES: tuple[Feature, ...] = (
     quizzes.FEATURE,
     erasure.FEATURE,
     recording.FEATURE,
+    board.FEATURE,
 )
 DECIDERS, FOLDS = merge(FEATURES)
 # What the server itself must do by now, in this order (a close before a new start).
@@ -94,6 +96,9 @@ class Lesson(LessonState):
 
     def may_publish(self, pid: str) -> frozenset[str]:
         return floor.may_publish(self, pid)
+
+    def may_draw(self, pid: str) -> bool:
+        return board.may_draw(self, pid)
 
     def hand_position(self, pid: str) -> int | None:
         return hands.hand_position(self, pid)

@@ -10,6 +10,7 @@ from core.check import Window, check_verdict, check_window
 from core.names import sort_key
 from core.presence import ATTENDING, PresenceFold, Segment, Span, Timeline
 from core.quiz import Question, question_from
+from core.whiteboard import decks_used
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,7 @@ def lesson_report(
         "lesson_minutes": round(lesson_min, 2),
         "checks": [_check_summary(ch) for ch in checks.values()],
         **activity.summary(),
+        "decks": decks_used(records),
         "learners": rows,
         "waiting_guests": _never_admitted(fold),
     }

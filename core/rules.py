@@ -28,6 +28,12 @@ class Rules:
     auto_end_no_teacher_ms: int = 0  # 0: a lesson without its teacher stays live
     auto_end_after_ms: int = 0  # 0: a lesson may run for ever
     record_by_default: bool = False  # [recording] default: recorded from the start
+    # The board (issue 18): strokes are bounded like chat messages.
+    board_max_points: int = 500  # per stroke, after the page's simplification
+    board_max_strokes: int = 1000  # per board (deck page or blank board), after undo/clear
+    board_stroke_rate: int = 10  # strokes per window (a teacher: ten times)
+    board_stroke_window_ms: int = 5000
+    board_blank_pages: int = 20  # blank boards a teacher may turn through
 
     def check_chat_text(self, text: str) -> None:
         if not text.strip():

@@ -12,6 +12,7 @@ from core.poll import Poll
 from core.presence import PresenceFold
 from core.quiz import Quiz
 from core.rules import Rules
+from core.whiteboard import Board
 
 Status = Literal["created", "live", "ended"]
 Recording = Literal["off", "on", "failed"]
@@ -135,6 +136,7 @@ class LessonState:
     recording: Recording = "off"
     recording_since: int | None = None  # when it last changed
     recording_reason: str = ""  # why it failed or stopped
+    board: Board = field(default_factory=Board)  # the deck page or blank board shown, strokes
 
 
 def require_teacher(actor: Actor) -> None:

@@ -4,33 +4,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
+from core import board_views, recording
 from core import events as e
-from core import recording
 from core.lesson import ChatMessage, Lesson
+from core.outgoing import ALL, TEACHERS, Outgoing
 from core.poll import Poll
 from core.quiz import Quiz
-
-ALL = "all"
-TEACHERS = "teachers"
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """One server-to-client message: audience is ALL, TEACHERS or a participant id.
-
-    A payload may be a function: it is then computed only when the message is really sent,
-    so coalesced counts and tallies cost nothing for the events that are not sent.
-    """
-
-    audience: str
-    name: str
-    payload: dict[str, Any] | Callable[[], dict[str, Any]]
-
-    def body(self) -> dict[str, Any]:
-        return self.payload() if callable(self.payload) else self.payload
 
 
 def present_count(lesson: Lesson) -> int:
@@ -87,6 +68,7 @@ def snapshot(lesson: Lesson, viewer_id: str) -> dict[str, Any]:
         if lesson.rules.chat_history_replay
         else [],
         "recording": recording.view(lesson),
+        "board": lesson.board.view(),
         "seq": lesson.seq,
     }
     if me.role == "teacher":
@@ -346,3 +328,4 @@ _FANOUT.update(
 )
 _FANOUT.update({kind: _poll for kind in _POLL_EVENTS})
 _FANOUT.update({kind: _quiz for kind in _QUIZ_EVENTS})
+_FANOUT.update(board_views.FANOUT)

@@ -92,6 +92,7 @@ REPORT = obj(
             "quiz_id": INT, "title": STR, "max_score": INT,
             "questions": array(obj({"id": STR, "text": STR, "answered": INT, "correct": INT})),
         })),
+        "decks": array(obj({"deck": STR, "title": STR, "pages": INT, "shown": array(INT)})),
         "learners": array(ref("LearnerRow")),
         "waiting_guests": obj({"count": INT, "names": array(STR)}),
     }

@@ -45,6 +45,7 @@ from server.refusals import refusals
 from server.report_routes import report_routes
 from server.routes import routes
 from server.web import add_web, security_headers
+from signaling.board import deck_lookup
 from signaling.client_address import ClientAddresses, bucket
 from signaling.fanout import Fanout
 from signaling.guest_gate import GuestGate
@@ -250,6 +251,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         GuestGate(settings.auth),
         app[k.ADDRESSES],
         ice.for_participant,
+        deck_lookup(decks.store),
     )
     app[k.SIO].register_namespace(namespace)
     Rejoin(bus, live, namespace.sessions)  # a restart's mark: those connected here join again

@@ -11,13 +11,16 @@ import socketio
 
 from core import events as e
 from core.lesson import Actor, Lesson
-from core.views import ALL, TEACHERS, Outgoing, outgoing
+from core.outgoing import ALL, TEACHERS, Outgoing
+from core.views import outgoing
 from lessons.bus import LessonBus
 
 # Messages that only say "the latest number is": during a join storm or a burst of check
 # answers, send the latest one at most this often instead of one per event.
 COALESCE_S = {"count": 1.0, "check_tally": 0.5, "poll_tally": 0.5, "quiz_tally": 0.5}
 DISCONNECT_DELAY_S = 0.25
+# The laser pointer: the newest position of a lesson, at most this often (signaling/board.py).
+POINTER_S = 0.1
 
 
 def room(lesson_id: str, audience: str) -> str:
@@ -42,6 +45,9 @@ class Fanout:
         self._due: dict[tuple[str, str], asyncio.TimerHandle] = {}
         self._latest: dict[tuple[str, str], Outgoing] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._pointer: dict[str, dict[str, Any]] = {}  # lesson -> the newest, not yet sent
+        self._pointer_due: dict[str, asyncio.TimerHandle] = {}
+        self._pointer_sent: dict[str, float] = {}  # lesson -> when one last went out
         bus.on_stored(self)
         bus.on_mirrored(self.follow_up)
         bus.on_notice(self.tell_everyone)
@@ -97,6 +103,23 @@ class Fanout:
         """A notice from the server itself (not a stored event) to the whole lesson."""
         self._spawn(self.sio.emit(name, data, room=room(lesson_id, ALL)))
 
+    def point(self, lesson_id: str, where: dict[str, Any]) -> None:
+        """The pointer moved: the newest position goes out at most every POINTER_S."""
+        self._pointer[lesson_id] = where
+        if lesson_id in self._pointer_due:
+            return  # one is due: it will carry this newer position
+        loop = asyncio.get_running_loop()
+        wait = max(0.0, self._pointer_sent.get(lesson_id, 0.0) + POINTER_S - loop.time())
+        send = lambda: self._spawn(self._send_pointer(lesson_id))  # noqa: E731
+        self._pointer_due[lesson_id] = loop.call_later(wait, send)
+
+    async def _send_pointer(self, lesson_id: str) -> None:
+        self._pointer_due.pop(lesson_id, None)
+        where = self._pointer.pop(lesson_id, None)
+        if where is not None:
+            self._pointer_sent[lesson_id] = asyncio.get_running_loop().time()
+            await self.sio.emit("pointer", where, room=room(lesson_id, ALL))
+
     async def _send(self, lesson_id: str, message: Outgoing) -> None:
         delay = COALESCE_S.get(message.name)
         if delay is None:
@@ -132,6 +155,7 @@ class Fanout:
         elif isinstance(event, e.ParticipantLeft) and event.reason in ("removed", "denied"):
             await self._disconnect(self.connections(lesson.id, event.participant_id))
         elif isinstance(event, e.LessonEnded):
+            self._pointer_sent.pop(lesson.id, None)
             everyone = [
                 s for (lid, _), sids in self._sockets.items() if lid == lesson.id for s in sids
             ]

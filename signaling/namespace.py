@@ -16,6 +16,7 @@ from core.lesson import Actor, Lesson
 from core.views import quiz_results, snapshot
 from lessons.host import LessonHost
 from lessons.tokens import Claims, Signer
+from signaling.board import BoardEvents, DeckLookup
 from signaling.client_address import ClientAddresses
 from signaling.fanout import Fanout
 from signaling.guest_gate import GuestGate
@@ -46,6 +47,7 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         gate: GuestGate,
         addresses: ClientAddresses,
         ice_for: Callable[[str], list[dict[str, Any]]],
+        decks: DeckLookup | None = None,
     ) -> None:
         super().__init__("/")
         self.live, self.directory, self.signer, self.fanout = live, directory, signer, fanout
@@ -54,6 +56,7 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self.ice_for = ice_for  # an admitted participant's STUN/TURN servers
         self.sessions: dict[str, Session] = {}
         self.closing = False
+        self.board = board = BoardEvents(live, fanout, decks)  # decks: the deck store
         self.handlers: dict[Handler, Answer] = {
             Handler.RUN: self._run,
             Handler.LEAVE: self._leave,
@@ -64,6 +67,12 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             Handler.QUIZ_RESULT: self._on_quiz_result,
             Handler.MEDIA: lambda sid, session, call: self._media(
                 call.event, session, call.learner, call.data
+            ),
+            Handler.BOARD_SHOW: lambda sid, session, call: board.show(
+                _joined(session), session.acting(call.learner), call.data
+            ),
+            Handler.POINTER: lambda sid, session, call: board.point(
+                _joined(session), session.acting(call.learner), call.data
             ),
         }
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from core import commands as c
 from core.errors import Refused
+from core.whiteboard import MAX_WIDTH, MIN_WIDTH, PALETTE, SPACE, TOOLS
 from signaling.schema import Field, Spec
 
 MAX_TEXT = 20_000  # a bound on the wire; the lesson's own limit is enforced by the core
@@ -30,6 +31,8 @@ class Handler(enum.Enum):
     LEARNER_ATTACH = "the teacher puts a roster student on a device in the lesson"
     QUIZ_RESULT = "a quiz's results, read from the lesson"
     MEDIA = "WebRTC signaling, answered by the lesson's media worker"
+    BOARD_SHOW = "the deck store says the deck's pages, then the lesson core decides"
+    POINTER = "the laser pointer: sent on to everyone, coalesced, never stored"
 
 
 # The envelope: fields that say how an event is delivered, not what it asks.
@@ -76,6 +79,10 @@ class Inbound:
 
 def _open_poll(options: list[str] | tuple[str, ...] = (), **fields: Any) -> c.Command:
     return c.OpenPoll(options=tuple(options), **fields)
+
+
+def _add_stroke(points: list[int], **fields: Any) -> c.Command:
+    return c.AddStroke(points=tuple(points), **fields)
 
 
 def _start_quiz(questions: list[dict[str, Any]], **fields: Any) -> c.Command:
@@ -127,6 +134,16 @@ ICE = (
     Field("direction", str, choices=("publish", "subscribe")),
     Field("candidate", object, required=False),
 )
+STROKE = (
+    Field("points", list, items=int, minimum=0, maximum=SPACE, max_items=2000),
+    Field("color", str, required=False, choices=PALETTE),
+    Field("width", int, required=False, minimum=MIN_WIDTH, maximum=MAX_WIDTH),
+    Field("tool", str, required=False, choices=TOOLS),
+)
+SPOT = (  # null, null: the pointer is hidden
+    Field("x", int, nullable=True, minimum=0, maximum=SPACE),
+    Field("y", int, nullable=True, minimum=0, maximum=SPACE),
+)
 H = Handler
 
 INBOUND: dict[str, Inbound] = {
@@ -173,6 +190,17 @@ INBOUND: dict[str, Inbound] = {
         Inbound("floor_answer", (Field("accept", bool),), build=c.AnswerFloor),
         Inbound("recording_start", (), build=c.StartRecording, teacher_only=True),
         Inbound("recording_stop", (), build=c.StopRecording, teacher_only=True),
+        Inbound("board_show", (Field("deck", str, required=False, nullable=True, max_len=64),
+                Field("page", int, required=False, maximum=10_000)), H.BOARD_SHOW,
+                teacher_only=True),
+        Inbound("board_turn", (Field("page", int, maximum=10_000),), build=c.TurnPage,
+                teacher_only=True),
+        Inbound("board_stroke", STROKE, build=_add_stroke, once=True),
+        Inbound("board_undo", (), build=c.UndoStroke),
+        Inbound("board_clear", (), build=c.ClearBoard, teacher_only=True),
+        Inbound("board_floor_draw", (Field("allowed", bool),), build=c.AllowFloorDrawing,
+                teacher_only=True),
+        Inbound("board_pointer", SPOT, H.POINTER),
         Inbound("media_publish", (SDP, Field("track_kinds", object, required=False)), H.MEDIA),
         Inbound("media_unpublish", (), H.MEDIA),
         Inbound("media_subscribe", (MODE,), H.MEDIA),
@@ -227,6 +255,10 @@ QUIZ_VIEW: Shape = {"quiz_id": int, "title": str, "mode": str, "questions": int,
                     "deadline?": int}  # fmt: skip
 QUIZ_TALLY: Shape = {"quiz_id": int, "closed": bool, "learners": int, "answers": dict}
 RECORDING: Shape = {"state": str, "since": (int, None), "reason": str}
+STROKE_VIEW: Shape = {"id": int, "client_id": str, "author_id": str, "points": [int],
+                      "color": str, "width": int, "tool": str}  # fmt: skip
+BOARD: Shape = {"deck": (str, None), "page": int, "pages": int, "title": str, "board": str,
+                "floor_draw": bool, "strokes": [STROKE_VIEW]}  # fmt: skip
 SNAPSHOT: Shape = {
     "lesson": {"id": str, "title": str, "status": str, "chat_locked": bool,
                "guests_open": bool, "started_at": (int, None)},
@@ -241,6 +273,7 @@ SNAPSHOT: Shape = {
     "floor_offers": [HOLDER],
     "chat": [CHAT_MESSAGE],
     "recording": RECORDING,
+    "board": (BOARD, None),
     "seq": int,
     "participants?": [PARTICIPANT],  # the rest: teachers only
     "hands?": [{"id": str, "name": str}],
@@ -291,5 +324,10 @@ OUTBOUND: dict[str, Outbound] = {
                  {"participant_id": str, "camera": bool, "given": bool, "state": str}),
         Outbound("media_restart", "everyone", {}),
         Outbound("recording", "everyone", RECORDING),
+        Outbound("board", "everyone", BOARD),
+        Outbound("stroke", "everyone", {"board": str, **STROKE_VIEW}),
+        Outbound("stroke_undone", "everyone", {"board": str, "stroke_id": int}),
+        Outbound("board_draw", "everyone", {"allowed": bool}),
+        Outbound("pointer", "everyone", {"board": str, "x": (int, None), "y": (int, None)}),
     )
 }  # fmt: skip

@@ -18,12 +18,14 @@ from core import commands as c
 from signaling.fanout import COALESCE_S
 from signaling.namespace import LessonNamespace
 from signaling.protocol import (
+    BOARD,
     CHAT_MESSAGE,
     INBOUND,
     LEARNER,
     OUTBOUND,
     PARTICIPANT,
     SNAPSHOT,
+    STROKE_VIEW,
     Handler,
     Inbound,
 )
@@ -95,7 +97,8 @@ def test_the_doc_names_every_field_of_every_inbound_event() -> None:
 
 
 # The shapes the doc defines once and names in its rows, and the rows that refer to others.
-NAMED = {"`Participant`": PARTICIPANT, "`ChatMessage`": CHAT_MESSAGE, "`Snapshot`": SNAPSHOT}
+NAMED = {"`Participant`": PARTICIPANT, "`ChatMessage`": CHAT_MESSAGE, "`Snapshot`": SNAPSHOT,
+         "`Board`": BOARD, "`Stroke`": STROKE_VIEW}  # fmt: skip
 REFERS = {
     "`join`'s ack": INBOUND_ROWS["join"],
     "| the tally": OUTBOUND_ROWS["poll_tally"],
@@ -168,7 +171,10 @@ def test_the_python_client_listens_for_exactly_what_the_server_sends() -> None:
 def names_in_views() -> set[str]:
     """Every message name core/views.py builds: literal names only, so none escapes the check."""
     names: set[str] = set()
-    tree = ast.parse((ROOT / "core" / "views.py").read_text())
+    views = ("views.py", "board_views.py")  # the board's messages have their own module
+    tree = ast.Module(
+        [n for v in views for n in ast.parse((ROOT / "core" / v).read_text()).body], []
+    )
     # _simple passes its own `name` on; its callers' literals are checked instead.
     simple = {
         id(n) for f in ast.walk(tree) if getattr(f, "name", "") == "_simple" for n in ast.walk(f)
@@ -268,6 +274,12 @@ def a_whole_lesson() -> Any:
     run(teacher, c.TakeFloor("s"), 52)
     run(teacher, c.StartRecording(), 52)
     run(Actor("system", "system"), c.FailRecording("disk-full"), 52)
+    run(teacher, c.ShowBoard("d" * 64, 2, 5, "Deck"), 52.1)
+    run(teacher, c.AddStroke("k1", (0, 0, 10, 10)), 52.2)
+    run(teacher, c.UndoStroke(), 52.3)
+    run(teacher, c.TurnPage(3), 52.4)
+    run(teacher, c.AllowFloorDrawing(True), 52.5)
+    run(teacher, c.AddStroke("k2", (5, 5)), 52.6)
     run(teacher, c.NoteRestart(T0), 53)
     run(teacher, c.RemoveParticipant("g"), 54)
     snapshots = [snapshot_of(lesson, pid) for pid in lesson.participants]

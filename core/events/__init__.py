@@ -12,6 +12,14 @@ from core.events.base import (
     event_to_dict,
     event_types,
 )
+from core.events.board import (
+    BoardCleared,
+    BoardShown,
+    FloorDrawingSet,
+    PageTurned,
+    StrokeAdded,
+    StrokeUndone,
+)
 from core.events.chat import (
     ChatDeleted,
     ChatLocked,
@@ -69,6 +77,8 @@ from core.events.speaking import (
 )
 
 __all__ = [
+    "BoardCleared",
+    "BoardShown",
     "ChatDeleted",
     "ChatLocked",
     "ChatMuted",
@@ -78,6 +88,7 @@ __all__ = [
     "CheckStarted",
     "Event",
     "FloorDeclined",
+    "FloorDrawingSet",
     "FloorGiven",
     "FloorOffered",
     "FloorTaken",
@@ -90,6 +101,7 @@ __all__ = [
     "LeaveReason",
     "LessonEnded",
     "LessonStarted",
+    "PageTurned",
     "ParticipantJoined",
     "ParticipantLeft",
     "ParticipantTimedOut",
@@ -111,6 +123,8 @@ __all__ = [
     "RecordingStopped",
     "Role",
     "ServerRestarted",
+    "StrokeAdded",
+    "StrokeUndone",
     "VisibilityChanged",
     "event_classes",
     "event_from_dict",

@@ -228,6 +228,11 @@ export function renderReport(report) {
   const length = t('org.minutes', { n: minutes(report.lesson_minutes) });
   const when = formatDateTime(report.started_at);
   byId('report-heading').textContent = `${report.lesson.title} · ${when} · ${length}`;
+  const decks = (report.decks || []).map((d) =>
+    t('org.deck', { title: d.title || d.deck.slice(0, 8), pages: d.shown.join(', ') }),
+  );
+  byId('report-decks').textContent = t('org.decks', { list: decks.join('; ') });
+  byId('report-decks').hidden = !decks.length;
   const rows = report.learners.map((r) => {
     const network = (r.gaps && r.gaps.network) || { count: 0, minutes: 0 };
     return h(

@@ -38,6 +38,11 @@ export const SERVER_EVENTS = [
   'floor',
   'media_restart',
   'recording',
+  'board',
+  'stroke',
+  'stroke_undone',
+  'board_draw',
+  'pointer',
 ];
 const ACK_TIMEOUT_MS = 8000;
 /** Refusals of a resume token after which the personal link (or guest code) is used again. */

@@ -140,6 +140,23 @@ function welcome(ack) {
   view.showLesson(false);
   renderAll();
   if (ack.primary) startMedia(ack);
+  if (ack.primary) floor.clear();
+  for (const f of snap.floor) floor.add(f.participant_id);
+  if (ack.primary && snap.board) onBoard('show', snap.board);
+}
+
+/** The board's code loads with the first board shown (most lessons never show one). */
+let board = null;
+const floor = new Set(); // who holds the floor: a learner here may draw when allowed
+const boardPage = {
+  drawer: () => [...state.learners.keys()].find((id) => floor.has(id)) || null,
+  call: (event, payload) => conn.call(event, { ...payload, learner: boardPage.drawer() }),
+  notice,
+};
+function onBoard(what, data) {
+  if (!board && what !== 'show') return;
+  board ||= import('./board.js').then((m) => m.mountBoard(byId('board'), boardPage));
+  board.then((b) => b[what](data));
 }
 
 /** Video and sound: their code loads once the student is in (not part of the first load). */
@@ -157,6 +174,16 @@ function startMedia(ack) {
 }
 
 const HANDLERS = {
+  board: (d) => onBoard('show', d),
+  stroke: (d) => onBoard('stroke', d),
+  stroke_undone: (d) => onBoard('undone', d),
+  pointer: (d) => onBoard('pointer', d),
+  board_draw: (d) => onBoard('drawing', d),
+  floor: (d) => {
+    if (d.given) floor.add(d.participant_id);
+    else floor.delete(d.participant_id);
+    onBoard('drawing', null);
+  },
   count: (d) => {
     state.count = d.learners ?? d.present;
     if (!state.over) view.renderHeader(state);

@@ -21,6 +21,7 @@ import { bindLifecycle } from './lifecycle.js';
 import * as view from './teacher_view.js';
 import { bindTeacherPolls } from './teacher_polls.js';
 import { bindTeacherMedia } from './teacher_media.js';
+import { bindTeacherBoard } from './teacher_board.js';
 import { bindEnded, isEnded, leaveEnded, showEnded, renderEnded } from './teacher_ended.js';
 import { people, bindRoster, followPeople, welcomePeople, renderPeople } from './teacher_roster.js';
 import { bindRecording, renderRecording, setRecording } from './teacher_recording.js';
@@ -134,6 +135,7 @@ async function openLesson(lesson, startFirst) {
   for (const [name, fn] of Object.entries(HANDLERS)) conn.on(name, fn);
   bindTeacherPolls(conn, { notice });
   bindTeacherMedia(conn, { notice, participants: () => people.participants });
+  bindTeacherBoard(conn, rest, { notice });
   conn.start();
   life.take();
   clearInterval(ticker);
