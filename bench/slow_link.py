@@ -61,6 +61,13 @@ IN_LESSON = """() => {
   const online = document.body && document.body.dataset.conn === 'online';
   return lesson && !lesson.hidden && online ? performance.now() : 0;
 }"""
+NAVIGATION = """() => {
+  const [n] = performance.getEntriesByType('navigation');
+  const at = (ms) => Math.round(ms) / 1000;
+  const paints = performance.getEntriesByType('paint').map((p) => [p.name, at(p.startTime)]);
+  return { responseEnd: at(n.responseEnd), domInteractive: at(n.domInteractive),
+    domContentLoaded: at(n.domContentLoadedEventEnd), paints };
+}"""
 FIRST_VIDEO = """() => {
   const v = document.querySelector('[data-media=teacher-video] video[data-mid="1"]');
   return v && !v.hidden && v.videoWidth > 0 ? performance.now() : 0;
@@ -102,7 +109,8 @@ async def one_run(
             found = await page.wait_for_function(probe, polling=50, timeout=60_000)
             times[name] = round(await found.json_value() / 1000, 2)
         if waterfall:
-            print(f"{times}\n{network.render()}")
+            marks = await page.evaluate(NAVIGATION)
+            print(f"{times}\n{marks}\n{network.render()}")
         return times
     finally:
         await context.close()

@@ -12,6 +12,7 @@ from pathlib import Path
 from aiohttp import web
 
 from config import Settings
+from server.first_paint import inline_first_paint
 from server.page_text import (
     LANG_MARK,
     LANGUAGES,
@@ -43,20 +44,26 @@ TYPES = {
 VERSION_MARK = "{{static}}"
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
-CSP = "; ".join(
-    (
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "connect-src 'self'",
-        "img-src 'self' blob: data:",
-        "media-src 'self' blob:",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    )
+CSP_PARTS = (
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "connect-src 'self'",
+    "img-src 'self' blob: data:",
+    "media-src 'self' blob:",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
 )
+CSP = "; ".join(CSP_PARTS)
+
+
+def csp_allowing_style(source: str | None) -> str:
+    """The CSP, allowing also the one inline <style> whose hash is `source` (if any)."""
+    return CSP.replace("style-src 'self'", f"style-src 'self' {source}") if source else CSP
+
+
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
@@ -87,6 +94,7 @@ class Assets:
     version: str
     files: Mapping[str, Asset]
     pages: Mapping[str, Mapping[str, Asset]]  # route -> language -> the page in it
+    csp: Mapping[str, str]  # route -> its CSP (a page's own first-paint style allowed)
 
     @property
     def prefix(self) -> str:
@@ -115,13 +123,15 @@ def load_assets(web_dir: Path = WEB_DIR, vendor: Mapping[str, Path] = VENDOR) ->
         digest.update(name.encode() + b"\0" + raw[name] + b"\0")
     version = digest.hexdigest()[:12]
     files = {name: Asset.of(body, TYPES[Path(name).suffix]) for name, body in raw.items()}
-    pages = {}
+    pages, csp = {}, {}
     catalogues = load_catalogues(web_dir / "i18n")
+    css = raw.get("css/app.css", b"").decode()
     for route, filename in PAGES.items():
         html = (web_dir / filename).read_text(encoding="utf-8")
-        html = html.replace(VERSION_MARK, f"/static/{version}")
+        html, style = inline_first_paint(html.replace(VERSION_MARK, f"/static/{version}"), css)
         pages[route] = page_in_languages(html, catalogues)
-    return Assets(version, files, pages)
+        csp[route] = csp_allowing_style(style)
+    return Assets(version, files, pages, csp)
 
 
 def page_in_languages(html: str, catalogues: Mapping[str, Mapping[str, str]]) -> dict[str, Asset]:
@@ -145,9 +155,14 @@ def accepts_gzip(request: web.Request) -> bool:
 
 
 def respond(
-    request: web.Request, asset: Asset, cache: str, vary: str = "Accept-Encoding"
+    request: web.Request,
+    asset: Asset,
+    cache: str,
+    vary: str = "Accept-Encoding",
+    csp: str = CSP,
 ) -> web.Response:
     headers = {"Cache-Control": cache, "ETag": asset.etag, "Vary": vary}
+    headers["Content-Security-Policy"] = csp
     if request.headers.get("If-None-Match") == asset.etag:
         return web.Response(status=304, headers=headers)
     body = asset.body
@@ -168,7 +183,7 @@ class WebClient:
         lang = preferred_language(request.headers.get("Accept-Language", ""))
         translated = len(set(versions.values())) > 1
         vary = "Accept-Encoding, Accept-Language" if translated else "Accept-Encoding"
-        return respond(request, versions[lang], REVALIDATE, vary)
+        return respond(request, versions[lang], REVALIDATE, vary, self.assets.csp[request.path])
 
     async def static(self, request: web.Request) -> web.Response:
         # A dictionary lookup, never a filesystem path: nothing outside the list is served.
@@ -205,5 +220,6 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
         exc.headers.update(SECURITY_HEADERS)
         raise
     if not response.prepared:  # a WebSocket has sent its headers already
-        response.headers.update(SECURITY_HEADERS)
+        for name, value in SECURITY_HEADERS.items():  # a page's own CSP stays
+            response.headers.setdefault(name, value)
     return response

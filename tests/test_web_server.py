@@ -15,14 +15,16 @@ from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
 from client.rest import token_from_link
+from server.first_paint import first_paint_rules, inline_first_paint, style_source
 from server.page_text import preferred_language, translate_html
-from server.web import CSP, Asset, accepts_gzip, load_assets
+from server.web import CSP, Asset, accepts_gzip, csp_allowing_style, load_assets
 from server.web_api import WEB_OPERATIONS, web_api_routes
 from tests.conftest import Classroom, Running, make_classroom
 
 pytestmark = pytest.mark.store("memory")  # not about Redis: the in-memory store
 
 VENDOR = "vendor/socket.io.esm.min.js"
+CLIENT_DIR = Path(__file__).resolve().parent.parent / "client" / "web"
 
 
 @pytest.fixture
@@ -48,15 +50,44 @@ async def test_pages_are_compressed_revalidated_and_locked_down(
         assert resp.headers["Content-Type"].startswith("text/html")
         assert resp.headers["Content-Encoding"] == "gzip"
         assert resp.headers["Cache-Control"] == "no-cache"
-        assert resp.headers["Content-Security-Policy"] == CSP
         assert resp.headers["X-Content-Type-Options"] == "nosniff"
         assert resp.headers["Referrer-Policy"] == "no-referrer"
         html = gzip.decompress(await resp.read()).decode()
+        assert resp.headers["Content-Security-Policy"] == page_csp(html)
     assert "{{static}}" not in html
     assert "'unsafe-inline'" not in CSP and "frame-ancestors 'none'" in CSP
 
 
-CATALOGUE_DIR = Path(__file__).resolve().parent.parent / "client" / "web" / "i18n"
+def page_csp(html: str) -> str:
+    """The CSP a page must carry: the strict one, allowing only its own <style> (if any)."""
+    styles = re.findall(r"<style>(.*?)</style>", html, re.S)
+    assert len(styles) <= 1, "one first-paint style at most"
+    return csp_allowing_style(style_source(styles[0]) if styles else None)
+
+
+async def test_the_student_page_draws_its_first_screen_without_waiting_for_the_style_sheet(
+    server: Running, http: aiohttp.ClientSession
+) -> None:
+    """On a slow link a linked style sheet in the head holds the first paint back a round
+    trip and its bytes after the HTML: the first screen's rules come in the page itself."""
+    sheet = (CLIENT_DIR / "css" / "app.css").read_text(encoding="utf-8")
+    async with http.get(f"{server.url}/join", headers={"Accept-Encoding": "identity"}) as resp:
+        html = (await resp.read()).decode()
+        csp = resp.headers["Content-Security-Policy"]
+    rules = first_paint_rules(sheet)
+    assert ".top {" in rules and ".message {" in rules and ".card {" in rules
+    assert f"<style>{rules}</style>" in html
+    assert csp == CSP.replace("style-src 'self'", f"style-src 'self' {style_source(rules)}")
+    assert "'unsafe-inline'" not in csp
+    assert not re.search(r'<link rel="stylesheet"', html), "a render-blocking style sheet"
+    assert re.search(r'<link rel="preload" href="/static/\w+/css/app\.css" as="style">', html)
+    # The teacher's and organizer's pages keep their linked sheet and the strict CSP.
+    async with http.get(f"{server.url}/teach", headers={"Accept-Encoding": "identity"}) as resp:
+        assert resp.headers["Content-Security-Policy"] == CSP
+        assert "<style" not in await resp.text()
+
+
+CATALOGUE_DIR = CLIENT_DIR / "i18n"
 
 
 @pytest.mark.parametrize(
@@ -72,13 +103,25 @@ async def test_the_student_page_arrives_with_its_words_in_the_browsers_language(
     async with http.get(f"{server.url}/join", headers=headers) as resp:
         html = (await resp.read()).decode()
         assert "Accept-Language" in resp.headers["Vary"]
-        assert resp.headers["Content-Security-Policy"] == CSP
+        assert resp.headers["Content-Security-Policy"] == page_csp(html)
     assert f'<html lang="{lang}">' in html
     opening = messages["conn.opening"]
     assert f'data-i18n="conn.opening">{opening}</p>' in html
     assert f'placeholder="{escape(messages["chat.placeholder"])}"' in html
     assert f'/i18n/{lang}.json" as="fetch"' in html  # the catalogue is fetched with the page
     assert "{{" not in html and "<script>" not in html
+
+
+def test_the_first_paint_style_is_the_marked_part_and_cannot_end_its_tag() -> None:
+    sheet = "a{}\n/* first paint: begin */ b{} /* first paint: end */ c{}"
+    page = "<head><!-- first-paint-style --></head>"
+    html, source = inline_first_paint(page, sheet)
+    assert html == "<head><style>b{}</style></head>" and source == style_source("b{}")
+    assert inline_first_paint("<head></head>", sheet) == ("<head></head>", None)
+    for bad in ("/* first paint: begin */ b{}", "/* first paint: begin */ b{content:'</style>'}"
+                "/* first paint: end */", "a{}"):  # fmt: skip
+        with pytest.raises(ValueError):
+            inline_first_paint(page, bad)
 
 
 def test_page_words_are_escaped_and_the_language_follows_the_q_values() -> None:
