@@ -15,9 +15,9 @@ from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
 from client.rest import token_from_link
-from server.first_paint import first_paint_rules, inline_first_paint, style_source
+from server.first_paint import first_paint_rules, hash_source, inline_first_paint
 from server.page_text import preferred_language, translate_html
-from server.web import CSP, Asset, accepts_gzip, csp_allowing_style, load_assets
+from server.web import CSP, Asset, accepts_gzip, csp_allowing, load_assets
 from server.web_api import WEB_OPERATIONS, web_api_routes
 from tests.conftest import Classroom, Running, make_classroom
 
@@ -59,10 +59,12 @@ async def test_pages_are_compressed_revalidated_and_locked_down(
 
 
 def page_csp(html: str) -> str:
-    """The CSP a page must carry: the strict one, allowing only its own <style> (if any)."""
+    """The CSP a page must carry: the strict one, allowing only its own <style> and <script>
+    (if any) by their hashes."""
     styles = re.findall(r"<style>(.*?)</style>", html, re.S)
-    assert len(styles) <= 1, "one first-paint style at most"
-    return csp_allowing_style(style_source(styles[0]) if styles else None)
+    scripts = re.findall(r"<script>(.*?)</script>", html, re.S)
+    assert len(styles) <= 1 and len(scripts) <= 1, "one of each at most"
+    return csp_allowing(*(hash_source(x[0]) if x else None for x in (styles, scripts)))
 
 
 async def test_the_student_page_draws_its_first_screen_without_waiting_for_the_style_sheet(
@@ -77,7 +79,7 @@ async def test_the_student_page_draws_its_first_screen_without_waiting_for_the_s
     rules = first_paint_rules(sheet)
     assert ".top {" in rules and ".message {" in rules and ".card {" in rules
     assert f"<style>{rules}</style>" in html
-    assert csp == CSP.replace("style-src 'self'", f"style-src 'self' {style_source(rules)}")
+    assert f"style-src 'self' {hash_source(rules)};" in csp
     assert "'unsafe-inline'" not in csp
     assert not re.search(r'<link rel="stylesheet"', html), "a render-blocking style sheet"
     assert re.search(r'<link rel="preload" href="/static/\w+/css/app\.css" as="style">', html)
@@ -109,19 +111,25 @@ async def test_the_student_page_arrives_with_its_words_in_the_browsers_language(
     assert f'data-i18n="conn.opening">{opening}</p>' in html
     assert f'placeholder="{escape(messages["chat.placeholder"])}"' in html
     assert f'/i18n/{lang}.json" as="fetch"' in html  # the catalogue is fetched with the page
-    assert "{{" not in html and "<script>" not in html
+    assert "{{" not in html
+    assert "sabakBoot" in html  # its first script is written in (the CSP allows it, above)
 
 
-def test_the_first_paint_style_is_the_marked_part_and_cannot_end_its_tag() -> None:
-    sheet = "a{}\n/* first paint: begin */ b{} /* first paint: end */ c{}"
-    page = "<head><!-- first-paint-style --></head>"
-    html, source = inline_first_paint(page, sheet)
-    assert html == "<head><style>b{}</style></head>" and source == style_source("b{}")
-    assert inline_first_paint("<head></head>", sheet) == ("<head></head>", None)
+def test_the_first_paint_parts_are_the_marked_rules_and_the_marked_script() -> None:
+    sheet = b"a{}\n/* first paint: begin */ b{} /* first paint: end */ c{}"
+    files = {"css/app.css": sheet, "js/boot.js": b"go();"}
+    page = '<head><!-- first-paint-style --><script src="/static/ab12/js/boot.js" data-inline>'
+    page += "</script></head>"
+    done = inline_first_paint(page, files)
+    assert done.html == "<head><style>b{}</style><script>go();</script></head>"
+    assert (done.style, done.script) == (hash_source("b{}"), hash_source("go();"))
+    assert inline_first_paint("<head></head>", files).html == "<head></head>"
     for bad in ("/* first paint: begin */ b{}", "/* first paint: begin */ b{content:'</style>'}"
                 "/* first paint: end */", "a{}"):  # fmt: skip
         with pytest.raises(ValueError):
-            inline_first_paint(page, bad)
+            inline_first_paint(page, {**files, "css/app.css": bad.encode()})
+    with pytest.raises(ValueError):  # a script that would end its own tag
+        inline_first_paint(page, {**files, "js/boot.js": b"x = '</SCRIPT>';"})
 
 
 def test_page_words_are_escaped_and_the_language_follows_the_q_values() -> None:
@@ -148,7 +156,10 @@ async def test_versioned_files_are_cached_for_a_year_and_revalidate_by_etag(
         assert resp.headers["Cache-Control"] == "public, max-age=31536000, immutable"
         assert resp.headers["Content-Encoding"] == "gzip"
         assert resp.headers["Content-Type"].startswith("text/javascript")
-        assert resp.headers["Content-Security-Policy"] == CSP
+        # Not a document: only nosniff (the CSP and referrer policy are 300 bytes a file).
+        assert resp.headers["X-Content-Type-Options"] == "nosniff"
+        assert "Content-Security-Policy" not in resp.headers
+        assert "Referrer-Policy" not in resp.headers
         etag = resp.headers["ETag"]
         assert b"LessonConnection" in gzip.decompress(await resp.read())
     async with http.get(url, headers={"If-None-Match": etag}) as resp:
