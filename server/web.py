@@ -18,6 +18,7 @@ from server.page_text import (
     LANGUAGES,
     load_catalogues,
     preferred_language,
+    student_catalogues,
     translate_html,
 )
 from server.refusals import Handler
@@ -123,13 +124,14 @@ def read_files(web_dir: Path, vendor: Mapping[str, Path]) -> dict[str, bytes]:
 
 def load_assets(web_dir: Path = WEB_DIR, vendor: Mapping[str, Path] = VENDOR) -> Assets:
     raw = read_files(web_dir, vendor)
+    catalogues = load_catalogues(web_dir / "i18n")
+    raw.update(student_catalogues(catalogues))
     digest = hashlib.sha256()
     for name in sorted(raw):
         digest.update(name.encode() + b"\0" + raw[name] + b"\0")
     version = digest.hexdigest()[:12]
     files = {name: Asset.of(body, TYPES[Path(name).suffix]) for name, body in raw.items()}
     pages, csp = {}, {}
-    catalogues = load_catalogues(web_dir / "i18n")
     for route, filename in PAGES.items():
         html = (web_dir / filename).read_text(encoding="utf-8")
         page = inline_first_paint(html.replace(VERSION_MARK, f"/static/{version}"), raw)

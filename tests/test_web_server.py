@@ -106,11 +106,12 @@ async def test_the_student_page_arrives_with_its_words_in_the_browsers_language(
         html = (await resp.read()).decode()
         assert "Accept-Language" in resp.headers["Vary"]
         assert resp.headers["Content-Security-Policy"] == page_csp(html)
-    assert f'<html lang="{lang}">' in html
+    assert f'<html lang="{lang}" data-words="student">' in html
     opening = messages["conn.opening"]
     assert f'data-i18n="conn.opening">{opening}</p>' in html
     assert f'placeholder="{escape(messages["chat.placeholder"])}"' in html
-    assert f'/i18n/{lang}.json" as="fetch"' in html  # the catalogue is fetched with the page
+    # The catalogue is fetched with the page: the student's part of it (no teacher's words).
+    assert f'/i18n/{lang}.student.json" as="fetch"' in html
     assert "{{" not in html
     assert "sabakBoot" in html  # its first script is written in (the CSP allows it, above)
 
@@ -203,6 +204,24 @@ async def test_static_routes_serve_nothing_outside_their_list(
     async with http.get(f"{server.url}{prefix}/{path}") as resp:
         assert resp.status == 404
         assert resp.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_student_catalogue_has_every_word_but_the_teachers_and_organizers() -> None:
+    assets = load_assets(CLIENT_DIR, {})
+    for lang in ("ky", "ru", "en"):
+        whole = json.loads((CATALOGUE_DIR / f"{lang}.json").read_text(encoding="utf-8"))
+        part = json.loads(assets.files[f"i18n/{lang}.student.json"].body)
+        assert part == {k: v for k, v in whole.items() if k.split(".")[0] not in ("teach", "org")}
+        assert part["conn.opening"] == whole["conn.opening"]
+    # No script of the student page asks for those words.
+    student_page = re.findall(
+        r'href="\{\{static\}\}/js/(\w+\.js)"', (CLIENT_DIR / "student.html").read_text()
+    )
+    student_page += ["media.js", "media_view.js", "media_send.js", "student_media.js"]
+    student_page += ["poll_view.js", "quiz_view.js", "scan.js", "boot.js"]
+    for name in student_page:
+        text = (CLIENT_DIR / "js" / name).read_text(encoding="utf-8")
+        assert not re.search(r"t\(\s*['`](teach|org)\.", text), name
 
 
 def test_the_asset_list_has_only_the_client_files(tmp_path: Path) -> None:
