@@ -16,7 +16,7 @@ from aiohttp.test_utils import make_mocked_request
 
 from client.rest import token_from_link
 from server.first_paint import first_paint_rules, hash_source, inline_first_paint
-from server.page_text import preferred_language, translate_html
+from server.page_text import preferred_language, translate_html, words_json
 from server.web import CSP, Asset, accepts_gzip, csp_allowing, load_assets
 from server.web_api import WEB_OPERATIONS, web_api_routes
 from tests.conftest import Classroom, Running, make_classroom
@@ -110,8 +110,11 @@ async def test_the_student_page_arrives_with_its_words_in_the_browsers_language(
     opening = messages["conn.opening"]
     assert f'data-i18n="conn.opening">{opening}</p>' in html
     assert f'placeholder="{escape(messages["chat.placeholder"])}"' in html
-    # The catalogue is fetched with the page: the student's part of it (no teacher's words).
-    assert f'/i18n/{lang}.student.json" as="fetch"' in html
+    # The catalogue comes with the page: the student's part of it (no teacher's words).
+    block = re.search(r'<script type="application/json" id="words" data-lang="(\w+)">(.*?)<', html)
+    assert block and block[1] == lang
+    student = {k: v for k, v in messages.items() if k.split(".")[0] not in ("teach", "org")}
+    assert json.loads(block[2]) == student
     assert "{{" not in html
     assert "sabakBoot" in html  # its first script is written in (the CSP allows it, above)
 
@@ -141,6 +144,8 @@ def test_page_words_are_escaped_and_the_language_follows_the_q_values() -> None:
         '<input data-i18n-placeholder="b" placeholder="&quot;quoted&quot; &amp; &lt;b&gt;">'
         '<b data-i18n="c"></b>'
     )
+    written = words_json({"a": "</script><!-- <b>"})  # the catalogue's data block
+    assert "<" not in written and json.loads(written) == {"a": "</script><!-- <b>"}
     assert preferred_language("en;q=0.5, ky;q=0.9, ru;q=0.7") == "ky"
     assert preferred_language("de-DE, fr") == "ru"  # as the page: Russian when none fits
     assert preferred_language("ky;q=0, en") == "en"

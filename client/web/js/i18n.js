@@ -32,13 +32,22 @@ export function preferredLanguage() {
 /** Load a language's catalogue, translate the page, and tell the listeners. */
 export async function setLanguage(code, remember = false) {
   const lang = LANGUAGES.includes(code) ? code : 'en';
-  const response = await fetch(new URL(`${lang}${PART ? `.${PART}` : ''}.json`, CATALOGUES));
-  messages = await response.json();
+  messages = written(lang) || (await (await fetch(catalogue(lang))).json());
   current = lang;
   document.documentElement.lang = lang;
   if (remember) safeSet(STORE_KEY, lang);
   translate(document);
   for (const fn of listeners) fn();
+}
+
+/** The catalogue the server wrote into the page, if it is in `lang` (one request less). */
+function written(lang) {
+  const block = document.getElementById('words');
+  return block && block.dataset.lang === lang ? JSON.parse(block.textContent) : null;
+}
+
+function catalogue(lang) {
+  return new URL(`${lang}${PART ? `.${PART}` : ''}.json`, CATALOGUES);
 }
 
 export const language = () => current;
