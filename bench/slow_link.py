@@ -44,6 +44,7 @@ from bench.common import (
     write_results,
 )
 from bench.throttle import SlowLink
+from bench.waterfall import Waterfall
 from tests.browser import CONTEXT_PERMISSIONS, chromium
 
 TARGETS = {"first_text": 1.5, "in_lesson": 3.0, "first_video": 6.0}
@@ -59,6 +60,13 @@ IN_LESSON = """() => {
   const lesson = document.getElementById('lesson');
   const online = document.body && document.body.dataset.conn === 'online';
   return lesson && !lesson.hidden && online ? performance.now() : 0;
+}"""
+NAVIGATION = """() => {
+  const [n] = performance.getEntriesByType('navigation');
+  const at = (ms) => Math.round(ms) / 1000;
+  const paints = performance.getEntriesByType('paint').map((p) => [p.name, at(p.startTime)]);
+  return { responseEnd: at(n.responseEnd), domInteractive: at(n.domInteractive),
+    domContentLoaded: at(n.domContentLoadedEventEnd), paints };
 }"""
 FIRST_VIDEO = """() => {
   const v = document.querySelector('[data-media=teacher-video] video[data-mid="1"]');
@@ -81,11 +89,16 @@ async def teacher_publishes(browser: Browser, link: str, lesson_id: str) -> Page
     return teacher
 
 
-async def one_run(browser: Browser, pixel: dict[str, Any], url: str) -> dict[str, float]:
+async def one_run(
+    browser: Browser, pixel: dict[str, Any], url: str, waterfall: bool = False
+) -> dict[str, float]:
     args = {**pixel, "viewport": {"width": 360, "height": 740}, "locale": "ky"}
     context = await browser.new_context(**args, permissions=CONTEXT_PERMISSIONS)
     try:
         page = await context.new_page()
+        network = Waterfall()
+        if waterfall:
+            await network.attach(page)
         await page.goto(url, wait_until="commit", timeout=30_000)
         times = {}
         for name, probe in (
@@ -95,13 +108,16 @@ async def one_run(browser: Browser, pixel: dict[str, Any], url: str) -> dict[str
         ):
             found = await page.wait_for_function(probe, polling=50, timeout=60_000)
             times[name] = round(await found.json_value() / 1000, 2)
+        if waterfall:
+            marks = await page.evaluate(NAVIGATION)
+            print(f"{times}\n{marks}\n{network.render()}")
         return times
     finally:
         await context.close()
 
 
 async def measure(
-    source: Path | None, runs: int, rate: float, rtt: float
+    source: Path | None, runs: int, rate: float, rtt: float, waterfall: bool = False
 ) -> list[dict[str, float]]:
     if source is not None:  # an archived commit has no npm install: lend it ours
         (source / "client" / "node_modules").symlink_to(REPO / "client" / "node_modules")
@@ -116,7 +132,7 @@ async def measure(
             await teacher_publishes(
                 browser, f"{server.url}/teach#{room.teacher_token}", room.lesson_id
             )
-            return [await one_run(browser, pixel, url) for _ in range(runs)]
+            return [await one_run(browser, pixel, url, waterfall and i == 0) for i in range(runs)]
     finally:
         if link is not None:
             await link.close()
@@ -133,7 +149,8 @@ async def main_async(args: argparse.Namespace) -> None:
     sides = [("before", args.before)] if args.before else []
     for label, rev in [*sides, ("after" if args.before else "now", None)]:
         with server_source(rev) as (source, facts):
-            results = await measure(source, args.runs, args.rate_kbps * 1000, args.rtt_ms / 1000)
+            rate, rtt = args.rate_kbps * 1000, args.rtt_ms / 1000
+            results = await measure(source, args.runs, rate, rtt, args.waterfall)
         med = median_of(results)
         data[label] = {"source": facts, "runs": results, "median": med}
         rows.append([label, *(f"{med[k]:.2f}" for k in TARGETS)])
@@ -154,6 +171,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--rate-kbps", type=float, default=400)
     parser.add_argument("--rtt-ms", type=float, default=400)
+    parser.add_argument(
+        "--waterfall", action="store_true", help="print the first run's requests and frames"
+    )
     try:
         asyncio.run(main_async(parser.parse_args()))
     finally:

@@ -220,9 +220,7 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         asked = call.data.get("lesson_id")
         if session.lesson_id is not None and asked not in (None, session.lesson_id):
             raise Refused("wrong-lesson", "Your link is for another lesson.")
-        lesson_id = session.lesson_id or asked
-        if lesson_id is None:
-            raise Refused("invalid-payload", "'lesson_id' is required.")
+        lesson_id = session.lesson_id or asked or await self._live_lesson_of(session)
         if session.joined:
             raise Refused("already-joined", "This connection has already joined the lesson.")
         info = await self._lesson_info(lesson_id)
@@ -230,6 +228,21 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         lesson = await self._enter(sid, session, info.id, session.actor, session.resumed)
         session.lesson_id = info.id
         return self._welcome(lesson, session.actor, session.link_version)
+
+    async def _live_lesson_of(self, session: Session) -> str:
+        """A student's personal link with no lesson named: their course's newest live lesson
+        (the one /api/me lists first), so a phone can join without asking /api/me first."""
+        if session.actor.role != "student":
+            raise Refused("invalid-payload", "'lesson_id' is required.")
+        live = [
+            info
+            for course_id in session.course_ids
+            for info in await self.directory.lessons(course_id)
+            if info.status == "live"
+        ]
+        if not live:
+            raise Refused("no-live-lesson", "No lesson of your course has started yet.")
+        return max(live, key=lambda info: info.started_ms or 0).id
 
     async def _on_learner_add(self, sid: str, session: Session, call: Call) -> dict[str, Any]:
         """Another learner from the roster joins on this (shared) device with their link."""

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from client.sabak_client import CallFailed, SabakClient
-from tests.conftest import Classroom, Running
+from tests.conftest import Classroom, Running, make_classroom
 from tests.protocol_shapes import inbox_problems
 
 pytestmark = pytest.mark.store("memory")  # not about Redis: the in-memory store
@@ -226,4 +226,31 @@ async def test_guest_waits_for_admission(server: Running) -> None:
     assert (await teacher.wait_for("chat", lambda m: True))["author_name"] == "Visitor"
     assert inbox_problems(guest) == [] and inbox_problems(teacher) == []
     await guest.close()
+    await teacher.close()
+
+
+async def test_a_students_link_joins_the_newest_live_lesson_without_naming_it(
+    server: Running,
+) -> None:
+    """On a slow link asking /api/me before joining costs seconds: the phone joins at once
+    with its personal link, and the server picks the lesson /api/me would list first."""
+    room = await make_classroom(server, n_students=1, start=False)
+    kid = server.client(room.students[0]["link"], reconnection=False)
+    await kid.connect()
+    with pytest.raises(CallFailed) as info:
+        await kid.join()
+    assert info.value.code == "no-live-lesson"
+    async with server.rest() as rest:
+        await rest.start_lesson(room.lesson["id"])
+        newer = await rest.create_lesson(room.course_id, "Decimals", False)
+        await rest.start_lesson(newer["id"])
+    ack = await kid.join()
+    assert ack["snapshot"]["lesson"]["id"] == newer["id"]
+    assert ack["snapshot"]["you"]["id"] == room.students[0]["id"]
+    await kid.close()
+    teacher = server.client(room.teacher["link"], reconnection=False)
+    await teacher.connect()
+    with pytest.raises(CallFailed) as info:
+        await teacher.join()  # a teacher names the lesson: they may teach several
+    assert info.value.code == "invalid-payload"
     await teacher.close()

@@ -15,14 +15,16 @@ from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
 from client.rest import token_from_link
-from server.page_text import preferred_language, translate_html
-from server.web import CSP, Asset, accepts_gzip, load_assets
+from server.first_paint import first_paint_rules, hash_source, inline_first_paint
+from server.page_text import preferred_language, translate_html, words_json
+from server.web import CSP, Asset, accepts_gzip, csp_allowing, load_assets
 from server.web_api import WEB_OPERATIONS, web_api_routes
 from tests.conftest import Classroom, Running, make_classroom
 
 pytestmark = pytest.mark.store("memory")  # not about Redis: the in-memory store
 
 VENDOR = "vendor/socket.io.esm.min.js"
+CLIENT_DIR = Path(__file__).resolve().parent.parent / "client" / "web"
 
 
 @pytest.fixture
@@ -48,15 +50,46 @@ async def test_pages_are_compressed_revalidated_and_locked_down(
         assert resp.headers["Content-Type"].startswith("text/html")
         assert resp.headers["Content-Encoding"] == "gzip"
         assert resp.headers["Cache-Control"] == "no-cache"
-        assert resp.headers["Content-Security-Policy"] == CSP
         assert resp.headers["X-Content-Type-Options"] == "nosniff"
         assert resp.headers["Referrer-Policy"] == "no-referrer"
         html = gzip.decompress(await resp.read()).decode()
+        assert resp.headers["Content-Security-Policy"] == page_csp(html)
     assert "{{static}}" not in html
     assert "'unsafe-inline'" not in CSP and "frame-ancestors 'none'" in CSP
 
 
-CATALOGUE_DIR = Path(__file__).resolve().parent.parent / "client" / "web" / "i18n"
+def page_csp(html: str) -> str:
+    """The CSP a page must carry: the strict one, allowing only its own <style> and <script>
+    (if any) by their hashes."""
+    styles = re.findall(r"<style>(.*?)</style>", html, re.S)
+    scripts = re.findall(r"<script>(.*?)</script>", html, re.S)
+    assert len(styles) <= 1 and len(scripts) <= 1, "one of each at most"
+    return csp_allowing(*(hash_source(x[0]) if x else None for x in (styles, scripts)))
+
+
+async def test_the_student_page_draws_its_first_screen_without_waiting_for_the_style_sheet(
+    server: Running, http: aiohttp.ClientSession
+) -> None:
+    """On a slow link a linked style sheet in the head holds the first paint back a round
+    trip and its bytes after the HTML: the first screen's rules come in the page itself."""
+    sheet = (CLIENT_DIR / "css" / "app.css").read_text(encoding="utf-8")
+    async with http.get(f"{server.url}/join", headers={"Accept-Encoding": "identity"}) as resp:
+        html = (await resp.read()).decode()
+        csp = resp.headers["Content-Security-Policy"]
+    rules = first_paint_rules(sheet)
+    assert ".top {" in rules and ".message {" in rules and ".card {" in rules
+    assert f"<style>{rules}</style>" in html
+    assert f"style-src 'self' {hash_source(rules)};" in csp
+    assert "'unsafe-inline'" not in csp
+    assert not re.search(r'<link rel="stylesheet"', html), "a render-blocking style sheet"
+    assert re.search(r'<link rel="preload" href="/static/\w+/css/app\.css" as="style">', html)
+    # The teacher's and organizer's pages keep their linked sheet and the strict CSP.
+    async with http.get(f"{server.url}/teach", headers={"Accept-Encoding": "identity"}) as resp:
+        assert resp.headers["Content-Security-Policy"] == CSP
+        assert "<style" not in await resp.text()
+
+
+CATALOGUE_DIR = CLIENT_DIR / "i18n"
 
 
 @pytest.mark.parametrize(
@@ -72,13 +105,35 @@ async def test_the_student_page_arrives_with_its_words_in_the_browsers_language(
     async with http.get(f"{server.url}/join", headers=headers) as resp:
         html = (await resp.read()).decode()
         assert "Accept-Language" in resp.headers["Vary"]
-        assert resp.headers["Content-Security-Policy"] == CSP
-    assert f'<html lang="{lang}">' in html
+        assert resp.headers["Content-Security-Policy"] == page_csp(html)
+    assert f'<html lang="{lang}" data-words="student">' in html
     opening = messages["conn.opening"]
     assert f'data-i18n="conn.opening">{opening}</p>' in html
     assert f'placeholder="{escape(messages["chat.placeholder"])}"' in html
-    assert f'/i18n/{lang}.json" as="fetch"' in html  # the catalogue is fetched with the page
-    assert "{{" not in html and "<script>" not in html
+    # The catalogue comes with the page: the student's part of it (no teacher's words).
+    block = re.search(r'<script type="application/json" id="words" data-lang="(\w+)">(.*?)<', html)
+    assert block and block[1] == lang
+    student = {k: v for k, v in messages.items() if k.split(".")[0] not in ("teach", "org")}
+    assert json.loads(block[2]) == student
+    assert "{{" not in html
+    assert "sabakBoot" in html  # its first script is written in (the CSP allows it, above)
+
+
+def test_the_first_paint_parts_are_the_marked_rules_and_the_marked_script() -> None:
+    sheet = b"a{}\n/* first paint: begin */ b{} /* first paint: end */ c{}"
+    files = {"css/app.css": sheet, "js/boot.js": b"go();"}
+    page = '<head><!-- first-paint-style --><script src="/static/ab12/js/boot.js" data-inline>'
+    page += "</script></head>"
+    done = inline_first_paint(page, files)
+    assert done.html == "<head><style>b{}</style><script>go();</script></head>"
+    assert (done.style, done.script) == (hash_source("b{}"), hash_source("go();"))
+    assert inline_first_paint("<head></head>", files).html == "<head></head>"
+    for bad in ("/* first paint: begin */ b{}", "/* first paint: begin */ b{content:'</style>'}"
+                "/* first paint: end */", "a{}"):  # fmt: skip
+        with pytest.raises(ValueError):
+            inline_first_paint(page, {**files, "css/app.css": bad.encode()})
+    with pytest.raises(ValueError):  # a script that would end its own tag
+        inline_first_paint(page, {**files, "js/boot.js": b"x = '</SCRIPT>';"})
 
 
 def test_page_words_are_escaped_and_the_language_follows_the_q_values() -> None:
@@ -89,6 +144,8 @@ def test_page_words_are_escaped_and_the_language_follows_the_q_values() -> None:
         '<input data-i18n-placeholder="b" placeholder="&quot;quoted&quot; &amp; &lt;b&gt;">'
         '<b data-i18n="c"></b>'
     )
+    written = words_json({"a": "</script><!-- <b>"})  # the catalogue's data block
+    assert "<" not in written and json.loads(written) == {"a": "</script><!-- <b>"}
     assert preferred_language("en;q=0.5, ky;q=0.9, ru;q=0.7") == "ky"
     assert preferred_language("de-DE, fr") == "ru"  # as the page: Russian when none fits
     assert preferred_language("ky;q=0, en") == "en"
@@ -105,7 +162,10 @@ async def test_versioned_files_are_cached_for_a_year_and_revalidate_by_etag(
         assert resp.headers["Cache-Control"] == "public, max-age=31536000, immutable"
         assert resp.headers["Content-Encoding"] == "gzip"
         assert resp.headers["Content-Type"].startswith("text/javascript")
-        assert resp.headers["Content-Security-Policy"] == CSP
+        # Not a document: only nosniff (the CSP and referrer policy are 300 bytes a file).
+        assert resp.headers["X-Content-Type-Options"] == "nosniff"
+        assert "Content-Security-Policy" not in resp.headers
+        assert "Referrer-Policy" not in resp.headers
         etag = resp.headers["ETag"]
         assert b"LessonConnection" in gzip.decompress(await resp.read())
     async with http.get(url, headers={"If-None-Match": etag}) as resp:
@@ -149,6 +209,24 @@ async def test_static_routes_serve_nothing_outside_their_list(
     async with http.get(f"{server.url}{prefix}/{path}") as resp:
         assert resp.status == 404
         assert resp.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_student_catalogue_has_every_word_but_the_teachers_and_organizers() -> None:
+    assets = load_assets(CLIENT_DIR, {})
+    for lang in ("ky", "ru", "en"):
+        whole = json.loads((CATALOGUE_DIR / f"{lang}.json").read_text(encoding="utf-8"))
+        part = json.loads(assets.files[f"i18n/{lang}.student.json"].body)
+        assert part == {k: v for k, v in whole.items() if k.split(".")[0] not in ("teach", "org")}
+        assert part["conn.opening"] == whole["conn.opening"]
+    # No script of the student page asks for those words.
+    student_page = re.findall(
+        r'href="\{\{static\}\}/js/(\w+\.js)"', (CLIENT_DIR / "student.html").read_text()
+    )
+    student_page += ["media.js", "media_view.js", "media_send.js", "student_media.js"]
+    student_page += ["poll_view.js", "quiz_view.js", "scan.js", "boot.js"]
+    for name in student_page:
+        text = (CLIENT_DIR / "js" / name).read_text(encoding="utf-8")
+        assert not re.search(r"t\(\s*['`](teach|org)\.", text), name
 
 
 def test_the_asset_list_has_only_the_client_files(tmp_path: Path) -> None:

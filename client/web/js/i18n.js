@@ -7,6 +7,8 @@ export const LANGUAGES = ['ky', 'ru', 'en'];
 export const LANGUAGE_NAMES = { ky: 'Кыргызча', ru: 'Русский', en: 'English' };
 const STORE_KEY = 'sabak.lang';
 const CATALOGUES = new URL('../i18n/', import.meta.url);
+// A page may load a part of the catalogue: <html data-words="student"> (server/page_text.py).
+const PART = document.documentElement.dataset.words;
 
 // Where the browser has no Kyrgyz formats, Russian ones are what people in Kyrgyzstan read.
 const FORMAT_LOCALES = { ky: ['ky', 'ru'], ru: ['ru'], en: ['en'] };
@@ -30,13 +32,22 @@ export function preferredLanguage() {
 /** Load a language's catalogue, translate the page, and tell the listeners. */
 export async function setLanguage(code, remember = false) {
   const lang = LANGUAGES.includes(code) ? code : 'en';
-  const response = await fetch(new URL(`${lang}.json`, CATALOGUES));
-  messages = await response.json();
+  messages = written(lang) || (await (await fetch(catalogue(lang))).json());
   current = lang;
   document.documentElement.lang = lang;
   if (remember) safeSet(STORE_KEY, lang);
   translate(document);
   for (const fn of listeners) fn();
+}
+
+/** The catalogue the server wrote into the page, if it is in `lang` (one request less). */
+function written(lang) {
+  const block = document.getElementById('words');
+  return block && block.dataset.lang === lang ? JSON.parse(block.textContent) : null;
+}
+
+function catalogue(lang) {
+  return new URL(`${lang}${PART ? `.${PART}` : ''}.json`, CATALOGUES);
 }
 
 export const language = () => current;

@@ -3,7 +3,7 @@
  * resume token, heartbeats; the queue for what a learner does while offline is offline_queue.js.
  * No DOM code here: pages call the methods and listen with `on`.
  */
-import { io } from '../vendor/socket.io.esm.min.js';
+import { io, WebSocket as WebSocketTransport, XHR } from '../vendor/socket.io.esm.min.js';
 import { queueing, RETRY_MS, withLearner } from './offline_queue.js';
 
 /** Events the server sends; each is passed on to listeners under the same name. */
@@ -53,11 +53,27 @@ const STALE_RESUME = ['token-expired', 'bad-token', 'link-revoked', 'wrong-lesso
  * @typedef {'connecting'|'online'|'reconnecting'|'closed'} ConnState
  */
 
-/** A few listeners by name: `on(name, fn)` adds one, `tell(name, data)` calls them. */
+/**
+ * A few listeners by name: `on(name, fn)` adds one, `tell(name, data)` calls them. Between
+ * `hold()` and `release()` what it tells waits, in order, for listeners not there yet.
+ */
 export class Emitter {
   constructor() {
     /** @type {Map<string, Set<Function>>} */
     this.listeners = new Map();
+    /** @type {Array<[string, any]>|null} */
+    this.held = null;
+  }
+
+  hold() {
+    this.held = this.held || [];
+    return this;
+  }
+
+  release() {
+    const held = this.held || [];
+    this.held = null;
+    for (const [name, data] of held) this.tell(name, data);
   }
 
   /** @param {string} name @param {(data: any) => void} fn */
@@ -73,6 +89,7 @@ export class Emitter {
    * @param {string} name @param {any} [data]
    */
   tell(name, data) {
+    if (this.held) return void this.held.push([name, data]);
     for (const fn of this.listeners.get(name) || []) {
       try {
         fn(data);
@@ -88,11 +105,13 @@ export class Emitter {
 /** One device's connection to one lesson (possibly speaking for several learners). */
 export class LessonConnection extends queueing(Emitter) {
   /**
-   * @param {{auth: object, lessonId?: string|null, url?: string}} options
-   *   auth: {token} (a personal link) or {guest_code, name}
+   * @param {{auth: object, lessonId?: string|null, url?: string, socket?: any}} options
+   *   auth: {token} (a personal link) or {guest_code, name}; socket: a WebSocket to
+   *   socket.io opened before this code had loaded (boot.js), taken by the first connection
    */
-  constructor({ auth, lessonId = null, url = '/' }) {
+  constructor({ auth, lessonId = null, url = '/', socket = null }) {
     super();
+    this.early = socket;
     this.original = auth;
     this.auth = auth;
     this.lessonId = lessonId;
@@ -114,9 +133,20 @@ export class LessonConnection extends queueing(Emitter) {
   }
 
   start() {
+    if (this.socket) return this; // started early (boot.js): the page listens from now on
+    const conn = this;
+    /** The WebSocket transport; its first connection takes the early socket, if still open. */
+    class Transport extends WebSocketTransport {
+      createSocket(uri, protocols, opts) {
+        const early = conn.early;
+        conn.early = null;
+        if (early && early.readyState <= 1) return early;
+        return super.createSocket(uri, protocols, opts);
+      }
+    }
     const socket = io(this.url, {
       auth: (cb) => cb(this.auth),
-      transports: ['websocket', 'polling'],
+      transports: [Transport, XHR],
       tryAllTransports: true,
       reconnectionDelay: 500,
       reconnectionDelayMax: 3000,

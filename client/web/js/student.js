@@ -22,8 +22,14 @@ import * as view from './student_view.js';
 import { bindPolls } from './polls.js';
 import { bindQuiz } from './quiz.js';
 import { bindAttention, chatArrived, renderChip } from './attention.js';
-import { me as early } from './boot.js';
-import { bindEntry, bindLearnerAdd, askGuest, askMe, findLesson } from './student_entry.js';
+import {
+  bindEntry,
+  bindLearnerAdd,
+  askGuest,
+  askMe,
+  findLesson,
+  loadMedia,
+} from './student_entry.js';
 import {
   bindChecks,
   followChecks,
@@ -56,16 +62,24 @@ const state = {
 /** @type {LessonConnection|null} */
 let conn = null;
 let mediaFor = null;
+/** Refusals of boot.js's join (no lesson named) that the /api/me answer explains instead:
+ * no lesson of the course is live yet, or the link is a teacher's. */
+const NO_LESSON = ['no-live-lesson', 'invalid-payload'];
+/** The /api/me answer boot.js asked for, while its early join may still need it. */
+let earlyMe = null;
 /** Learners whose hand this phone is lowering (their 'hand' then needs no notice). */
 const lowering = new Set();
 const life = bindLifecycle(() => conn);
 
 async function main() {
+  // What the page's first script (boot.js, written into the page) already started.
+  const boot = globalThis.sabakBoot || { me: null, early: null };
   // The catalogue and the lesson are asked for at once: on a slow link each is a round trip.
   const words = setLanguage(preferredLanguage());
   const fragment = decodeURIComponent(location.hash.slice(1));
   const guest = !fragment || fragment.startsWith('code=');
-  const me = guest ? null : early || askMe(fragment);
+  const me = guest ? null : boot.me || askMe(fragment);
+  const early = guest ? null : await boot.early;
   await words;
   bindLanguageSelect(byId('lang'));
   onLanguage(renderAll);
@@ -76,15 +90,18 @@ async function main() {
   view.renderMedia(receiveMode());
   onReceiveMode(view.renderMedia);
   if (guest) askGuest(fragment.slice(5));
-  else findLesson(fragment, me);
+  else if (early && !early.finished) {
+    earlyMe = me; // the page listens to the connection boot.js opened and joined
+    connect(early.original, null, early);
+  } else findLesson(fragment, me);
 }
 
 // -- the lesson ---------------------------------------------------------------------------
 
-function connect(auth, lessonId) {
+function connect(auth, lessonId, early = null) {
   view.showEntry(t('conn.connecting'));
   state.over = false;
-  const c = (conn = new LessonConnection({ auth, lessonId }));
+  const c = (conn = early || new LessonConnection({ auth, lessonId }));
   c.guest = Boolean(auth.guest_code);
   life.follow(c);
   c.on('state', () => renderBanner(byId('banner'), c.state, c.queue.length));
@@ -104,6 +121,7 @@ function connect(auth, lessonId) {
   conn.start();
   life.take();
   renderBanner(byId('banner'), conn.state);
+  conn.release(); // what an early connection heard before the page listened
 }
 
 // -- what the server says ---------------------------------------------------------------
@@ -115,6 +133,7 @@ function welcome(ack) {
     return;
   }
   state.waiting = false;
+  if (ack.server_time) state.skew = Date.now() - ack.server_time;
   const snap = ack.snapshot;
   const you = snap.you;
   if (ack.primary) {
@@ -170,7 +189,7 @@ function startMedia(ack) {
     recording: () => state.recording !== 'off',
     renderMedia: () => view.renderMedia(receiveMode()),
   };
-  import('./student_media.js').then((m) => m.bindStudentMedia(bound, page, ack));
+  loadMedia().then((m) => m.bindStudentMedia(bound, page, ack));
 }
 
 const HANDLERS = {
@@ -222,6 +241,11 @@ const HANDLERS = {
     else notice(errorText(item.ack.error));
   },
   finished: ({ reason, error }) => {
+    const asked = earlyMe;
+    earlyMe = null;
+    if (reason === 'refused' && asked && !state.lesson && NO_LESSON.includes(error?.code)) {
+      return findLesson(conn.original.token, asked); // waits for a lesson, or goes to /teach
+    }
     if (reason === 'refused' && conn && conn.guest && !state.lesson && !state.waiting) {
       return retryGuest(errorText(error)); // a mistyped code: the form again, not a dead end
     }

@@ -38,6 +38,14 @@ export function askMe(token) {
   return fetch('/api/me', { headers: { Authorization: `Bearer ${token}` } });
 }
 
+/** The media modules (a lesson's video and sound), asked for at once, not each after the
+ * one that imports it: on a slow link each step of such a chain is a round trip. */
+export function loadMedia() {
+  import('./media.js');
+  import('./media_view.js');
+  return import('./student_media.js');
+}
+
 /** Ask the server which live lesson this personal link is for; wait if none has started. */
 export async function findLesson(token, asked = askMe(token)) {
   let response;
@@ -58,7 +66,7 @@ export async function findLesson(token, asked = askMe(token)) {
     setTimeout(() => findLesson(token), POLL_MS);
     return;
   }
-  import('./student_media.js'); // fetched while the socket connects; used once joined
+  loadMedia(); // fetched while the socket connects; used once joined
   page.connect({ token }, data.lessons[0].id);
 }
 
