@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+from collections.abc import Callable
 from typing import Any
 
 import av
@@ -15,6 +16,8 @@ from patches.aiortc.writer import RtpWriter
 
 SENDER_QUEUE_FRAMES = {"audio": 25, "video": 30}  # about 0.5 s / 1 s of media
 BACKLOG_BYTES = 256 * 1024
+# The subscriber's budget: bytes sent, may this retransmission go, may we ask for a keyframe.
+Budget = tuple[Callable[[int], None], Callable[[int, float], bool], Callable[[], bool]]
 
 
 class FeedTrack(MediaStreamTrack):
@@ -64,6 +67,7 @@ class Feed:
         self.started = self.wanted = self.congested = False
         self.waiting_key = slot.spec.media == "video"
         self.frames = self.keyframes_waited = self.overflows = self.dropped = 0
+        self.budget: Budget | None = None
 
     @property
     def active(self) -> bool:
@@ -71,7 +75,8 @@ class Feed:
 
     def start(self, params: SendParameters) -> None:
         if self.slot.egress == "direct":
-            self.writer = RtpWriter(self.sender, params)
+            budget = self.budget[:2] if self.budget else ()
+            self.writer = RtpWriter(self.sender, params, *budget)
         self.started = True
         self.want(self.wanted)
 
@@ -94,7 +99,8 @@ class Feed:
         """Forward a frame; True if this feed could use a keyframe now."""
         if self.waiting_key and not frame.keyframe:
             self.dropped += 1
-            return not self._congested()  # asking while congested would only waste one
+            # Asking while congested would only waste one; and each student has an allowance.
+            return not self._congested() and (self.budget is None or self.budget[2]())
         if not self._send(frame):
             self._overflow()
             return False
@@ -132,6 +138,7 @@ class Feed:
             "frames": self.frames,
             "packets": packets,
             "retransmits": self.writer.retransmits if self.writer else None,
+            "retransmits_skipped": self.writer.retransmits_skipped if self.writer else None,
             "keyframes_waited": self.keyframes_waited,
             "waiting_keyframe": self.active and self.waiting_key,
             "overflows": self.overflows,

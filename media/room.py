@@ -11,6 +11,7 @@ from typing import Any, get_args
 from aiortc import RTCSessionDescription
 
 from media import offer
+from media.adapting import Adapting, LinkCallback
 from media.connections import MAX_PEERS, Connections, Direction, Peer
 from media.errors import MediaError
 from media.publisher import Publisher
@@ -38,6 +39,7 @@ class MediaRoom:
         egress: Egress = "direct",
         on_state: StateCallback | None = None,
         max_peers: int = MAX_PEERS,
+        on_link: LinkCallback | None = None,
     ) -> None:
         self._connections = Connections(
             ice_servers=ice_servers,
@@ -52,6 +54,7 @@ class MediaRoom:
         self._publishing: dict[str, Peer] = {}  # newest publish connection, seated or not
         self._subscribers: dict[str, Subscriber] = {}
         self._turns = Turns()  # one operation at a time per participant and direction
+        self._adapting = Adapting(self._slots, self._subscribers, on_link)
 
     # --- publishing ------------------------------------------------------------------------
 
@@ -185,7 +188,9 @@ class MediaRoom:
         check_mode(mode)
         old = self._subscribers.pop(participant_id, None)
         sub = Subscriber(participant_id, mode)
+        sub.set_mode(mode)
         self._subscribers[participant_id] = sub
+        self._adapting.start()
         if old is not None:
             await self._drop_connection(old)
         return await self._offer(sub) if mode != "none" else None
@@ -221,13 +226,12 @@ class MediaRoom:
         sub = self._subscribers.get(participant_id)
         if sub is None:
             return await self._subscribe(participant_id, mode)
-        sub.mode = mode
+        sub.set_mode(mode)
         if mode != "none" and (
             sub.peer is None or sub.peer.pc.connectionState in ("failed", "closed")
         ):
             await self._drop_connection(sub)
             return await self._offer(sub)
-        sub.refresh()
         return None
 
     async def _offer(self, sub: Subscriber) -> str:
@@ -276,6 +280,7 @@ class MediaRoom:
 
     async def close(self) -> None:
         """The lesson is over: refuse what waits, then close every connection ever made."""
+        await self._adapting.stop()
         await self._turns.close()
         for pid in {*self._publishing, *self._subscribers}:
             await self._remove(pid)

@@ -60,7 +60,9 @@ class MediaRooms:
             settings.max_peers_per_lesson,
         )
         liveness = Liveness(settings.worker_ping_s, settings.worker_ping_timeout_s)
-        self.workers = MediaWorkers(worker_count(settings.workers), options, self._lost, liveness)
+        self.workers = MediaWorkers(
+            worker_count(settings.workers), options, self._lost, liveness, self._event
+        )
         self._following: dict[str, asyncio.Task[None]] = {}  # the latest follow-up per lesson
         self._in_flight: collections.Counter[tuple[str, str, str]] = collections.Counter()
         bus.on_stored(self)
@@ -69,6 +71,12 @@ class MediaRooms:
         """Lessons whose media died with its worker: their pages are told to start again."""
         for lesson_id in lesson_ids:
             self.bus.notice(lesson_id, "media_restart", {})
+
+    def _event(self, event: dict[str, Any]) -> None:
+        """A worker's word: a student's video stopped (or came back) for a weak link."""
+        if event.get("event") == "media_link":
+            data = {"sound_only": bool(event["sound_only"])}
+            self.bus.tell(str(event["lesson"]), str(event["pid"]), "media_link", data)
 
     def room(self, lesson_id: str) -> RemoteRoom:
         return self.workers.room(lesson_id)

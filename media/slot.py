@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import av
 from aiortc import RTCRtpReceiver
 
+from media.estimate import Rate
 from media.keyframes import KeyframeRequester
 from media.rtp import CLOCK_RATES, Timeline, is_vp8_keyframe, vp8_payloads
 from patches.aiortc.ingress import FrameSink
@@ -79,6 +80,7 @@ class Slot:
         self.keyframes = KeyframeRequester()
         self.feeds: set[Feed] = set()  # started and wanted
         self.frames_in = self.keyframes_in = self.bytes_in = 0
+        self.rate_in = Rate()  # what its source sends now: what a subscriber's video costs
         self.timeline = Timeline(CLOCK_RATES[spec.media])
         self._time_base = fractions.Fraction(1, self.timeline.clock_rate)
         self._picture_id = random.getrandbits(15)
@@ -118,10 +120,12 @@ class Slot:
         if not data:  # padding only (bandwidth probes): nothing to forward
             return
         keyframe = self.spec.media == "audio" or is_vp8_keyframe(data)
+        now = time.monotonic()
         self.frames_in += 1
         self.bytes_in += len(data)
+        self.rate_in.add(now, len(data))
         self.keyframes_in += keyframe and self.spec.media == "video"
-        frame = self._frame(data, self.timeline.map(timestamp, time.monotonic()), keyframe)
+        frame = self._frame(data, self.timeline.map(timestamp, now), keyframe)
         waiting = False
         for feed in self.feeds:
             waiting |= feed.push(frame)

@@ -1,19 +1,34 @@
-"""A subscriber: a participant's reception, its mode, its connection and one feed per slot."""
+"""A subscriber: a participant's reception, its mode, its connection and one feed per slot.
+
+Its Adapter (media/adapter.py) hears the RTCP feedback of all its feeds and every byte they
+send, and on each tick of the room chooses what video its link carries: down to sound only
+by itself, and back when the link recovers. The student's mode is the ceiling.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 from aiortc import RTCPeerConnection
 
 from media import offer
+from media.adapter import Adapter
 from media.connections import Peer
 from media.errors import MediaError
 from media.feed import Feed, FeedTrack
+from media.ladder import SOUND_ONLY, Rung
 from media.slot import MODE_KINDS, Slot
-from patches.aiortc.sender import on_keyframe_request, on_sender_started, set_stream_id
+from patches.aiortc.sender import (
+    Feedback,
+    on_feedback,
+    on_keyframe_request,
+    on_sender_started,
+    set_stream_id,
+)
 
 
 def check_mode(mode: str) -> None:
@@ -29,14 +44,51 @@ class Subscriber:
     mode: str
     peer: Peer | None = None
     feeds: tuple[Feed, ...] = ()
+    adapter: Adapter = field(default_factory=Adapter)
+    _nacked: int = 0  # since the last tick
+    _packets: int = 0  # sent, at the last tick
 
     @property
     def alive(self) -> bool:
         return self.peer is not None and self.peer.pc.connectionState not in ("failed", "closed")
 
     def wants(self, slot: Slot) -> bool:
-        """Its mode has the slot's kind, and the slot is not its own (nobody hears themself)."""
+        """Its mode has the slot's kind, and the slot is not its own (nobody hears themself).
+
+        Video only while its link carries it (the adapter did not drop it to sound only).
+        """
+        if slot.spec.media == "video" and self.adapter.ladder.sound_only:
+            return False
         return self.alive and slot.spec.kind in MODE_KINDS[self.mode] and slot.owner != self.pid
+
+    @property
+    def sound_only(self) -> bool:
+        """Down to the sound by itself, its link being too weak for video."""
+        return self.mode == "video" and self.adapter.ladder.sound_only
+
+    def set_mode(self, mode: str) -> None:
+        """The student's choice is the ceiling; asking for video again tries it at once."""
+        self.mode = mode
+        now = time.monotonic()
+        if mode == "video":
+            self.adapter.retry(now)
+        else:
+            self.adapter.cap(now, SOUND_ONLY)
+        self.refresh()
+
+    def adapt(self, now: float, rungs: Sequence[Rung]) -> bool | None:
+        """One tick: feed the estimate, choose; the new sound_only if it changed, else None."""
+        before = self.sound_only
+        packets = sum(f.writer.packets for f in self.feeds if f.writer)
+        sent_bps = self.adapter.sent.bps(now)
+        self.adapter.estimate.nacks(now, self._nacked, packets - self._packets, sent_bps)
+        self._nacked, self._packets = 0, packets
+        if self.mode == "video":
+            self.adapter.tick(now, rungs)
+        if self.sound_only == before:
+            return None
+        self.refresh()
+        return self.sound_only
 
     def refresh(self, slot: Slot | None = None) -> None:
         """Feed what it wants now: of one slot, or of all of them."""
@@ -55,15 +107,43 @@ class Subscriber:
         offer.prefer_codec(transceiver, slot.spec.media)
         feed = Feed(slot, transceiver.sender, track)
         feed.wanted = self.wants(slot)
+        feed.budget = (self._sent, self._may_resend, self._may_ask_keyframe)
         set_stream_id(transceiver.sender, slot.spec.stream)
-        on_keyframe_request(transceiver.sender, partial(slot.keyframes.request, "pli"))
+        on_keyframe_request(transceiver.sender, partial(self._keyframe_request, feed))
+        on_feedback(transceiver.sender, self._feedback)
         on_sender_started(transceiver.sender, feed.start)
         return feed
+
+    def _feedback(self, feedback: Feedback) -> None:
+        now, estimate = time.monotonic(), self.adapter.estimate
+        if feedback.fraction_lost is not None:
+            estimate.report(now, feedback.fraction_lost, self.adapter.sent.bps(now), feedback.rtt)
+        if feedback.remb_bps is not None:
+            estimate.remb(now, feedback.remb_bps)
+        self._nacked += feedback.nacked
+
+    def _sent(self, nbytes: int) -> None:
+        self.adapter.sent.add(time.monotonic(), nbytes)
+
+    def _may_resend(self, nbytes: int, sent_at: float) -> bool:
+        return self.adapter.retransmit_ok(time.monotonic(), nbytes, sent_at)
+
+    def _may_ask_keyframe(self) -> bool:
+        return self.adapter.keyframe_ok(time.monotonic())
+
+    def _keyframe_request(self, feed: Feed) -> None:
+        """The browser lost the picture: ask the publisher within its allowance, else wait."""
+        if self._may_ask_keyframe():
+            feed.slot.keyframes.request("pli")
+        elif feed.active:
+            feed.waiting_key = True  # what it gets meanwhile it cannot decode
 
     def report(self) -> dict[str, Any]:
         """Its mode, its connection, and per slot what was forwarded."""
         return {
             "mode": self.mode,
+            "sound_only": self.sound_only,
+            "link": self.adapter.report(),
             "connection": self.peer.pc.connectionState if self.peer else "none",
             "tracks": {f.slot.spec.name: f.report() for f in self.feeds},
         }

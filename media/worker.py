@@ -9,6 +9,10 @@ are JSON, one object a line, over the worker's stdin and stdout:
     ← {"id": 7, "ok": "v=0…"}          or   ← {"id": 7, "error": ["bad-mode", "…"]}
 
 WebRTC itself (ICE, DTLS, SRTP) goes straight between browsers and the worker's UDP sockets.
+A worker also speaks unasked, a line with "event" instead of "id": a student's link went
+down to sound only by itself, or back (`{"event": "media_link", "lesson": "L1", "pid": "p2",
+"sound_only": true}`).
+
 A worker reads until its stdin closes — when the server stops, and also when the server is
 killed — then closes its rooms and exits: a worker never outlives its server. A worker that
 dies is started again on the next request; the lessons it held lose their media connections
@@ -29,6 +33,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from media.connections import MAX_PEERS
@@ -119,8 +124,14 @@ class Worker:
                 ice_host_addresses=self.options.ice_host_addresses,
                 ice_accept_remote_ips=self.options.ice_accept_remote_ips,
                 max_peers=self.options.max_peers,
+                on_link=partial(self._link, lesson_id),
             )
         return self.rooms[lesson_id]
+
+    def _link(self, lesson_id: str, pid: str, sound_only: bool) -> None:
+        self.send(
+            {"event": "media_link", "lesson": lesson_id, "pid": pid, "sound_only": sound_only}
+        )
 
     def receive(self, line: bytes) -> None:
         """Answer one request line in a task of its own: a slow answer blocks no other."""

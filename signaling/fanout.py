@@ -45,6 +45,7 @@ class Fanout:
         bus.on_stored(self)
         bus.on_mirrored(self.follow_up)
         bus.on_notice(self.tell_everyone)
+        bus.on_tell(self.tell_one)
 
     def connections(self, lesson_id: str, pid: str) -> list[str]:
         return sorted(self._sockets.get((lesson_id, pid), ()))
@@ -96,6 +97,10 @@ class Fanout:
     def tell_everyone(self, lesson_id: str, name: str, data: dict[str, Any]) -> None:
         """A notice from the server itself (not a stored event) to the whole lesson."""
         self._spawn(self.sio.emit(name, data, room=room(lesson_id, ALL)))
+
+    def tell_one(self, lesson_id: str, pid: str, name: str, data: dict[str, Any]) -> None:
+        """A notice from the server itself to one participant's sockets."""
+        self._spawn(self.sio.emit(name, data, room=room(lesson_id, pid)))
 
     async def _send(self, lesson_id: str, message: Outgoing) -> None:
         delay = COALESCE_S.get(message.name)

@@ -286,5 +286,6 @@ OUTBOUND: dict[str, Outbound] = {
         Outbound("floor", "everyone",
                  {"participant_id": str, "camera": bool, "given": bool, "state": str}),
         Outbound("media_restart", "everyone", {}),
+        Outbound("media_link", "the participant", {"sound_only": bool}),
     )
 }  # fmt: skip

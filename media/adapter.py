@@ -1,0 +1,94 @@
+"""A subscriber's adaptation: its link estimate, its rung and its budget (pure: time is given).
+
+Everything we send a student counts against one budget, the link estimate: the media, the
+retransmissions, the keyframes asked for on its behalf. Media comes first and the sound
+before the video: a retransmission goes out only while what was sent in the last window
+leaves room for it, and a keyframe request only while the student is within its allowance
+(KEYFRAME_BURST at once, then one per KEYFRAME_EVERY_S); otherwise it waits for the next
+keyframe, which another student's request or the layer switch brings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from media.estimate import LinkEstimate, Rate
+from media.ladder import HEADROOM, SOUND_ONLY, Ladder, Rung
+
+FLOOR_BPS = 32_000  # the sound: the estimate never goes under it
+CEILING_BPS = 10_000_000
+START_BPS = 2_000_000
+KEYFRAME_EVERY_S = 20.0  # a struggling student may cost the class 3 keyframes a minute
+KEYFRAME_BURST = 2  # a link back from an outage gets its keyframe at once
+RETRANSMIT_MAX_AGE_S = 1.0  # even on a slow link, older packets come too late to play
+
+
+class Adapter:
+    """One subscriber's estimate, place on the ladder and budget."""
+
+    def __init__(self, rungs: Sequence[Rung] = ()) -> None:
+        self.estimate = LinkEstimate(START_BPS, FLOOR_BPS, CEILING_BPS)
+        self.ladder = Ladder(rungs)
+        self.sent = Rate()
+        self.retransmits_skipped = self.keyframes_refused = 0
+        self._keyframe_tokens, self._keyframe_at = float(KEYFRAME_BURST), 0.0
+
+    @property
+    def index(self) -> int:
+        return self.ladder.index
+
+    def tick(self, now: float, rungs: Sequence[Rung]) -> int:
+        """Choose the rung for now from fresh costs; SOUND_ONLY if no video fits."""
+        self.ladder.set_rungs(rungs)
+        before = self.ladder.index
+        self.estimate.update(now)
+        index = self.ladder.choose(now, self.estimate.bps(now), self.estimate.loss)
+        if before == SOUND_ONLY and index >= 0:
+            # A try from sound only: give it the rate it needs, and let the reports judge.
+            self.estimate.reset(now, self.ladder.rungs[index].bps * HEADROOM)
+        return index
+
+    def retry(self, now: float) -> None:
+        """The student asked for video again."""
+        self.ladder.retry(now)
+        if self.ladder.index >= 0:
+            self.estimate.reset(now, self.ladder.rungs[self.ladder.index].bps * HEADROOM)
+
+    def cap(self, now: float, ceiling: int) -> None:
+        self.ladder.cap(now, ceiling)
+
+    def retransmit_ok(self, now: float, nbytes: int, sent_at: float) -> bool:
+        """Resend a packet? Not one too old to play, nor past the budget."""
+        rtt = self.estimate.rtt or 0.1
+        too_old = now - sent_at > min(RETRANSMIT_MAX_AGE_S, 0.1 + 2 * rtt)
+        full = self.sent.bps(now) + nbytes * 8 / self.sent.window_s > self.estimate.bps(now)
+        if too_old or full:
+            self.retransmits_skipped += 1
+            return False
+        return True
+
+    def keyframe_ok(self, now: float) -> bool:
+        """Ask the publisher for a keyframe for this student? Within its allowance only."""
+        earned = (now - self._keyframe_at) / KEYFRAME_EVERY_S
+        self._keyframe_tokens = min(KEYFRAME_BURST, self._keyframe_tokens + earned)
+        self._keyframe_at = now
+        if self._keyframe_tokens < 1:
+            self.keyframes_refused += 1
+            return False
+        self._keyframe_tokens -= 1
+        return True
+
+    def report(self) -> dict[str, object]:
+        return {
+            "estimate_bps": round(self.estimate.loss_bps),
+            "remb_bps": self.estimate.remb_bps,
+            "loss": self.estimate.loss,
+            "rtt": self.estimate.rtt,
+            "rung": self.ladder.index,
+            "sound_only": self.ladder.sound_only,
+            "downs": self.ladder.downs,
+            "ups": self.ladder.ups,
+            "cuts": self.estimate.cuts,
+            "retransmits_skipped": self.retransmits_skipped,
+            "keyframes_refused": self.keyframes_refused,
+        }

@@ -1,0 +1,102 @@
+"""What a subscriber's link carries, estimated from the RTCP it sends us (pure: time is given).
+
+A loss-based controller in the manner of libwebrtc's and Galène's: while the receiver reports
+under 2 % loss the estimate grows by 8 % a second, between 2 and 10 % it holds, above 10 % it
+is cut in proportion to the loss, at most once per RTT (+ 0.3 s). A cut starts from what we
+really sent (the estimate may have grown far past it on a quiet link), so one bad report
+brings it under the rate that hurt. A REMB from the browser, while fresh, caps the estimate:
+the delay-based figure says "full" before any packet is lost. A burst of NACKs is loss too,
+and arrives a report interval sooner.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+
+GROW_BELOW, CUT_ABOVE = 0.02, 0.10
+GROW_FACTOR, GROW_STEP_BPS, GROW_EVERY_S = 1.08, 1000, 1.0
+CUT_GAP_S = 0.3  # plus the RTT between two cuts: the next report must see the first one
+REPORT_STALE_S = 10.0  # no report for this long: nothing to grow on
+REMB_FRESH_S = 5.0
+NACK_MIN_PACKETS = 20  # fewer sent: a NACK or two is no fraction
+RATE_WINDOW_S = 2.0
+
+
+class Rate:
+    """Bytes over the last RATE_WINDOW_S seconds, as bits per second."""
+
+    def __init__(self, window_s: float = RATE_WINDOW_S) -> None:
+        self.window_s = window_s
+        self._samples: collections.deque[tuple[float, int]] = collections.deque()
+        self._bytes = 0
+
+    def add(self, now: float, nbytes: int) -> None:
+        self._samples.append((now, nbytes))
+        self._bytes += nbytes
+        self._expire(now)
+
+    def bps(self, now: float) -> float:
+        self._expire(now)
+        return self._bytes * 8 / self.window_s
+
+    def _expire(self, now: float) -> None:
+        while self._samples and self._samples[0][0] <= now - self.window_s:
+            self._bytes -= self._samples.popleft()[1]
+
+
+class LinkEstimate:
+    """A subscriber link's estimated capacity in bits/s, from loss, NACKs and REMB."""
+
+    def __init__(self, start_bps: float, floor_bps: float, ceiling_bps: float) -> None:
+        self.floor_bps, self.ceiling_bps = floor_bps, ceiling_bps
+        self.loss_bps = start_bps
+        self.loss = 0.0  # the latest fraction lost reported
+        self.rtt: float | None = None
+        self.remb_bps: float | None = None
+        self.cuts = 0
+        self._reported_at = self._remb_at = self._grown_at = self._cut_at = -math.inf
+
+    def report(self, now: float, fraction_lost: float, sent_bps: float, rtt: float | None) -> None:
+        """A receiver report block about one of our streams (fraction_lost 0..1)."""
+        if rtt is not None:
+            self.rtt = rtt
+        self.loss, self._reported_at = fraction_lost, now
+        if fraction_lost > CUT_ABOVE:
+            self._cut(now, fraction_lost, sent_bps)
+        else:
+            self.update(now)
+
+    def nacks(self, now: float, nacked: int, sent: int, sent_bps: float) -> None:
+        """Packets NACKed and sent since the last call: a burst is loss before the report."""
+        if sent >= NACK_MIN_PACKETS and nacked / sent > CUT_ABOVE:
+            self._cut(now, min(1.0, nacked / sent), sent_bps)
+
+    def remb(self, now: float, bps: float) -> None:
+        self.remb_bps, self._remb_at = bps, now
+
+    def update(self, now: float) -> None:
+        """Grow while the latest report says the link is clean (called on a timer too)."""
+        clean = self.loss < GROW_BELOW and now - self._reported_at < REPORT_STALE_S
+        if clean and now - self._grown_at >= GROW_EVERY_S:
+            self._grown_at = now
+            grown = self.loss_bps * GROW_FACTOR + GROW_STEP_BPS
+            self.loss_bps = min(self.ceiling_bps, grown)
+
+    def reset(self, now: float, bps: float) -> None:
+        """Start again from bps (the student asked to try video again)."""
+        self.loss_bps, self.loss = min(self.ceiling_bps, bps), 0.0
+        self._grown_at = now
+
+    def bps(self, now: float) -> float:
+        if self.remb_bps is not None and now - self._remb_at < REMB_FRESH_S:
+            return min(self.loss_bps, self.remb_bps)
+        return self.loss_bps
+
+    def _cut(self, now: float, loss: float, sent_bps: float) -> None:
+        if now - self._cut_at < CUT_GAP_S + (self.rtt or 0.0):
+            return
+        base = min(self.loss_bps, sent_bps) if sent_bps > 0 else self.loss_bps
+        self.loss_bps = max(self.floor_bps, base * (1 - 0.5 * loss))
+        self._cut_at = self._grown_at = now
+        self.cuts += 1
