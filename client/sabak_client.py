@@ -53,6 +53,7 @@ class SabakClient:
         "quiz_extended",
         "floor",
         "media_restart",
+        "media_link",
     )
 
     def __init__(

@@ -119,7 +119,7 @@ class Subscriber:
         if feedback.fraction_lost is not None:
             estimate.report(now, feedback.fraction_lost, self.adapter.sent.bps(now), feedback.rtt)
         if feedback.remb_bps is not None:
-            estimate.remb(now, feedback.remb_bps)
+            estimate.remb(feedback.remb_bps)
         self._nacked += feedback.nacked
 
     def _sent(self, nbytes: int) -> None:

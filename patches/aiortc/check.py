@@ -6,6 +6,8 @@ import aioice
 import aioice.ice
 import aiortc
 import aiortc.clock
+import aiortc.codecs
+import aiortc.rtcpeerconnection
 import aiortc.rtcrtpparameters
 import aiortc.sdp
 from aiortc import RTCRtpReceiver, RTCRtpSender, rtcrtpreceiver
@@ -67,6 +69,8 @@ _SOURCE: internals.Source = (
     # sdp.offered_media: each m-line's kind, direction and mid (a=mid, in its RTP parameters)
     (aiortc.sdp.MediaDescription, "__init__", ("self.kind", "self.direction", "self.rtp")),
     (aiortc.sdp.SessionDescription, "parse", ("current_media.rtp.muxId = value",)),
+    # sdp.ask_opus_fec_and_dtx: our codec's parameters are what aiortc writes in an answer
+    (aiortc.rtcpeerconnection, "find_common_codecs", ("codec = copy.deepcopy(codec)",)),
 )
 # (owner, attribute, parameter names)
 _SIGNATURES: internals.Signatures = (
@@ -85,6 +89,7 @@ _SIGNATURES: internals.Signatures = (
 _ATTRIBUTES: internals.Attributes = (
     (aioice.ice.CandidatePair, "remote_addr"),
     (aiortc.rtcrtpparameters, "RTCRtpSendParameters"),
+    (aiortc.codecs, "CODECS"),
 )
 
 
