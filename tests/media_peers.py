@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -33,6 +34,36 @@ class Serves(Protocol):
     def client(self, link_or_token: str) -> SabakClient: ...
 
 
+class Rewrites(Protocol):
+    """How one connection's descriptions look on the far side (bench/linkroute.py: a relay)."""
+
+    def remote(self, sdp: str) -> str: ...
+
+    def local(self, sdp: str) -> str: ...
+
+
+class Route(Protocol):
+    """A peer's way to the server: straight (DIRECT), or through a link emulator."""
+
+    async def connection(self) -> Rewrites: ...
+
+
+class _Straight:
+    def remote(self, sdp: str) -> str:
+        return sdp
+
+    def local(self, sdp: str) -> str:
+        return sdp
+
+
+class _Direct:
+    async def connection(self) -> Rewrites:
+        return _Straight()
+
+
+DIRECT: Route = _Direct()
+
+
 @dataclass
 class At:
     """A server known only by its URL, e.g. one `sabak serve` process of several."""
@@ -52,9 +83,10 @@ def new_pc() -> RTCPeerConnection:
 class AiortcTeacher:
     """A Python teacher publishing aiortc's test camera and microphone (VP8 and Opus)."""
 
-    def __init__(self, server: Serves, link: str) -> None:
+    def __init__(self, server: Serves, link: str, route: Route = DIRECT) -> None:
         self.client = server.client(link)
         self.pc = new_pc()
+        self.route = route
 
     async def join(self, lesson_id: str) -> None:
         pin_host_addresses((LOOPBACK,))
@@ -72,10 +104,13 @@ class AiortcTeacher:
         await self.pc.setLocalDescription(await self.pc.createOffer())
         kinds = {str(t.mid): "mic" if t.kind == "audio" else "camera"
                  for t in self.pc.getTransceivers()}  # fmt: skip
+        routed = await self.route.connection()
         answer = await self.client.call(
-            "media_publish", {"sdp": self.pc.localDescription.sdp, "track_kinds": kinds}
-        )
-        await self.pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+            "media_publish", {"sdp": routed.local(self.pc.localDescription.sdp),
+                              "track_kinds": kinds}
+        )  # fmt: skip
+        answer_sdp = routed.remote(answer["sdp"])
+        await self.pc.setRemoteDescription(RTCSessionDescription(answer_sdp, "answer"))
 
     async def close(self) -> None:
         await self.pc.close()
@@ -89,14 +124,17 @@ class AiortcStudent:
     a decode error counts instead of vanishing inside aiortc.
     """
 
-    def __init__(self, server: Serves, link: str) -> None:
+    def __init__(self, server: Serves, link: str, route: Route = DIRECT) -> None:
         self.client = server.client(link)
         self.pc = new_pc()
+        self.route = route
         self.frames: Counter[str] = Counter()
         self.decoded: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
         self.keyframes: Counter[str] = Counter()
         self._decoders: dict[str, Any] = {}
+        # Told of each frame (mid, RTP timestamp, keyframe, decoded): the weak-link harness.
+        self.on_frame: Callable[[str, int, bool, bool], None] | None = None
 
     async def join(self, lesson_id: str, mode: str = "video") -> None:
         pin_host_addresses((LOOPBACK,))  # aioice never offers 127.0.0.1 by itself
@@ -110,11 +148,12 @@ class AiortcStudent:
             await self.pc.close()
             self.pc = new_pc()
         offer = (await self.client.call("media_subscribe", {"mode": mode}))["sdp"]
-        await self.pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
+        routed = await self.route.connection()
+        await self.pc.setRemoteDescription(RTCSessionDescription(routed.remote(offer), "offer"))
         for t in self.pc.getTransceivers():
             self._tap(str(t.mid), t.kind, t.receiver)
         await self.pc.setLocalDescription(await self.pc.createAnswer())
-        await self.client.call("media_answer", {"sdp": self.pc.localDescription.sdp})
+        await self.client.call("media_answer", {"sdp": routed.local(self.pc.localDescription.sdp)})
 
     def _tap(self, mid: str, kind: str, receiver: RTCRtpReceiver) -> None:
         if kind == "video":
@@ -125,12 +164,17 @@ class AiortcStudent:
             self._decoders[mid] = codec
 
         def sink(data: bytes, timestamp: int) -> None:
+            key = kind == "video" and is_vp8_keyframe(data)
             self.frames[mid] += 1
-            self.keyframes[mid] += kind == "video" and is_vp8_keyframe(data)
+            self.keyframes[mid] += key
             try:
-                self.decoded[mid] += len(self._decoders[mid].decode(av.Packet(data)))
+                decoded = len(self._decoders[mid].decode(av.Packet(data)))
             except av.FFmpegError:
+                decoded = 0
                 self.errors[mid] += 1
+            self.decoded[mid] += decoded
+            if self.on_frame is not None:
+                self.on_frame(mid, timestamp, key, decoded > 0)
 
         tap_encoded_frames(receiver, sink, per_packet=kind == "audio")
 
