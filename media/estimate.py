@@ -61,7 +61,7 @@ class LinkEstimate:
     def report(self, now: float, fraction_lost: float, sent_bps: float, rtt: float | None) -> None:
         """A receiver report block about one of our streams (fraction_lost 0..1)."""
         if rtt is not None:
-            self.rtt = rtt
+            self.rtt = max(0.0, rtt)  # aiortc's figure goes negative when clocks jitter
         self.loss, self._reported_at = fraction_lost, now
         if fraction_lost > CUT_ABOVE:
             self._cut(now, fraction_lost, sent_bps)

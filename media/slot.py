@@ -80,7 +80,9 @@ class Slot:
         self.keyframes = KeyframeRequester()
         self.feeds: set[Feed] = set()  # started and wanted
         self.frames_in = self.keyframes_in = self.bytes_in = 0
-        self.rate_in = Rate()  # what its source sends now: what a subscriber's video costs
+        # What its source sends: a subscriber's video costs this. Over 10 s, so that the
+        # keyframe a switch asks for does not make the video look too dear to switch to.
+        self.rate_in = Rate(window_s=10.0)
         self.timeline = Timeline(CLOCK_RATES[spec.media])
         self._time_base = fractions.Fraction(1, self.timeline.clock_rate)
         self._picture_id = random.getrandbits(15)

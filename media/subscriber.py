@@ -30,6 +30,8 @@ from patches.aiortc.sender import (
     set_stream_id,
 )
 
+NACKS_REMEMBERED = 1024  # sequence numbers (the video's, in practice)
+
 
 def check_mode(mode: str) -> None:
     if mode not in MODE_KINDS:
@@ -45,7 +47,8 @@ class Subscriber:
     peer: Peer | None = None
     feeds: tuple[Feed, ...] = ()
     adapter: Adapter = field(default_factory=Adapter)
-    _nacked: int = 0  # since the last tick
+    _nacked: int = 0  # since the last tick, each sequence number once
+    _seen_nacks: dict[int, None] = field(default_factory=dict)  # the latest ones, in order
     _packets: int = 0  # sent, at the last tick
 
     @property
@@ -120,7 +123,16 @@ class Subscriber:
             estimate.report(now, feedback.fraction_lost, self.adapter.sent.bps(now), feedback.rtt)
         if feedback.remb_bps is not None:
             estimate.remb(feedback.remb_bps)
-        self._nacked += feedback.nacked
+        self._count_nacks(feedback.nacked)
+
+    def _count_nacks(self, seqs: tuple[int, ...]) -> None:
+        """A browser asks for a lost packet again every RTT: a loss counts once."""
+        for seq in seqs:
+            if seq not in self._seen_nacks:
+                self._seen_nacks[seq] = None
+                self._nacked += 1
+        while len(self._seen_nacks) > NACKS_REMEMBERED:
+            del self._seen_nacks[next(iter(self._seen_nacks))]
 
     def _sent(self, nbytes: int) -> None:
         self.adapter.sent.add(time.monotonic(), nbytes)

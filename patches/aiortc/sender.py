@@ -41,7 +41,7 @@ class Feedback:
 
     fraction_lost: float | None = None  # a receiver report block: 0..1 since the last one
     rtt: float | None = None  # aiortc's smoothed RTT once a report echoed our sender report
-    nacked: int = 0  # sequence numbers asked for again
+    nacked: tuple[int, ...] = ()  # sequence numbers asked for again
     remb_bps: int | None = None  # the receiver's estimated maximum bitrate
 
 
@@ -70,7 +70,7 @@ def _feedback(sender: RTCRtpSender, packet: AnyRtcpPacket) -> Feedback | None:
         rtt = sender._RTCRtpSender__rtt  # type: ignore[attr-defined]
         return Feedback(fraction_lost=block.fraction_lost / 256, rtt=rtt)
     if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
-        return Feedback(nacked=len(packet.lost))
+        return Feedback(nacked=tuple(packet.lost))
     if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
         try:
             bitrate, ssrcs = unpack_remb_fci(packet.fci)
