@@ -1,0 +1,221 @@
+"""A lesson over emulated links: a teacher and students each on a `Link`, and what each saw.
+
+Shared by bench/links.py and tests/test_weak_links.py (issue 16). The server is a live
+`Running` server whose media accepts ICE only through relays (bench/linkroute.py); the
+teacher is an aiortc peer sending a picture that fills a pinned VP8 bitrate (~500 kbit/s,
+as a real camera) and a tone; each student is an aiortc peer that decodes what it gets.
+
+What a student saw is measured at the student, in its own terms:
+- video: camera frames that decoded (libvpx), by arrival time. A freeze is a gap of more
+  than FREEZE_S between two such frames (also from the window's start to the first one and
+  from the last one to its end). libvpx decodes a frame whose reference was lost, with
+  artefacts, so these figures flatter the link a little; Chromium's own freezeCount is the
+  stricter witness (tests/test_web_weak_links.py).
+- audio: Opus frames received (aiortc recovers none by FEC) against 50 a second.
+- picture back: the first camera keyframe after a moment (an outage's end).
+The server's side (per feed: layer if it reports one, active, retransmits; the camera slot:
+keyframes the teacher sent, keyframe requests sent to it) is sampled from the media room.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiortc.codecs.vpx
+from aiortc import MediaStreamTrack
+
+from bench.linkemu import Link
+from bench.linkroute import LinkRoute
+from bench.media import NoisyPicture, Tone
+from media.workers import RemoteRoom
+from server import appkeys as k
+from tests.conftest import Running, make_classroom
+from tests.media_peers import AiortcStudent, AiortcTeacher
+
+MIC, CAMERA = "0", "1"  # mids of the teacher's microphone and camera in a student's offer
+FREEZE_S = 0.5
+AUDIO_FPS = 50
+TEACHER_BPS = 500_000
+
+
+@contextlib.contextmanager
+def teacher_bitrate(bps: int) -> Iterator[None]:
+    """aiortc's VP8 encoder held at `bps` (process-wide), as it was afterwards."""
+    vpx: Any = aiortc.codecs.vpx
+    before = (vpx.DEFAULT_BITRATE, vpx.MIN_BITRATE, vpx.MAX_BITRATE)
+    vpx.DEFAULT_BITRATE = vpx.MIN_BITRATE = vpx.MAX_BITRATE = bps
+    try:
+        yield
+    finally:
+        vpx.DEFAULT_BITRATE, vpx.MIN_BITRATE, vpx.MAX_BITRATE = before
+
+
+class CameraTeacher(AiortcTeacher):
+    """A teacher whose camera fills its bitrate, as a real one does (aiortc's test card not)."""
+
+    def tracks(self) -> tuple[MediaStreamTrack, MediaStreamTrack]:
+        return Tone(), NoisyPicture()
+
+
+@dataclass
+class Watch:
+    """One student's receiver: arrival times of decoded camera frames and audio frames."""
+
+    video: list[tuple[float, bool]] = field(default_factory=list)  # (arrival, keyframe)
+    audio: list[float] = field(default_factory=list)
+
+    def frame(self, mid: str, timestamp: int, keyframe: bool, decoded: bool) -> None:
+        now = time.monotonic()
+        if mid == CAMERA and decoded:
+            self.video.append((now, keyframe))
+        elif mid == MIC:
+            self.audio.append(now)
+
+    def video_times(self, t0: float, t1: float) -> list[float]:
+        return [t for t, _ in self.video if t0 <= t < t1]
+
+    def freezes(self, t0: float, t1: float) -> list[float]:
+        marks = [t0, *self.video_times(t0, t1), t1]
+        return [b - a for a, b in itertools.pairwise(marks) if b - a > FREEZE_S]
+
+    def fps(self, t0: float, t1: float) -> tuple[float, float]:
+        """Mean and lowest decoded frames a second, over whole seconds of the window."""
+        seconds = max(1, int(t1 - t0))
+        bins = [0] * seconds
+        for t in self.video_times(t0, t0 + seconds):
+            bins[int(t - t0)] += 1
+        return sum(bins) / seconds, float(min(bins))
+
+    def audio_played(self, t0: float, t1: float, sent_fps: float = AUDIO_FPS) -> float:
+        """Audio frames received against those sent (a loaded machine's teacher sends fewer
+        than 50 a second: the server counts what it got)."""
+        got = sum(1 for t in self.audio if t0 <= t < t1)
+        return min(1.0, got / (sent_fps * (t1 - t0)))
+
+    def first_keyframe_after(self, t0: float) -> float | None:
+        return next((t for t, key in self.video if key and t >= t0), None)
+
+
+@dataclass
+class Pupil:
+    """A student, its link and its watch."""
+
+    student: AiortcStudent
+    link: Link
+    watch: Watch
+    pid: str
+
+
+@dataclass
+class Sample:
+    """The server's view at one moment: per student its camera feed; the camera slot."""
+
+    at: float
+    feeds: dict[str, dict[str, Any]]
+    camera: dict[str, Any]
+    mic: dict[str, Any]
+
+
+class WeakClass:
+    """A lesson with a teacher on `teacher_profile` and a student per entry of `profiles`."""
+
+    def __init__(
+        self, server: Running, profiles: list[str], teacher_profile: str = "good", seed: int = 0
+    ) -> None:
+        self.server = server
+        self.profiles = profiles
+        self.teacher_link = Link(teacher_profile, seed=seed * 1000)
+        self.pupils: list[Pupil] = []
+        self.samples: list[Sample] = []
+        self.teacher: CameraTeacher | None = None
+        self._sampler: asyncio.Task[None] | None = None
+        self._room: RemoteRoom | None = None
+        self.seed = seed
+
+    async def start(self) -> None:
+        room = await make_classroom(self.server, n_students=len(self.profiles))
+        lesson_id = room.lesson["id"]
+        route = LinkRoute(self.teacher_link)
+        self.teacher = CameraTeacher(self.server, room.teacher["link"], route)
+        await self.teacher.join(lesson_id)
+        for i, (name, entry) in enumerate(zip(self.profiles, room.students, strict=True)):
+            link = Link(name, seed=self.seed * 1000 + i + 1)
+            student = AiortcStudent(self.server, entry["link"], LinkRoute(link))
+            watch = Watch()
+            student.on_frame = watch.frame
+            self.pupils.append(Pupil(student, link, watch, entry["id"]))
+        await asyncio.gather(*(p.student.join(lesson_id) for p in self.pupils))
+        media = self.server.app[k.MEDIA]
+        assert media is not None
+        self._room = media.room(lesson_id)
+        self._sampler = asyncio.create_task(self._sample_every(0.5))
+
+    async def sample(self) -> Sample:
+        assert self._room is not None
+        pids = [p.pid for p in self.pupils]
+        receiving, stats = await asyncio.gather(self._room.receiving(pids), self._room.stats())
+        feeds = {pid: self._feed(r) for pid, r in receiving.items()}
+        slots = stats["slots"]
+        return Sample(time.monotonic(), feeds, slots["teacher-camera"], slots["teacher-mic"])
+
+    @staticmethod
+    def _feed(receiving: dict[str, Any]) -> dict[str, Any]:
+        tracks: dict[str, dict[str, Any]] = receiving["tracks"]
+        mic = tracks.get("teacher-mic", {})
+        return tracks.get("teacher-camera", {}) | {"mode": receiving["mode"], "mic": mic}
+
+    async def _sample_every(self, period: float) -> None:
+        while True:
+            with contextlib.suppress(Exception):  # a worker restarting: the next one will do
+                self.samples.append(await self.sample())
+            await asyncio.sleep(period)
+
+    def worker_pid(self) -> int | None:
+        media = self.server.app[k.MEDIA]
+        worker = media.workers.pinned(self._room.lesson_id) if media and self._room else None
+        return worker.pid if worker is not None else None
+
+    def samples_in(self, t0: float, t1: float) -> list[Sample]:
+        return [s for s in self.samples if t0 <= s.at <= t1]
+
+    def between(self, t0: float, t1: float) -> tuple[Sample, Sample]:
+        """The first and last samples of a window (for deltas of the server's counters)."""
+        inside = self.samples_in(t0, t1)
+        if not inside:
+            raise RuntimeError("no sample of the server in this window")
+        return inside[0], inside[-1]
+
+    def sent_fps(self, t0: float, t1: float) -> tuple[float, float]:
+        """Camera and microphone frames a second the server got from the teacher."""
+        a, b = self.between(t0, t1)
+        span = max(b.at - a.at, 1e-3)
+        return (
+            (b.camera["frames_in"] - a.camera["frames_in"]) / span,
+            (b.mic["frames_in"] - a.mic["frames_in"]) / span,
+        )
+
+    async def close(self) -> None:
+        if self._sampler is not None:
+            self._sampler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sampler
+        for pupil in self.pupils:
+            await pupil.student.close()
+            pupil.link.close()
+        if self.teacher is not None:
+            await self.teacher.close()
+        self.teacher_link.close()
+
+
+def layer_of(feed: dict[str, Any]) -> str:
+    """What a student's camera feed carries: the layer the server names, else "single"
+    (today's one stream); "off" when the server feeds it no video."""
+    if not feed.get("active", False):
+        return "off"
+    return str(feed.get("layer") or "single")
