@@ -126,10 +126,16 @@ class WeakClass:
     """A lesson with a teacher on `teacher_profile` and a student per entry of `profiles`."""
 
     def __init__(
-        self, server: Running, profiles: list[str], teacher_profile: str = "good", seed: int = 0
+        self,
+        server: Running,
+        profiles: list[str],
+        teacher_profile: str = "good",
+        mode: str = "video",
+        seed: int = 0,
     ) -> None:
         self.server = server
         self.profiles = profiles
+        self.mode = mode
         self.teacher_link = Link(teacher_profile, seed=seed * 1000)
         self.pupils: list[Pupil] = []
         self.samples: list[Sample] = []
@@ -150,7 +156,7 @@ class WeakClass:
             watch = Watch()
             student.on_frame = watch.frame
             self.pupils.append(Pupil(student, link, watch, entry["id"]))
-        await asyncio.gather(*(p.student.join(lesson_id) for p in self.pupils))
+        await asyncio.gather(*(p.student.join(lesson_id, self.mode) for p in self.pupils))
         media = self.server.app[k.MEDIA]
         assert media is not None
         self._room = media.room(lesson_id)
