@@ -46,7 +46,8 @@ from dataclasses import asdict, dataclass
 from bench.common import cpu_seconds, machine_facts, markdown_table, write_results
 from bench.linkroute import SERVER_ENV
 from bench.weakclass import TEACHER_BPS, Sample, WeakClass, layer_of, teacher_bitrate
-from tests.conftest import MEMORY_STORE, free_port, settings_for, start_server
+from config.settings import MEMORY_STORE
+from tests.conftest import free_port, settings_for, start_server
 
 PROFILES = ["good", "3g", "rural", "edge"]
 
