@@ -45,7 +45,14 @@ from dataclasses import asdict, dataclass
 
 from bench.common import cpu_seconds, machine_facts, markdown_table, write_results
 from bench.linkroute import SERVER_ENV
-from bench.weakclass import TEACHER_BPS, Sample, WeakClass, layer_of, teacher_bitrate
+from bench.weakclass import (
+    TEACHER_BPS,
+    Sample,
+    WeakClass,
+    keyframes_sent,
+    layer_of,
+    teacher_bitrate,
+)
 from config.settings import MEMORY_STORE
 from tests.conftest import free_port, settings_for, start_server
 
@@ -120,7 +127,7 @@ def figures(
         audio_played=round(statistics.mean(r[3] for r in per), 3),
         kbytes_per_min=round(got / len(per) / 1000 * 60 / span, 0),
         retransmits=round(statistics.mean(r[4] for r in per)),
-        keyframes=last.camera["keyframes_in"] - first.camera["keyframes_in"],
+        keyframes=keyframes_sent(last.camera) - keyframes_sent(first.camera),
         plis_sent=last.camera["plis_sent"] - first.camera["plis_sent"],
         cpu_per_student=0.0,
         teacher_fps=round(video_sent, 1),

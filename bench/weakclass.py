@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiortc.codecs.vpx
+import av
 from aiortc import MediaStreamTrack
 
 from bench.linkemu import Link
@@ -56,11 +57,37 @@ def teacher_bitrate(bps: int) -> Iterator[None]:
         vpx.DEFAULT_BITRATE, vpx.MIN_BITRATE, vpx.MAX_BITRATE = before
 
 
+class LoopedPicture(NoisyPicture):
+    """NoisyPicture's first LOOP frames, then the same ones again and again.
+
+    The encoder still works as hard (each frame differs from the one before), but the Python
+    that paints a frame does not: on a shared 2-core machine it starved the teacher.
+    """
+
+    LOOP = 60
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._painted: list[av.VideoFrame] = []
+        self._shown = 0
+
+    async def recv(self) -> av.VideoFrame:
+        if len(self._painted) < self.LOOP:
+            frame = await super().recv()
+            self._painted.append(frame)
+            return frame
+        pts, time_base = await self.next_timestamp()
+        frame = self._painted[self._shown % self.LOOP]
+        self._shown += 1
+        frame.pts, frame.time_base = pts, time_base
+        return frame
+
+
 class CameraTeacher(AiortcTeacher):
     """A teacher whose camera fills its bitrate, as a real one does (aiortc's test card not)."""
 
     def tracks(self) -> tuple[MediaStreamTrack, MediaStreamTrack]:
-        return Tone(), NoisyPicture()
+        return Tone(), LoopedPicture()
 
 
 @dataclass
@@ -174,7 +201,8 @@ class WeakClass:
     def _feed(receiving: dict[str, Any]) -> dict[str, Any]:
         tracks: dict[str, dict[str, Any]] = receiving["tracks"]
         mic = tracks.get("teacher-mic", {})
-        return tracks.get("teacher-camera", {}) | {"mode": receiving["mode"], "mic": mic}
+        more = {"mode": receiving["mode"], "mic": mic, "sound_only": receiving.get("sound_only")}
+        return tracks.get("teacher-camera", {}) | more
 
     async def _sample_every(self, period: float) -> None:
         while True:
@@ -220,8 +248,21 @@ class WeakClass:
 
 
 def layer_of(feed: dict[str, Any]) -> str:
-    """What a student's camera feed carries: the layer the server names, else "single"
-    (today's one stream); "off" when the server feeds it no video."""
-    if not feed.get("active", False):
+    """What a student's camera feed carries: the layer the server names (e.g. "low-t1"),
+    else "single" (one stream, as before layers); "off" when it feeds no video."""
+    if not feed.get("active", False) or feed.get("sound_only"):
         return "off"
     return str(feed.get("layer") or "single")
+
+
+def spatial_of(feed: dict[str, Any]) -> str:
+    """The layer's quality alone: "high", "low", "single" or "off"."""
+    return layer_of(feed).split("-")[0]
+
+
+def keyframes_sent(camera: dict[str, Any]) -> int:
+    """Keyframes the teacher's camera sent, in every quality it sends."""
+    layers = camera.get("layers")
+    if isinstance(layers, dict):
+        return sum(int(layer.get("keyframes_in", 0)) for layer in layers.values())
+    return int(camera["keyframes_in"])

@@ -16,7 +16,7 @@ import pytest
 
 from bench.linkemu import Link
 from bench.linkroute import SERVER_ENV, LinkRoute
-from bench.weakclass import TEACHER_BPS, WeakClass, layer_of, teacher_bitrate
+from bench.weakclass import TEACHER_BPS, WeakClass, keyframes_sent, spatial_of, teacher_bitrate
 from tests.conftest import Running, free_port, make_classroom, settings_for, start_server
 from tests.media_peers import AiortcStudent, AiortcTeacher
 
@@ -93,7 +93,7 @@ async def test_good_gets_the_high_layer_at_about_30_fps(lesson_on: Starts) -> No
     # ~30 fps: all the teacher sent (fewer than 30 on a machine too busy to encode them all)
     assert mean >= 0.9 * video_sent and video_sent >= 15, (mean, video_sent)
     assert pupil.watch.freezes(t0, t1) == []
-    layers = {layer_of(s.feeds[pupil.pid]) for s in weak.samples_in(t0, t1)}
+    layers = {spatial_of(s.feeds[pupil.pid]) for s in weak.samples_in(t0, t1)}
     assert layers <= {"high", "single"}, layers
     assert pupil.watch.audio_played(t0, t1, audio_sent) >= 0.98
 
@@ -130,7 +130,7 @@ async def test_rural_gets_the_low_layer_without_freezes_and_keeps_the_sound(
     await settle(5)
     t0, t1 = await settle(10)
     _, audio_sent = weak.sent_fps(t0, t1)
-    layers = {layer_of(s.feeds[pupil.pid]) for s in weak.samples_in(t0, t1)}
+    layers = {spatial_of(s.feeds[pupil.pid]) for s in weak.samples_in(t0, t1)}
     assert layers == {"low"}, layers
     assert max(pupil.watch.freezes(t0, t1), default=0) <= 1.0, pupil.watch.freezes(t0, t1)
     assert pupil.watch.audio_played(t0, t1, audio_sent) >= 0.98
@@ -142,7 +142,7 @@ async def test_edge_falls_back_to_sound_and_video_returns_on_3g(lesson_on: Start
     pupil = weak.pupils[0]
     start = time.monotonic()
     await settle(5)
-    off = [s.at - start for s in weak.samples if layer_of(s.feeds[pupil.pid]) == "off"]
+    off = [s.at - start for s in weak.samples if spatial_of(s.feeds[pupil.pid]) == "off"]
     assert off and off[0] <= 5.0, "the server stops the video by itself within 5 s"
     assert weak.samples[-1].feeds[pupil.pid]["mode"] == "video", "the student's own choice stays"
     t0, t1 = await settle(10)
@@ -163,7 +163,7 @@ async def test_one_student_on_edge_costs_the_others_nothing(lesson_on: Starts) -
     t0, t1 = await settle(20)
     video_sent, _ = weak.sent_fps(t0, t1)
     first, last = weak.between(t0, t1)
-    forced = last.camera["keyframes_in"] - first.camera["keyframes_in"]
+    forced = keyframes_sent(last.camera) - keyframes_sent(first.camera)
     assert forced <= 3 * (last.at - first.at) / 60 + 1, f"{forced} keyframes in 20 s"
     for pupil in weak.pupils[:GOOD_STUDENTS]:
         mean, _ = pupil.watch.fps(t0, t1)
