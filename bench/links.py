@@ -8,7 +8,8 @@
 
 Each row is one run: a server started here (the in-memory store, one media worker process,
 media ICE only through the relays of bench/linkroute.py), an aiortc teacher on a `good` link
-sending ~500 kbit/s VP8 (a noisy 640x360 picture, bitrate pinned) and a 400 Hz Opus tone,
+sending ~500 kbit/s VP8 (a noisy 640x360 picture, bitrate pinned) and a 400 Hz tone in
+48 kbit/s Opus (the issue's browser teacher: ~500 + 56 kbit/s),
 and --students aiortc students on the profile (bench/linkemu.py). After --warmup s, the window
 of --seconds (or the whole --timeline, its profiles applied in turn) is measured:
 

@@ -3,7 +3,8 @@
 Shared by bench/links.py and tests/test_weak_links.py (issue 16). The server is a live
 `Running` server whose media accepts ICE only through relays (bench/linkroute.py); the
 teacher is an aiortc peer sending a picture that fills a pinned VP8 bitrate (~500 kbit/s,
-as a real camera) and a tone; each student is an aiortc peer that decodes what it gets.
+as a real camera) and a tone in 48 kbit/s Opus; each student is an aiortc peer that
+decodes what it gets.
 
 What a student saw is measured at the student, in its own terms:
 - video: camera frames that decoded (libvpx), by arrival time. A freeze is a gap of more
@@ -27,6 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiortc.codecs.opus
 import aiortc.codecs.vpx
 import av
 from aiortc import MediaStreamTrack
@@ -43,18 +45,29 @@ MIC, CAMERA = "0", "1"  # mids of the teacher's microphone and camera in a stude
 FREEZE_S = 0.5
 AUDIO_FPS = 50
 TEACHER_BPS = 500_000
+TEACHER_AUDIO_BPS = 48_000  # Opus, ~56 kbit/s on the wire as the issue's browser teacher
 
 
 @contextlib.contextmanager
-def teacher_bitrate(bps: int) -> Iterator[None]:
-    """aiortc's VP8 encoder held at `bps` (process-wide), as it was afterwards."""
+def teacher_bitrate(bps: int, audio_bps: int = TEACHER_AUDIO_BPS) -> Iterator[None]:
+    """aiortc's VP8 encoder held at `bps` and its Opus encoder at `audio_bps` (aiortc's own
+    96 kbit/s is twice a browser's), process-wide, as they were afterwards."""
     vpx: Any = aiortc.codecs.vpx
+    opus: Any = aiortc.codecs.opus.OpusEncoder
     before = (vpx.DEFAULT_BITRATE, vpx.MIN_BITRATE, vpx.MAX_BITRATE)
     vpx.DEFAULT_BITRATE = vpx.MIN_BITRATE = vpx.MAX_BITRATE = bps
+    opus_init = opus.__init__
+
+    def init(self: Any) -> None:
+        opus_init(self)
+        self.codec.bit_rate = audio_bps
+
+    opus.__init__ = init
     try:
         yield
     finally:
         vpx.DEFAULT_BITRATE, vpx.MIN_BITRATE, vpx.MAX_BITRATE = before
+        opus.__init__ = opus_init
 
 
 class LoopedPicture(NoisyPicture):
