@@ -38,23 +38,33 @@ if __package__ in (None, ""):  # run as a script: the repo root, not bench/, goe
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import statistics
 import tempfile
 import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass
+from functools import partial
+from typing import Any
+
+from playwright.async_api import Browser
 
 from bench.common import cpu_seconds, machine_facts, markdown_table, write_results
+from bench.linkemu import Link
 from bench.linkroute import SERVER_ENV
 from bench.weakclass import (
     TEACHER_BPS,
     Sample,
+    Watch,
     WeakClass,
     keyframes_sent,
     layer_of,
     teacher_bitrate,
 )
+from bench.weakphone import Phone
 from config.settings import MEMORY_STORE
+from tests.browser import chromium
 from tests.conftest import free_port, settings_for, start_server
 
 PROFILES = ["good", "3g", "rural", "edge"]
@@ -67,20 +77,20 @@ class Row:
     side: str
     link: str
     mode: str
-    layers: str
-    fps_mean: float
-    fps_min: float
-    freezes: int
-    longest_freeze_s: float
-    audio_played: float
-    kbytes_per_min: float
-    retransmits: int
-    keyframes: int
-    plis_sent: int
-    cpu_per_student: float
-    teacher_fps: float
-    teacher_audio_fps: float
-    seconds: float
+    layers: str = ""
+    fps_mean: float = 0.0
+    fps_min: float = 0.0
+    freezes: int = 0
+    longest_freeze_s: float = 0.0
+    audio_played: float = 0.0
+    kbytes_per_min: float = 0.0
+    retransmits: int = 0
+    keyframes: int = 0
+    plis_sent: int = 0
+    cpu_per_student: float = 0.0
+    teacher_fps: float = 0.0
+    teacher_audio_fps: float = 0.0
+    seconds: float = 0.0
 
 
 def layers_over_time(samples: list[Sample], pid: str, t0: float) -> str:
@@ -90,78 +100,130 @@ def layers_over_time(samples: list[Sample], pid: str, t0: float) -> str:
     return ", ".join(f"{layer}@{at:.0f}s" if i else layer for i, (layer, at) in enumerate(parts))
 
 
-async def play(weak: WeakClass, steps: list[tuple[str, float]]) -> None:
+Receiver = tuple[str, Watch, Callable[[float, float], float]]  # pid, watch, audio played
+
+
+async def play(links: list[Link], steps: list[tuple[str, float]]) -> None:
     for name, seconds in steps:
-        for pupil in weak.pupils:
-            pupil.link.set_profile(name)
+        for link in links:
+            link.set_profile(name)
         await asyncio.sleep(seconds)
 
 
-def delivered(weak: WeakClass) -> int:
-    """Bytes the students' links delivered to them so far."""
-    return sum(p.link.down.counters.bytes_out for p in weak.pupils)
+def delivered(links: list[Link]) -> int:
+    """Bytes the links delivered to their students so far."""
+    return sum(link.down.counters.bytes_out for link in links)
 
 
 def figures(
-    weak: WeakClass, side: str, link: str, mode: str, t0: float, t1: float, got: int
+    weak: WeakClass, receivers: list[Receiver], row: Row, t0: float, t1: float, got: int
 ) -> Row:
-    """The window's figures; `got`: bytes delivered during it."""
+    """The window's figures of a group of receivers into `row`; `got`: bytes delivered."""
     first, last = weak.between(t0, t1)
-    video_sent, audio_sent = weak.sent_fps(t0, t1)
     span = t1 - t0
     per = []
-    for p in weak.pupils:
-        fps_mean, fps_min = p.watch.fps(t0, t1)
-        freezes = p.watch.freezes(t0, t1) if mode == "video" else []
-        retx = last.feeds[p.pid].get("retransmits") or 0
-        retx -= first.feeds[p.pid].get("retransmits") or 0
-        per.append((fps_mean, fps_min, freezes, p.watch.audio_played(t0, t1, audio_sent), retx))
-    return Row(
-        side=side,
-        link=link,
-        mode=mode,
-        layers=layers_over_time(weak.samples_in(t0, t1), weak.pupils[0].pid, t0),
-        fps_mean=round(statistics.mean(r[0] for r in per), 1),
-        fps_min=min(r[1] for r in per),
-        freezes=max(len(r[2]) for r in per),
-        longest_freeze_s=round(max((max(r[2], default=0.0) for r in per), default=0.0), 1),
-        audio_played=round(statistics.mean(r[3] for r in per), 3),
-        kbytes_per_min=round(got / len(per) / 1000 * 60 / span, 0),
-        retransmits=round(statistics.mean(r[4] for r in per)),
-        keyframes=keyframes_sent(last.camera) - keyframes_sent(first.camera),
-        plis_sent=last.camera["plis_sent"] - first.camera["plis_sent"],
-        cpu_per_student=0.0,
-        teacher_fps=round(video_sent, 1),
-        teacher_audio_fps=round(audio_sent, 1),
-        seconds=round(span, 1),
-    )
+    for pid, watch, played in receivers:
+        fps_mean, fps_min = watch.fps(t0, t1)
+        freezes = watch.freezes(t0, t1) if row.mode.startswith("video") else []
+        retx = last.feeds[pid].get("retransmits") or 0
+        retx -= first.feeds[pid].get("retransmits") or 0
+        per.append((fps_mean, fps_min, freezes, played(t0, t1), retx))
+    row.layers = layers_over_time(weak.samples_in(t0, t1), receivers[0][0], t0)
+    row.fps_mean = round(statistics.mean(r[0] for r in per), 1)
+    row.fps_min = min(r[1] for r in per)
+    row.freezes = max(len(r[2]) for r in per)
+    row.longest_freeze_s = round(max(max(r[2], default=0.0) for r in per), 1)
+    row.audio_played = round(statistics.mean(r[3] for r in per), 3)
+    row.kbytes_per_min = round(got / len(per) / 1000 * 60 / span, 0)
+    row.retransmits = round(statistics.mean(r[4] for r in per))
+    row.keyframes = keyframes_sent(last.camera) - keyframes_sent(first.camera)
+    row.plis_sent = last.camera["plis_sent"] - first.camera["plis_sent"]
+    row.teacher_fps, row.teacher_audio_fps = (round(f, 1) for f in weak.sent_fps(t0, t1))
+    row.seconds = round(span, 1)
+    return row
+
+
+async def open_phones(
+    weak: WeakClass, browser: Browser | None, pixel: dict[str, Any], profile: str, seed: int
+) -> list[Phone]:
+    phones = []
+    for i, entry in enumerate(weak.spare):
+        link = Link(profile, seed=seed * 1000 + 500 + i)
+        assert browser is not None
+        phones.append(await Phone.open(browser, pixel, link, entry["link"], entry["id"]))
+    weak.also_sampled = [phone.pid for phone in phones]
+    return phones
 
 
 async def one_run(
     side: str, env: dict[str, str], steps: list[tuple[str, float]], args: argparse.Namespace
-) -> Row:
+) -> list[Row]:
     data = Path(tempfile.mkdtemp(prefix="sabak-links-"))
     settings = settings_for(
         data / "var", MEMORY_STORE, free_port(), SABAK_MEDIA_WORKERS="1", **SERVER_ENV | env
     )
     server = await start_server(settings)
-    weak = WeakClass(server, [steps[0][0]] * args.students, mode=args.mode, seed=args.seed)
+    profile = steps[0][0]
+    weak = WeakClass(
+        server, [profile] * args.students, mode=args.mode, seed=args.seed, spare=args.chromium
+    )
+    phones: list[Phone] = []
     try:
-        await weak.start()
-        await asyncio.sleep(args.warmup)
-        pid, t0 = weak.worker_pid(), time.monotonic()
-        cpu0, bytes0 = cpu_seconds(pid), delivered(weak)
-        await play(weak, steps)
-        t1 = time.monotonic()
-        cpu, got = cpu_seconds(pid) - cpu0, delivered(weak) - bytes0
-        await asyncio.sleep(0.6)  # one more sample of the server after the window
-        link = " → ".join(f"{n} {s:.0f}s" for n, s in steps) if len(steps) > 1 else steps[0][0]
-        row = figures(weak, side, link, args.mode, t0, t1, got)
-        row.cpu_per_student = round(cpu / (t1 - t0) / args.students * 100, 2)
-        return row
+        async with maybe_chromium(args.chromium) as (browser, pixel):
+            await weak.start()
+            phones = await open_phones(weak, browser, pixel, profile, args.seed)
+            return await measure(weak, phones, side, steps, args)
     finally:
+        for phone in phones:
+            await phone.close()
+            phone.link.close()
         await weak.close()
         await server.runner.cleanup()
+
+
+async def measure(
+    weak: WeakClass,
+    phones: list[Phone],
+    side: str,
+    steps: list[tuple[str, float]],
+    args: argparse.Namespace,
+) -> list[Row]:
+    await asyncio.sleep(args.warmup)
+    groups = [[p.link for p in weak.pupils], [p.link for p in phones]]
+    pid, t0 = weak.worker_pid(), time.monotonic()
+    cpu0, bytes0 = cpu_seconds(pid), [delivered(links) for links in groups]
+    await play(groups[0] + groups[1], steps)
+    t1 = time.monotonic()
+    cpu = cpu_seconds(pid) - cpu0
+    got = [delivered(g) - b for g, b in zip(groups, bytes0, strict=True)]
+    await asyncio.sleep(0.6)  # one more sample of the server after the window
+    link = " → ".join(f"{n} {s:.0f}s" for n, s in steps) if len(steps) > 1 else steps[0][0]
+    cpu_share = round(cpu / (t1 - t0) / (len(weak.pupils) + len(phones)) * 100, 2)
+    rows = []
+    _, audio_sent = weak.sent_fps(t0, t1)
+    if weak.pupils:
+        aiortc: list[Receiver] = [
+            (p.pid, p.watch, partial(p.watch.audio_played, sent_fps=audio_sent))
+            for p in weak.pupils
+        ]
+        row = Row(side, link, args.mode, cpu_per_student=cpu_share)
+        rows.append(figures(weak, aiortc, row, t0, t1, got[0]))
+    if phones:
+        browsers: list[Receiver] = [(p.pid, p.watch, p.audio_played) for p in phones]
+        row = Row(side, link, f"{args.mode} (Chromium)", cpu_per_student=cpu_share)
+        rows.append(figures(weak, browsers, row, t0, t1, got[1]))
+    return rows
+
+
+@contextlib.asynccontextmanager
+async def maybe_chromium(
+    phones: int,
+) -> AsyncIterator[tuple[Browser | None, dict[str, Any]]]:
+    if not phones:
+        yield None, {}
+        return
+    async with chromium() as (browser, pixel):
+        yield browser, pixel
 
 
 def table(rows: list[Row]) -> str:
@@ -198,9 +260,13 @@ async def main_async(args: argparse.Namespace) -> None:
     with teacher_bitrate(args.teacher_bps):
         for steps in parse_steps(args):
             for side, env in sides:
-                rows.append(await one_run(side, env, steps, args))
-                print(table(rows[-1:]).splitlines()[-1], flush=True)
-    print(f"\n{args.students} student(s) a run, {args.warmup:g} s warm-up, mode {args.mode}")
+                new = await one_run(side, env, steps, args)
+                rows += new
+                print("\n".join(table(new).splitlines()[2:]), flush=True)
+    print(
+        f"\n{args.students} aiortc student(s) and {args.chromium} Chromium phone(s) a run, "
+        f"{args.warmup:g} s warm-up, mode {args.mode}"
+    )
     print(table(rows))
     path = write_results("links", {"machine": machine_facts(), "args": vars(args),
                                    "rows": [asdict(r) for r in rows]})  # fmt: skip
@@ -217,6 +283,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=5)
     parser.add_argument("--students", type=int, default=1)
     parser.add_argument("--mode", choices=["video", "audio"], default="video")
+    parser.add_argument("--chromium", type=int, default=0, help="Chromium phones a run, too")
     parser.add_argument("--side", action="append", default=[], help="NAME:ENV=VALUE,...")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--teacher-bps", type=int, default=TEACHER_BPS)

@@ -172,10 +172,14 @@ class WeakClass:
         teacher_profile: str = "good",
         mode: str = "video",
         seed: int = 0,
+        spare: int = 0,
     ) -> None:
         self.server = server
         self.profiles = profiles
         self.mode = mode
+        self.spare_count = spare  # students made but not joined here (bench/weakphone.py's)
+        self.spare: list[dict[str, Any]] = []
+        self.also_sampled: list[str] = []  # participant ids whose feeds are sampled too
         self.teacher_link = Link(teacher_profile, seed=seed * 1000)
         self.pupils: list[Pupil] = []
         self.samples: list[Sample] = []
@@ -185,12 +189,13 @@ class WeakClass:
         self.seed = seed
 
     async def start(self) -> None:
-        room = await make_classroom(self.server, n_students=len(self.profiles))
+        room = await make_classroom(self.server, len(self.profiles) + self.spare_count)
         lesson_id = room.lesson["id"]
+        self.spare = room.students[len(self.profiles) :]
         route = LinkRoute(self.teacher_link)
         self.teacher = CameraTeacher(self.server, room.teacher["link"], route)
         await self.teacher.join(lesson_id)
-        for i, (name, entry) in enumerate(zip(self.profiles, room.students, strict=True)):
+        for i, (name, entry) in enumerate(zip(self.profiles, room.students, strict=False)):
             link = Link(name, seed=self.seed * 1000 + i + 1)
             student = AiortcStudent(self.server, entry["link"], LinkRoute(link))
             watch = Watch()
@@ -204,7 +209,7 @@ class WeakClass:
 
     async def sample(self) -> Sample:
         assert self._room is not None
-        pids = [p.pid for p in self.pupils]
+        pids = [p.pid for p in self.pupils] + self.also_sampled
         receiving, stats = await asyncio.gather(self._room.receiving(pids), self._room.stats())
         feeds = {pid: self._feed(r) for pid, r in receiving.items()}
         slots = stats["slots"]
