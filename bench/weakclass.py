@@ -267,9 +267,12 @@ class WeakClass:
 
 def layer_of(feed: dict[str, Any]) -> str:
     """What a student's camera feed carries: the layer the server names (e.g. "low-t1"),
-    else "single" (one stream, as before layers); "off" when it feeds no video."""
-    if not feed.get("active", False) or feed.get("sound_only"):
+    else "single" (one stream, as before layers); "off" when the server feeds the sound but
+    no video; "none" before its connection carries anything."""
+    if feed.get("sound_only"):
         return "off"
+    if not feed.get("active", False):
+        return "off" if feed.get("mic", {}).get("active") else "none"
     return str(feed.get("layer") or "single")
 
 
