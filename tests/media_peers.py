@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 import av
 from aiortc import (
+    MediaStreamTrack,
     RTCBundlePolicy,
     RTCConfiguration,
     RTCPeerConnection,
@@ -99,8 +100,8 @@ class AiortcTeacher:
         if self.pc.getTransceivers():
             await self.pc.close()
             self.pc = new_pc()
-        self.pc.addTrack(AudioStreamTrack())
-        self.pc.addTrack(VideoStreamTrack())
+        for track in self.tracks():
+            self.pc.addTrack(track)
         await self.pc.setLocalDescription(await self.pc.createOffer())
         kinds = {str(t.mid): "mic" if t.kind == "audio" else "camera"
                  for t in self.pc.getTransceivers()}  # fmt: skip
@@ -111,6 +112,10 @@ class AiortcTeacher:
         )  # fmt: skip
         answer_sdp = routed.remote(answer["sdp"])
         await self.pc.setRemoteDescription(RTCSessionDescription(answer_sdp, "answer"))
+
+    def tracks(self) -> tuple[MediaStreamTrack, MediaStreamTrack]:
+        """The microphone and the camera (a bench sends a picture that fills its bitrate)."""
+        return AudioStreamTrack(), VideoStreamTrack()
 
     async def close(self) -> None:
         await self.pc.close()
