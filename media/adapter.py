@@ -42,7 +42,8 @@ class Adapter:
         self.ladder.set_rungs(rungs)
         before = self.ladder.index
         self.estimate.update(now)
-        index = self.ladder.choose(now, self.estimate.bps(now), self.estimate.loss)
+        estimate = self.estimate
+        index = self.ladder.choose(now, estimate.bps(now), max(estimate.loss, estimate.loss_avg))
         if before == SOUND_ONLY and index >= 0:
             # A try from sound only: give it the rate it needs, and let the reports judge.
             self.estimate.reset(now, self.ladder.rungs[index].bps * HEADROOM)
@@ -83,6 +84,7 @@ class Adapter:
             "estimate_bps": round(self.estimate.loss_bps),
             "remb_bps": self.estimate.remb_bps,
             "loss": self.estimate.loss,
+            "loss_avg": round(self.estimate.loss_avg, 4),
             "rtt": self.estimate.rtt,
             "rung": self.ladder.index,
             "sound_only": self.ladder.sound_only,

@@ -18,7 +18,7 @@ from media.slot import Slot
 from media.subscriber import Subscriber
 
 LinkCallback = Callable[[str, bool], None]  # participant, down to sound only by itself
-ADAPT_EVERY_S = 0.5
+ADAPT_EVERY_S = 0.25
 
 
 class Adapting:

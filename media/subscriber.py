@@ -31,6 +31,7 @@ from patches.aiortc.sender import (
 )
 
 NACKS_REMEMBERED = 1024  # sequence numbers (the video's, in practice)
+SILENT_S = 2.0  # video sent and no RTCP for this long: the link was cut (a tunnel, a lift)
 
 
 def check_mode(mode: str) -> None:
@@ -50,6 +51,8 @@ class Subscriber:
     _nacked: int = 0  # since the last tick, each sequence number once
     _seen_nacks: dict[int, None] = field(default_factory=dict)  # the latest ones, in order
     _packets: int = 0  # sent, at the last tick
+    _heard_at: float = 0.0  # the latest RTCP from its browser
+    _silent: bool = False  # it said nothing for SILENT_S while we sent it video
 
     @property
     def alive(self) -> bool:
@@ -86,6 +89,8 @@ class Subscriber:
         sent_bps = self.adapter.sent.bps(now)
         self.adapter.estimate.nacks(now, self._nacked, packets - self._packets, sent_bps)
         self._nacked, self._packets = 0, packets
+        video = any(f.active and f.slot.spec.media == "video" for f in self.feeds)
+        self._silent |= video and self._heard_at > 0 and now - self._heard_at > SILENT_S
         if self.mode == "video":
             self.adapter.tick(now, rungs)
         if self.sound_only == before:
@@ -119,6 +124,13 @@ class Subscriber:
 
     def _feedback(self, feedback: Feedback) -> None:
         now, estimate = time.monotonic(), self.adapter.estimate
+        self._heard_at = now
+        if self._silent:  # back from an outage: a fresh picture at once, and no cut for it
+            self._silent = False
+            estimate.outage_over(now)
+            for feed in self.feeds:
+                if feed.active and feed.slot.spec.media == "video" and self._may_ask_keyframe():
+                    feed.await_keyframe()
         if feedback.fraction_lost is not None:
             estimate.report(now, feedback.fraction_lost, self.adapter.sent.bps(now), feedback.rtt)
         if feedback.remb_bps is not None:
