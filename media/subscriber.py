@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from aiortc import RTCPeerConnection
@@ -53,10 +52,10 @@ class Subscriber:
         track = FeedTrack(slot.spec.media)
         transceiver = pc.addTransceiver(track, "sendonly")
         offer.prefer_codec(transceiver, slot.spec.media)
-        feed = Feed(slot, transceiver.sender, track)
+        feed = Feed(slot, transceiver.sender, track, self.pid)
         feed.wanted = self.wants(slot)
         set_stream_id(transceiver.sender, slot.spec.stream)
-        on_keyframe_request(transceiver.sender, partial(slot.keyframes.request, "pli"))
+        on_keyframe_request(transceiver.sender, feed.keyframe_requested)
         on_sender_started(transceiver.sender, feed.start)
         return feed
 

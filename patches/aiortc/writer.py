@@ -47,6 +47,7 @@ class RtpWriter:
         self._dtls = sender.transport
         self._ice = self._dtls.transport._connection
         self.packets = self.octets = self.retransmits = 0
+        self.bytes_sent = 0  # on the wire, retransmissions included (SRTP, no UDP/IP)
         sender._retransmit = self._retransmit  # type: ignore[method-assign]
 
     def congested(self, limit: int) -> bool:
@@ -55,8 +56,19 @@ class RtpWriter:
         backlog = getattr(pair.protocol.transport, "get_write_buffer_size", None) if pair else None
         return backlog is not None and backlog() > limit
 
-    def write(self, payloads: list[bytes], timestamp: int, ntp: int, limit: int) -> bool:
-        """Send one frame (ntp: when); False, sending nothing, while congested() says so."""
+    def write(
+        self,
+        payloads: list[bytes],
+        timestamp: int,
+        ntp: int,
+        limit: int,
+        heads: tuple[bytes, bytes] = (b"", b""),
+    ) -> bool:
+        """Send one frame (ntp: when); False, sending nothing, while congested() says so.
+
+        heads: what goes before the first payload and before each other one (a descriptor
+        written for this receiver, such as VP8's with its own picture ids).
+        """
         pair = self._ice._nominated.get(1)
         if pair is None:  # not connected (any more): nothing to do
             return True
@@ -69,12 +81,18 @@ class RtpWriter:
             pair.remote_addr,
         )
         last = len(payloads) - 1
+        first, rest = heads
         for i, payload in enumerate(payloads):
-            plain = rtp_header(i == last, self._pt, self._seq, ts, self._ssrc, self._ext) + payload
+            head = rest if i else first
+            plain = (
+                rtp_header(i == last, self._pt, self._seq, ts, self._ssrc, self._ext) + head
+            ) + payload
             self._history[self._seq % HISTORY] = (self._seq, plain)
-            sendto(protect(plain), addr)
+            packet = protect(plain)
+            sendto(packet, addr)
             self._seq = (self._seq + 1) & 0xFFFF
-            self.octets += len(payload)
+            self.octets += len(head) + len(payload)
+            self.bytes_sent += len(packet)
         self.packets += len(payloads)
         self._report(ntp, ts)
         return True
@@ -99,7 +117,9 @@ class RtpWriter:
         rtx = bytes(head) + struct.pack("!H", sequence_number) + plain[head_len:]
         self._rtx_seq = (self._rtx_seq + 1) & 0xFFFF
         self.retransmits += 1
-        pair.protocol.transport.sendto(self._dtls._tx_srtp.protect(rtx), pair.remote_addr)
+        packet = self._dtls._tx_srtp.protect(rtx)
+        self.bytes_sent += len(packet)
+        pair.protocol.transport.sendto(packet, pair.remote_addr)
 
 
 def rtp_header(marker: bool, pt: int, seq: int, ts: int, ssrc: int, extensions: bytes) -> bytes:
