@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import random
+import time
 from typing import Any
 
 import av
@@ -118,6 +119,7 @@ class Feed:
         self.wanted = wanted
         if self.started and wanted and not self.active:
             self.slot.feeds.add(self)
+            self.slot.budget.grant(self.who, time.monotonic())
             self.await_keyframe()
         elif not (self.started and wanted) and self.active:
             self.slot.feeds.discard(self)

@@ -7,8 +7,9 @@ Two bounds hold:
 
 - per layer, at most one request every KEYFRAME_INTERVAL_S (1 s: a joining student waits at
   most that for a picture), and any keyframe that arrives answers every pending request;
-- per subscriber, across the layers of a slot, a token bucket: the first request is free
-  (the join), then EXTRA_PER_MINUTE (3) more a minute. A subscriber out of tokens waits for
+- per subscriber, across the layers of a slot, a token bucket: the request for its first
+  picture is free, then one more at once and EXTRA_PER_MINUTE (3) a minute after that (the
+  bucket holds one: a stall recovers at once, a storm cannot). A subscriber out of tokens waits for
   the next keyframe anyone gets (of either layer: a waiting feed takes the first), or for
   its next token. Only the subscriber whose token paid for a request is charged.
 """
@@ -33,6 +34,7 @@ WAITING_GRACE_S = 1.5  # a keyframe asked for is on its way: re-ask only after t
 class _Bucket:
     tokens: float
     at: float
+    free: bool = False  # a join's request, not charged
 
 
 class KeyframeBudget:
@@ -42,15 +44,31 @@ class KeyframeBudget:
         self.rate = per_minute / 60
         self._buckets: dict[str, _Bucket] = {}
 
+    def grant(self, who: str, now: float) -> None:
+        """`who` starts receiving: its next request (the first picture) is not charged."""
+        self._fill(who, now).free = True
+
     def ready_at(self, who: str, now: float) -> float:
         bucket = self._fill(who, now)
-        return now if bucket.tokens >= 1 else now + (1 - bucket.tokens) / self.rate
+        if bucket.free or bucket.tokens >= 1:
+            return now
+        return now + (1 - bucket.tokens) / self.rate
 
-    def charge(self, who: str, now: float) -> None:
-        self._fill(who, now).tokens -= 1
+    def charge(self, who: str, now: float) -> bool:
+        """Spend one of who's requests; True if it was the free one."""
+        bucket = self._fill(who, now)
+        if bucket.free:
+            bucket.free = False
+            return True
+        bucket.tokens -= 1
+        return False
 
-    def refund(self, who: str, now: float) -> None:
-        self._fill(who, now).tokens += 1
+    def refund(self, who: str, now: float, free: bool) -> None:
+        bucket = self._fill(who, now)
+        if free:
+            bucket.free = True
+        else:
+            bucket.tokens += 1
 
     def _fill(self, who: str, now: float) -> _Bucket:
         bucket = self._buckets.setdefault(who, _Bucket(1.0, now))
@@ -108,18 +126,18 @@ class KeyframeRequester:
         if self.budget.ready_at(payer, now) > now:  # another layer spent its token meanwhile
             self._schedule(now)
             return
-        self.budget.charge(payer, now)
+        free = self.budget.charge(payer, now)
         self._last = now
         self._pending.clear()
-        task = asyncio.ensure_future(self._pli(self.receiver, payer))
+        task = asyncio.ensure_future(self._pli(self.receiver, payer, free))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _pli(self, receiver: RTCRtpReceiver, payer: str) -> None:
+    async def _pli(self, receiver: RTCRtpReceiver, payer: str, free: bool) -> None:
         if await send_pli(receiver):
             self.sent += 1
         else:  # no packet yet, so no SSRC: refund, and the next frame may ask again at once
-            self.budget.refund(payer, time.monotonic())
+            self.budget.refund(payer, time.monotonic(), free)
             self._last = -KEYFRAME_INTERVAL_S
 
     def _cancel(self) -> None:
