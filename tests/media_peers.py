@@ -49,12 +49,28 @@ def new_pc() -> RTCPeerConnection:
     )
 
 
-class AiortcTeacher:
-    """A Python teacher publishing aiortc's test camera and microphone (VP8 and Opus)."""
+class SmallCopy(VideoStreamTrack):
+    """A camera's 320x180 copy, as the teacher's page sends beside it (media/layers.py)."""
 
-    def __init__(self, server: Serves, link: str) -> None:
+    def __init__(self, camera: VideoStreamTrack) -> None:
+        super().__init__()
+        self._camera = camera
+
+    async def recv(self) -> av.VideoFrame:
+        frame = await self._camera.recv()
+        assert isinstance(frame, av.VideoFrame)
+        small = frame.reformat(width=320, height=180)
+        small.pts, small.time_base = frame.pts, frame.time_base
+        return small
+
+
+class AiortcTeacher:
+    """A Python teacher publishing aiortc's test camera (and its low copy) and microphone."""
+
+    def __init__(self, server: Serves, link: str, low_copy: bool = True) -> None:
         self.client = server.client(link)
         self.pc = new_pc()
+        self.low_copy = low_copy
 
     async def join(self, lesson_id: str) -> None:
         pin_host_addresses((LOOPBACK,))
@@ -69,9 +85,11 @@ class AiortcTeacher:
             self.pc = new_pc()
         self.pc.addTrack(AudioStreamTrack())
         self.pc.addTrack(VideoStreamTrack())
+        if self.low_copy:
+            self.pc.addTrack(SmallCopy(VideoStreamTrack()))
         await self.pc.setLocalDescription(await self.pc.createOffer())
-        kinds = {str(t.mid): "mic" if t.kind == "audio" else "camera"
-                 for t in self.pc.getTransceivers()}  # fmt: skip
+        kinds = {str(t.mid): ("mic", "camera", "camera-low")[i]
+                 for i, t in enumerate(self.pc.getTransceivers())}  # fmt: skip
         answer = await self.client.call(
             "media_publish", {"sdp": self.pc.localDescription.sdp, "track_kinds": kinds}
         )
