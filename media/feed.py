@@ -140,17 +140,17 @@ class Feed:
 
     def push(self, frame: Frame) -> bool:
         """Forward a frame; True if this feed could use a keyframe of its target now."""
-        selector = self.selector
+        selector, spatial = self.selector, frame.source.spatial
+        goal = self.slot.goal(selector.target.spatial)
         if self.waiting_key:
-            if not frame.keyframe:
+            if not (frame.keyframe and selector.may_start(spatial, goal)):
                 self.dropped += 1
                 return not self._congested()  # asking while congested would only waste one
-            selector.start(frame.source.spatial)
+            selector.start(spatial)
         else:
             temporal = frame.temporal
-            goal = self.slot.goal(selector.target.spatial)
             tid, sync = (temporal.tid, temporal.sync) if temporal else (None, False)
-            if not selector.accepts(frame.source.spatial, frame.keyframe, tid, sync, goal):
+            if not selector.accepts(spatial, frame.keyframe, tid, sync, goal):
                 self.skipped += 1
                 return goal != selector.current.spatial
         if not self._send(frame):

@@ -43,6 +43,12 @@ class Selector:
         """A keyframe of `spatial` (re)starts the feed: take it with the target's frame rate."""
         self.current = Layer(spatial, self.target.temporal)
 
+    @staticmethod
+    def may_start(spatial: Spatial, goal: Spatial) -> bool:
+        """A feed waiting for a keyframe of `goal` starts on it, or on the low one if first:
+        never on a bigger picture than its link was given."""
+        return spatial == goal or spatial == "low"
+
     def accepts(
         self, spatial: Spatial, keyframe: bool, tid: int | None, sync: bool, goal: Spatial
     ) -> bool:

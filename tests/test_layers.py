@@ -25,6 +25,13 @@ def test_a_spatial_switch_waits_for_a_keyframe_of_the_target() -> None:
     assert not sel.accepts("high", True, None, False, goal="low")  # the other's keyframes too
 
 
+def test_a_waiting_feed_starts_on_its_goal_or_the_low_quality_never_bigger() -> None:
+    assert Selector.may_start("high", goal="high")
+    assert Selector.may_start("low", goal="high")  # the first picture, small, then up
+    assert Selector.may_start("low", goal="low")
+    assert not Selector.may_start("high", goal="low")  # more than the link was given
+
+
 def test_a_quality_the_publisher_does_not_send_is_not_waited_for() -> None:
     sel = Selector()
     sel.target = Layer("low", 2)
