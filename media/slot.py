@@ -103,7 +103,9 @@ class Slot:
     def attach(self, owner: str, receiver: RTCRtpReceiver, spatial: Spatial = "high") -> None:
         self.owner = owner
         self.sources[spatial].attach(receiver)
-        for feed in self.feeds:  # they are mid-stream: restart them at the new keyframe
+        now = time.monotonic()
+        for feed in self.feeds:  # they are mid-stream: restart them at the new keyframe,
+            self.budget.grant(feed.who, now)  # which a new source owes everyone
             feed.await_keyframe()
 
     def detach(self, receiver: RTCRtpReceiver) -> None:
