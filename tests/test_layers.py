@@ -1,11 +1,13 @@
-"""Layer choice per feed (media/layers.py) and the keyframe budget (media/keyframes.py), pure."""
+"""Layer choice per feed (media/layers.py), the keyframe budget, the low copies' kinds; pure."""
 
 from __future__ import annotations
 
 import pytest
 
+from media import offer
 from media.keyframes import EXTRA_PER_MINUTE, KeyframeBudget
 from media.layers import BitrateMeter, Layer, Selector
+from patches.aiortc.sdp import OfferedMedia
 
 
 def test_a_layer_is_a_known_spatial_quality_and_a_tid_up_to_two() -> None:
@@ -106,3 +108,17 @@ def test_a_joins_keyframe_is_free_then_one_at_once_then_three_a_minute() -> None
     assert budget.ready_at("s1", 1000.0) == 1000.0  # the bucket holds one, never more
     budget.charge("s1", 1000.0)
     assert budget.ready_at("s1", 1000.0) == pytest.approx(1000.0 + step)
+
+
+def test_a_low_copy_is_a_kind_of_its_own_feeding_the_same_slot() -> None:
+    lines = [OfferedMedia(kind, "sendonly", str(i)) for i, kind in enumerate(
+        ("audio", "video", "video", "video"))]  # fmt: skip
+    given = {"0": "mic", "1": "camera", "2": "camera-low", "3": "camera-low"}
+    assert offer.track_kinds(lines, given) == ["mic", "camera", "camera-low", None]  # once each
+    assert offer.track_kinds(lines, {"0": "camera-low"})[0] is None  # video only
+    assert offer.quality("camera-low") == ("camera", "low")
+    assert offer.quality("screen-low") == ("screen", "low")
+    assert offer.quality("camera") == ("camera", "high")
+    assert offer.quality(None) == (None, "high")
+    # Without track_kinds (older pages) the order decides, and nothing is low.
+    assert offer.track_kinds(lines, None) == ["mic", "camera", "screen", None]
