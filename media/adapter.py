@@ -1,11 +1,10 @@
 """A subscriber's adaptation: its link estimate, its rung and its budget (pure: time is given).
 
-Everything we send a student counts against one budget, the link estimate: the media, the
-retransmissions, the keyframes asked for on its behalf. Media comes first and the sound
-before the video: a retransmission goes out only while what was sent in the last window
-leaves room for it, and a keyframe request only while the student is within its allowance
-(KEYFRAME_BURST at once, then one per KEYFRAME_EVERY_S); otherwise it waits for the next
-keyframe, which another student's request or the layer switch brings.
+Everything we send a student counts against one budget, the link estimate: the media and
+the retransmissions. Media comes first and the sound before the video: a retransmission
+goes out only while what was sent in the last window leaves room for it, and only while the
+packet is young enough to play. (The keyframes asked for on a student's behalf have a budget
+of their own per student: media/keyframes.py.)
 """
 
 from __future__ import annotations
@@ -18,8 +17,6 @@ from media.ladder import HEADROOM, SOUND_ONLY, Ladder, Rung
 FLOOR_BPS = 32_000  # the sound: the estimate never goes under it
 CEILING_BPS = 10_000_000
 START_BPS = 2_000_000
-KEYFRAME_EVERY_S = 20.0  # a struggling student may cost the class 3 keyframes a minute
-KEYFRAME_BURST = 2  # a link back from an outage gets its keyframe at once
 RETRANSMIT_MAX_AGE_S = 1.0  # even on a slow link, older packets come too late to play
 
 
@@ -30,8 +27,7 @@ class Adapter:
         self.estimate = LinkEstimate(START_BPS, FLOOR_BPS, CEILING_BPS)
         self.ladder = Ladder(rungs)
         self.sent = Rate()
-        self.retransmits_skipped = self.keyframes_refused = 0
-        self._keyframe_tokens, self._keyframe_at = float(KEYFRAME_BURST), 0.0
+        self.retransmits_skipped = 0
 
     @property
     def index(self) -> int:
@@ -68,17 +64,6 @@ class Adapter:
             return False
         return True
 
-    def keyframe_ok(self, now: float) -> bool:
-        """Ask the publisher for a keyframe for this student? Within its allowance only."""
-        earned = (now - self._keyframe_at) / KEYFRAME_EVERY_S
-        self._keyframe_tokens = min(KEYFRAME_BURST, self._keyframe_tokens + earned)
-        self._keyframe_at = now
-        if self._keyframe_tokens < 1:
-            self.keyframes_refused += 1
-            return False
-        self._keyframe_tokens -= 1
-        return True
-
     def report(self) -> dict[str, object]:
         return {
             "estimate_bps": round(self.estimate.loss_bps),
@@ -92,5 +77,4 @@ class Adapter:
             "ups": self.ladder.ups,
             "cuts": self.estimate.cuts,
             "retransmits_skipped": self.retransmits_skipped,
-            "keyframes_refused": self.keyframes_refused,
         }

@@ -14,11 +14,13 @@ from media import offer
 from media.adapting import Adapting, LinkCallback
 from media.connections import MAX_PEERS, Connections, Direction, Peer
 from media.errors import MediaError
+from media.layers import Layer
 from media.publisher import Publisher
+from media.rtp import vp8_temporal
 from media.slot import SLOTS, Egress, Mode, Seat, Slot
 from media.subscriber import Subscriber, check_mode
 from media.turns import Turns
-from patches.aiortc.ingress import tap_encoded_frames
+from patches.aiortc.ingress import tap_described_frames, tap_encoded_frames
 
 StateCallback = Callable[[str, str, str], None]  # participant, direction, connection state
 
@@ -91,15 +93,18 @@ class MediaRoom:
         accepted = offer.seat_kinds(seat) & set(allowed)
         taps = []
         for m, kind in zip(media, kinds, strict=True):
-            ok = kind in accepted and m.direction in ("sendonly", "sendrecv")
+            slot_kind, spatial = offer.quality(kind)
+            ok = slot_kind in accepted and m.direction in ("sendonly", "sendrecv")
             transceiver = peer.pc.addTransceiver(m.kind, "recvonly" if ok else "inactive")
             offer.prefer_codec(transceiver, m.kind)
-            if ok and kind is not None:
-                taps.append((self._slots[f"{seat}-{kind}"], transceiver.receiver))
-        for slot, receiver in taps:
-            tap_encoded_frames(
-                receiver, slot.sink_for(receiver), per_packet=slot.spec.media == "audio"
-            )
+            if ok and slot_kind is not None:
+                taps.append((self._slots[f"{seat}-{slot_kind}"], spatial, transceiver.receiver))
+        for slot, spatial, receiver in taps:
+            sink = slot.sink_for(receiver, spatial)
+            if slot.spec.media == "audio":  # per packet: no frames, no layers
+                tap_encoded_frames(receiver, lambda d, t, s=sink: s(d, t, None), per_packet=True)  # type: ignore[misc]
+            else:
+                tap_described_frames(receiver, sink, vp8_temporal)
         publisher.slots = tuple(taps)
         try:
             answer = await self._answer(peer, offer_sdp)
@@ -161,16 +166,15 @@ class MediaRoom:
                 self._publishing.pop(p.pid, None)
             self._unseat(p)
         self._publishers[publisher.pid] = publisher
-        for slot, receiver in publisher.slots:
-            slot.attach(publisher.pid, receiver)
+        for slot, spatial, receiver in publisher.slots:
+            slot.attach(publisher.pid, receiver, spatial)
             self._refresh(slot)
         await asyncio.gather(*(p.peer.pc.close() for p in old))
 
     def _unseat(self, publisher: Publisher) -> None:
-        for slot, receiver in publisher.slots:
-            if slot.receiver is receiver:
-                slot.detach()
-                self._refresh(slot)
+        for slot, _, receiver in publisher.slots:
+            slot.detach(receiver)
+            self._refresh(slot)
 
     def _refresh(self, slot: Slot) -> None:
         """Recompute who gets the slot: its owner never hears or sees themself."""
@@ -286,7 +290,17 @@ class MediaRoom:
             await self._remove(pid)
         await self._connections.close()
         for slot in self._slots.values():
-            slot.keyframes.close()
+            slot.close()
+
+    def choose_layer(self, participant_id: str, slot: str, layer: Layer) -> None:
+        """Switch what a subscriber gets of a video slot (media/layers.py), for good: its
+        adaptation no longer moves its layers (tests and benches pick them by hand)."""
+        sub = self._subscribers.get(participant_id)
+        feed = next((f for f in sub.feeds if f.slot.spec.name == slot), None) if sub else None
+        if sub is None or feed is None:
+            raise MediaError("no-feed", f"{participant_id!r} receives no slot {slot!r}.")
+        sub.layers_by_hand = True
+        feed.choose(layer)
 
     # --- reports ---------------------------------------------------------------------------
 

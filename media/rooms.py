@@ -161,7 +161,8 @@ class MediaRooms:
             isinstance(kinds, dict) and all(isinstance(v, str) for v in kinds.values())
         ):
             raise Refused(
-                "invalid-payload", "'track_kinds' maps m-line ids to mic, camera or screen."
+                "invalid-payload",
+                "'track_kinds' maps m-line ids to mic, camera, screen, camera-low or screen-low.",
             )
         answer = await room.publish(pid, data["sdp"], allowed, seat=seat, track_kinds=kinds)
         return {"sdp": answer, "allowed": sorted(allowed)}

@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 from aiortc import RTCPeerConnection
@@ -21,6 +20,7 @@ from media.connections import Peer
 from media.errors import MediaError
 from media.feed import Feed, FeedTrack
 from media.ladder import SOUND_ONLY, Rung
+from media.layers import Layer
 from media.slot import MODE_KINDS, Slot
 from patches.aiortc.sender import (
     Feedback,
@@ -52,6 +52,8 @@ class Subscriber:
     _seen_nacks: dict[int, None] = field(default_factory=dict)  # the latest ones, in order
     _packets: int = 0  # sent, at the last tick
     _heard_at: float = 0.0  # the latest RTCP from its browser
+    layers_by_hand: bool = False  # chosen by hand (MediaRoom.choose_layer): left alone
+    _chosen: Layer | None = None  # the layer the adapter chose last
     _silent: bool = False  # it said nothing for SILENT_S while we sent it video
 
     @property
@@ -93,6 +95,12 @@ class Subscriber:
         self._silent |= video and self._heard_at > 0 and now - self._heard_at > SILENT_S
         if self.mode == "video":
             self.adapter.tick(now, rungs)
+        layer = self.adapter.ladder.layer
+        if isinstance(layer, Layer) and layer != self._chosen and not self.layers_by_hand:
+            self._chosen = layer
+            for feed in self.feeds:
+                if feed.slot.spec.media == "video":
+                    feed.choose(layer)
         if self.sound_only == before:
             return None
         self.refresh()
@@ -113,11 +121,13 @@ class Subscriber:
         track = FeedTrack(slot.spec.media)
         transceiver = pc.addTransceiver(track, "sendonly")
         offer.prefer_codec(transceiver, slot.spec.media)
-        feed = Feed(slot, transceiver.sender, track)
+        feed = Feed(slot, transceiver.sender, track, self.pid)
         feed.wanted = self.wants(slot)
-        feed.budget = (self._sent, self._may_resend, self._may_ask_keyframe)
+        feed.budget = (self._sent, self._may_resend)
+        if self._chosen is not None and slot.spec.media == "video":
+            feed.choose(self._chosen)  # a new connection starts where its link was
         set_stream_id(transceiver.sender, slot.spec.stream)
-        on_keyframe_request(transceiver.sender, partial(self._keyframe_request, feed))
+        on_keyframe_request(transceiver.sender, feed.keyframe_requested)
         on_feedback(transceiver.sender, self._feedback)
         on_sender_started(transceiver.sender, feed.start)
         return feed
@@ -129,8 +139,8 @@ class Subscriber:
             self._silent = False
             estimate.outage_over(now)
             for feed in self.feeds:
-                if feed.active and feed.slot.spec.media == "video" and self._may_ask_keyframe():
-                    feed.await_keyframe()
+                if feed.active and feed.slot.spec.media == "video":
+                    feed.await_keyframe("outage")
         if feedback.fraction_lost is not None:
             estimate.report(now, feedback.fraction_lost, self.adapter.sent.bps(now), feedback.rtt)
         if feedback.remb_bps is not None:
@@ -151,16 +161,6 @@ class Subscriber:
 
     def _may_resend(self, nbytes: int, sent_at: float) -> bool:
         return self.adapter.retransmit_ok(time.monotonic(), nbytes, sent_at)
-
-    def _may_ask_keyframe(self) -> bool:
-        return self.adapter.keyframe_ok(time.monotonic())
-
-    def _keyframe_request(self, feed: Feed) -> None:
-        """The browser lost the picture: ask the publisher within its allowance, else wait."""
-        if self._may_ask_keyframe():
-            feed.slot.keyframes.request("pli")
-        elif feed.active:
-            feed.waiting_key = True  # what it gets meanwhile it cannot decode
 
     def report(self) -> dict[str, Any]:
         """Its mode, its connection, and per slot what was forwarded."""

@@ -38,6 +38,7 @@ from typing import Any
 
 from media.connections import MAX_PEERS
 from media.errors import MediaError
+from media.layers import Layer
 from media.room import MediaRoom
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,14 @@ async def _stats(room: MediaRoom, a: dict[str, Any]) -> Any:
     return room.stats()
 
 
+async def _choose_layer(room: MediaRoom, a: dict[str, Any]) -> Any:
+    try:
+        layer = Layer(a["spatial"], int(a["temporal"]))
+    except ValueError as exc:
+        raise MediaError("bad-layer", str(exc)) from exc
+    room.choose_layer(a["pid"], a["slot"], layer)
+
+
 OPS: dict[str, Op] = {
     "publish": _publish,
     "unpublish": lambda room, a: room.unpublish(a["pid"]),
@@ -105,6 +114,7 @@ OPS: dict[str, Op] = {
     "remove": lambda room, a: room.remove(a["pid"]),
     "receiving": _receiving,
     "stats": _stats,
+    "choose_layer": _choose_layer,  # adaptation and tests; no client event reaches it
 }
 
 

@@ -81,13 +81,31 @@ def new_pc() -> RTCPeerConnection:
     )
 
 
-class AiortcTeacher:
-    """A Python teacher publishing aiortc's test camera and microphone (VP8 and Opus)."""
+class SmallCopy(VideoStreamTrack):
+    """A camera's 320x180 copy, as the teacher's page sends beside it (media/layers.py)."""
 
-    def __init__(self, server: Serves, link: str, route: Route = DIRECT) -> None:
+    def __init__(self, camera: VideoStreamTrack) -> None:
+        super().__init__()
+        self._camera = camera
+
+    async def recv(self) -> av.VideoFrame:
+        frame = await self._camera.recv()
+        assert isinstance(frame, av.VideoFrame)
+        small = frame.reformat(width=320, height=180)
+        small.pts, small.time_base = frame.pts, frame.time_base
+        return small
+
+
+class AiortcTeacher:
+    """A Python teacher publishing aiortc's test camera (and its low copy) and microphone."""
+
+    def __init__(
+        self, server: Serves, link: str, route: Route = DIRECT, low_copy: bool = True
+    ) -> None:
         self.client = server.client(link)
         self.pc = new_pc()
         self.route = route
+        self.low_copy = low_copy
 
     async def join(self, lesson_id: str) -> None:
         pin_host_addresses((LOOPBACK,))
@@ -100,11 +118,14 @@ class AiortcTeacher:
         if self.pc.getTransceivers():
             await self.pc.close()
             self.pc = new_pc()
-        for track in self.tracks():
-            self.pc.addTrack(track)
+        mic, camera = self.tracks()
+        self.pc.addTrack(mic)
+        self.pc.addTrack(camera)
+        if self.low_copy:
+            self.pc.addTrack(SmallCopy(VideoStreamTrack()))
         await self.pc.setLocalDescription(await self.pc.createOffer())
-        kinds = {str(t.mid): "mic" if t.kind == "audio" else "camera"
-                 for t in self.pc.getTransceivers()}  # fmt: skip
+        kinds = {str(t.mid): ("mic", "camera", "camera-low")[i]
+                 for i, t in enumerate(self.pc.getTransceivers())}  # fmt: skip
         routed = await self.route.connection()
         answer = await self.client.call(
             "media_publish", {"sdp": routed.local(self.pc.localDescription.sdp),

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from media.adapter import KEYFRAME_EVERY_S, Adapter
+from media.adapter import Adapter
 from media.estimate import LinkEstimate
 from media.ladder import FAILED_S, PROBE_S, SOUND_ONLY, Ladder, Rung
 
@@ -152,12 +152,3 @@ def test_retransmissions_stay_within_the_budget_and_young_enough_to_play() -> No
     adapter.sent.add(0.0, 60_000)  # 240 kbit/s sent in the window
     assert not adapter.retransmit_ok(0.1, 1200, sent_at=0.0)
     assert adapter.retransmits_skipped == 2
-
-
-def test_a_student_asks_for_two_keyframes_at_once_then_one_per_interval() -> None:
-    adapter = Adapter(VIDEO)
-    assert [adapter.keyframe_ok(t) for t in (0.0, 0.1, 0.2, 5.0)] == [True, True, False, False]
-    assert adapter.keyframe_ok(KEYFRAME_EVERY_S + 0.3)
-    assert not adapter.keyframe_ok(KEYFRAME_EVERY_S + 1.0)
-    asks = sum(adapter.keyframe_ok(30.0 + t * 0.5) for t in range(120))  # a minute of asking
-    assert asks <= 3

@@ -61,6 +61,7 @@ class RtpWriter:
         self._dtls = sender.transport
         self._ice = self._dtls.transport._connection
         self.packets = self.octets = self.retransmits = self.retransmits_skipped = 0
+        self.bytes_sent = 0  # on the wire, retransmissions included (SRTP, no UDP/IP)
         sender._retransmit = self._retransmit  # type: ignore[method-assign]
 
     def congested(self, limit: int) -> bool:
@@ -69,8 +70,19 @@ class RtpWriter:
         backlog = getattr(pair.protocol.transport, "get_write_buffer_size", None) if pair else None
         return backlog is not None and backlog() > limit
 
-    def write(self, payloads: list[bytes], timestamp: int, ntp: int, limit: int) -> bool:
-        """Send one frame (ntp: when); False, sending nothing, while congested() says so."""
+    def write(
+        self,
+        payloads: list[bytes],
+        timestamp: int,
+        ntp: int,
+        limit: int,
+        heads: tuple[bytes, bytes] = (b"", b""),
+    ) -> bool:
+        """Send one frame (ntp: when); False, sending nothing, while congested() says so.
+
+        heads: what goes before the first payload and before each other one (a descriptor
+        written for this receiver, such as VP8's with its own picture ids).
+        """
         pair = self._ice._nominated.get(1)
         if pair is None:  # not connected (any more): nothing to do
             return True
@@ -85,13 +97,17 @@ class RtpWriter:
             pair.remote_addr,
         )
         last, sent = len(payloads) - 1, 0
+        first, rest = heads
         for i, payload in enumerate(payloads):
-            plain = rtp_header(i == last, self._pt, self._seq, ts, self._ssrc, ext) + payload
+            head = rest if i else first
+            plain = rtp_header(i == last, self._pt, self._seq, ts, self._ssrc, ext) + head + payload
             self._history[self._seq % HISTORY] = (self._seq, plain, now)
-            sendto(protect(plain), addr)
+            packet = protect(plain)
+            sendto(packet, addr)
             self._seq = (self._seq + 1) & 0xFFFF
-            self.octets += len(payload)
-            sent += len(plain)
+            self.octets += len(head) + len(payload)
+            sent += len(packet)
+        self.bytes_sent += sent
         self.packets += len(payloads)
         self.on_sent(sent)
         self._report(ntp, ts)
@@ -121,8 +137,10 @@ class RtpWriter:
         rtx = bytes(head) + struct.pack("!H", sequence_number) + plain[head_len:]
         self._rtx_seq = (self._rtx_seq + 1) & 0xFFFF
         self.retransmits += 1
-        pair.protocol.transport.sendto(self._dtls._tx_srtp.protect(rtx), pair.remote_addr)
-        self.on_sent(len(rtx))
+        packet = self._dtls._tx_srtp.protect(rtx)
+        self.bytes_sent += len(packet)
+        pair.protocol.transport.sendto(packet, pair.remote_addr)
+        self.on_sent(len(packet))
 
     def _extensions(self, now: float) -> bytes:
         """The header extensions of packets sent at `now` (monotonic seconds)."""
