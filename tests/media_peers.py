@@ -103,8 +103,8 @@ class AiortcTeacher:
         for track in self.tracks():
             self.pc.addTrack(track)
         await self.pc.setLocalDescription(await self.pc.createOffer())
-        kinds = {str(t.mid): "mic" if t.kind == "audio" else "camera"
-                 for t in self.pc.getTransceivers()}  # fmt: skip
+        kinds = {str(t.mid): ("mic", "camera", "camera-low")[i]
+                 for i, t in enumerate(self.pc.getTransceivers())}  # fmt: skip
         routed = await self.route.connection()
         answer = await self.client.call(
             "media_publish", {"sdp": routed.local(self.pc.localDescription.sdp),
@@ -113,8 +113,9 @@ class AiortcTeacher:
         answer_sdp = routed.remote(answer["sdp"])
         await self.pc.setRemoteDescription(RTCSessionDescription(answer_sdp, "answer"))
 
-    def tracks(self) -> tuple[MediaStreamTrack, MediaStreamTrack]:
-        """The microphone and the camera (a bench sends a picture that fills its bitrate)."""
+    def tracks(self) -> tuple[MediaStreamTrack, ...]:
+        """The microphone, the camera (and its low copy), in this order (a bench's camera
+        fills its bitrate)."""
         return AudioStreamTrack(), VideoStreamTrack()
 
     async def close(self) -> None:
