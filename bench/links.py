@@ -48,6 +48,7 @@ from dataclasses import asdict, dataclass
 from functools import partial
 from typing import Any
 
+import socketio
 from playwright.async_api import Browser
 
 from bench.common import cpu_seconds, machine_facts, markdown_table, write_results
@@ -226,6 +227,17 @@ async def maybe_chromium(
         yield browser, pixel
 
 
+async def run_with_retry(
+    side: str, env: dict[str, str], steps: list[tuple[str, float]], args: argparse.Namespace
+) -> list[Row]:
+    """One run; once more if the lesson could not start (a busy machine times out a join)."""
+    try:
+        return await one_run(side, env, steps, args)
+    except (TimeoutError, socketio.exceptions.TimeoutError) as exc:
+        print(f"the run did not start ({exc!r}): once more", flush=True)
+        return await one_run(side, env, steps, args)
+
+
 def table(rows: list[Row]) -> str:
     headers = [
         "side", "link", "receives", "layer over time", "video fps mean / min",
@@ -260,7 +272,7 @@ async def main_async(args: argparse.Namespace) -> None:
     with teacher_bitrate(args.teacher_bps):
         for steps in parse_steps(args):
             for side, env in sides:
-                new = await one_run(side, env, steps, args)
+                new = await run_with_retry(side, env, steps, args)
                 rows += new
                 print("\n".join(table(new).splitlines()[2:]), flush=True)
     print(
