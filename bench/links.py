@@ -240,17 +240,22 @@ async def run_with_retry(
 
 def table(rows: list[Row]) -> str:
     headers = [
-        "side", "link", "receives", "layer over time", "video fps mean / min",
+        "side", "link", "receives", "layer over time", "video fps mean / min (of sent)",
         "freezes (count / longest)", "audio played", "KB per minute", "retransmitted packets",
         "keyframes from the teacher", "worker CPU per student", "teacher fps video / audio",
     ]  # fmt: skip
     return markdown_table(headers, [
-        [r.side, r.link, r.mode, r.layers, f"{r.fps_mean:g} / {r.fps_min:g}",
+        [r.side, r.link, r.mode, r.layers, f"{r.fps_mean:g} / {r.fps_min:g} ({share(r)})",
          f"{r.freezes} / {r.longest_freeze_s:g} s", f"{r.audio_played:.1%}",
          f"{r.kbytes_per_min:.0f}", r.retransmits, r.keyframes, f"{r.cpu_per_student:.2f} %",
          f"{r.teacher_fps:g} / {r.teacher_audio_fps:g}"]
         for r in rows
     ])  # fmt: skip
+
+
+def share(row: Row) -> str:
+    """Decoded frames against those the teacher sent: a busy machine's teacher sends fewer."""
+    return f"{row.fps_mean / row.teacher_fps:.0%}" if row.teacher_fps else "-"
 
 
 def parse_side(text: str) -> tuple[str, dict[str, str]]:
