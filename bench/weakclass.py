@@ -45,29 +45,34 @@ MIC, CAMERA = "0", "1"  # mids of the teacher's microphone and camera in a stude
 FREEZE_S = 0.5
 AUDIO_FPS = 50
 TEACHER_BPS = 500_000
+TEACHER_LOW_BPS = 150_000  # a 320x180 copy, when the teacher sends one (layers)
 TEACHER_AUDIO_BPS = 48_000  # Opus, ~56 kbit/s on the wire as the issue's browser teacher
 
 
 @contextlib.contextmanager
-def teacher_bitrate(bps: int, audio_bps: int = TEACHER_AUDIO_BPS) -> Iterator[None]:
-    """aiortc's VP8 encoder held at `bps` and its Opus encoder at `audio_bps` (aiortc's own
-    96 kbit/s is twice a browser's), process-wide, as they were afterwards."""
-    vpx: Any = aiortc.codecs.vpx
+def teacher_bitrate(
+    bps: int, audio_bps: int = TEACHER_AUDIO_BPS, low_bps: int = TEACHER_LOW_BPS
+) -> Iterator[None]:
+    """aiortc's encoders held (process-wide) at `bps` for VP8 pictures wider than 320 px,
+    `low_bps` for a 320x180 copy, and `audio_bps` for Opus (aiortc's 96 kbit/s is twice a
+    browser's), whatever the server's feedback says; as they were afterwards."""
+    vp8: Any = aiortc.codecs.vpx.Vp8Encoder
     opus: Any = aiortc.codecs.opus.OpusEncoder
-    before = (vpx.DEFAULT_BITRATE, vpx.MIN_BITRATE, vpx.MAX_BITRATE)
-    vpx.DEFAULT_BITRATE = vpx.MIN_BITRATE = vpx.MAX_BITRATE = bps
-    opus_init = opus.__init__
+    vp8_encode, opus_init = vp8.encode, opus.__init__
+
+    def encode(self: Any, frame: av.VideoFrame, force_keyframe: bool = False) -> Any:
+        self._Vp8Encoder__target_bitrate = low_bps if frame.width <= 320 else bps
+        return vp8_encode(self, frame, force_keyframe)
 
     def init(self: Any) -> None:
         opus_init(self)
         self.codec.bit_rate = audio_bps
 
-    opus.__init__ = init
+    vp8.encode, opus.__init__ = encode, init
     try:
         yield
     finally:
-        vpx.DEFAULT_BITRATE, vpx.MIN_BITRATE, vpx.MAX_BITRATE = before
-        opus.__init__ = opus_init
+        vp8.encode, opus.__init__ = vp8_encode, opus_init
 
 
 class LoopedPicture(NoisyPicture):
@@ -99,7 +104,7 @@ class LoopedPicture(NoisyPicture):
 class CameraTeacher(AiortcTeacher):
     """A teacher whose camera fills its bitrate, as a real one does (aiortc's test card not)."""
 
-    def tracks(self) -> tuple[MediaStreamTrack, MediaStreamTrack]:
+    def tracks(self) -> tuple[MediaStreamTrack, ...]:
         return Tone(), LoopedPicture()
 
 

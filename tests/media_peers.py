@@ -23,7 +23,7 @@ from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 from client.rest import token_from_link
 from client.sabak_client import SabakClient
 from media.rtp import is_vp8_keyframe
-from patches.aiortc.ice import pin_host_addresses
+from patches.aiortc.ice import lengthen_consent_checks, pin_host_addresses
 from patches.aiortc.ingress import tap_encoded_frames
 
 LOOPBACK = "127.0.0.1"
@@ -109,6 +109,7 @@ class AiortcTeacher:
 
     async def join(self, lesson_id: str) -> None:
         pin_host_addresses((LOOPBACK,))
+        lengthen_consent_checks()  # as a browser, which waits for a slow link's answer
         await self.client.connect()
         await self.client.join(lesson_id)
         await self.publish()
@@ -134,8 +135,9 @@ class AiortcTeacher:
         answer_sdp = routed.remote(answer["sdp"])
         await self.pc.setRemoteDescription(RTCSessionDescription(answer_sdp, "answer"))
 
-    def tracks(self) -> tuple[MediaStreamTrack, MediaStreamTrack]:
-        """The microphone and the camera (a bench sends a picture that fills its bitrate)."""
+    def tracks(self) -> tuple[MediaStreamTrack, ...]:
+        """The microphone, the camera (and its low copy), in this order (a bench's camera
+        fills its bitrate)."""
         return AudioStreamTrack(), VideoStreamTrack()
 
     async def close(self) -> None:
@@ -164,6 +166,7 @@ class AiortcStudent:
 
     async def join(self, lesson_id: str, mode: str = "video") -> None:
         pin_host_addresses((LOOPBACK,))  # aioice never offers 127.0.0.1 by itself
+        lengthen_consent_checks()  # as a browser, which waits for a slow link's answer
         await self.client.connect()
         await self.client.join(lesson_id)
         await self.subscribe(mode)

@@ -11,12 +11,17 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import cast
 
+import aioice
+import aioice.ice
 import pytest
+from aioice import stun
 
-from bench.linkemu import Link
+from bench.linkemu import Link, Shape
 from bench.linkroute import SERVER_ENV, LinkRoute
 from bench.weakclass import TEACHER_BPS, WeakClass, keyframes_sent, spatial_of, teacher_bitrate
+from media.connections import Connections
 from tests.conftest import Running, free_port, make_classroom, settings_for, start_server
 from tests.media_peers import AiortcStudent, AiortcTeacher
 
@@ -36,6 +41,52 @@ async def relayed(tmp_path: Path, redis_url: str) -> AsyncIterator[Running]:
         yield running
     finally:
         await running.runner.cleanup()
+
+
+class StunAnswerer(asyncio.DatagramProtocol):
+    """The far end of a consent check: answers each binding request, signed with KEY."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        request = stun.parse_message(data)
+        response = stun.Message(
+            stun.Method.BINDING, stun.Class.RESPONSE, transaction_id=request.transaction_id
+        )
+        response.attributes["XOR-MAPPED-ADDRESS"] = addr
+        response.add_message_integrity(KEY)
+        response.add_fingerprint()
+        self.transport.sendto(bytes(response), addr)
+
+
+KEY = b"remote-password"
+
+
+async def test_a_consent_check_waits_for_a_long_round_trip() -> None:
+    """aioice gives a consent check (RFC 7675) one try of 0.5 s: over an EDGE link's 0.8 s
+    round trip every check failed, and after six (~30 s) the server closed a working
+    connection. The server's connections let the answer take up to 3.5 s."""
+    loop = asyncio.get_running_loop()
+    far, _ = await loop.create_datagram_endpoint(StunAnswerer, local_addr=("127.0.0.1", 0))
+    link = Link("open")
+    link.up.shape = link.down.shape = Shape(delay_s=0.4)
+    relay = await link.relay(far.get_extra_info("sockname"))
+    Connections(ice_host_addresses=("127.0.0.1",))  # the media worker's ICE, as configured
+    protocol = aioice.ice.StunProtocol(aioice.Connection(ice_controlling=True))
+    near, _ = await loop.create_datagram_endpoint(lambda: protocol, local_addr=("127.0.0.1", 0))
+    try:
+        check = stun.Message(stun.Method.BINDING, stun.Class.REQUEST)
+        started = time.monotonic()
+        # exactly as aioice's Connection.query_consent sends it
+        await protocol.request(
+            check, ("127.0.0.1", relay.peer_port), integrity_key=KEY, retransmissions=0
+        )
+        assert 0.8 <= time.monotonic() - started < 3.5
+    finally:
+        near.close()
+        far.close()
+        link.close()
 
 
 async def test_an_aiortc_student_receives_through_a_good_link(relayed: Running) -> None:

@@ -66,6 +66,8 @@ _SOURCE: internals.Source = (
     (aioice.ice.Connection, "__init__", ("self._nominated", "self._protocols")),
     (aioice.ice.Connection, "gather_candidates", ("get_host_addresses(",)),
     (aioice.ice.CandidatePair, "__init__", ("self.protocol",)),
+    # ice.lengthen_consent_checks: a consent check is the one request sent without retries
+    (aioice.ice.Connection, "query_consent", ("retransmissions=0",)),
     # sdp.offered_media: each m-line's kind, direction and mid (a=mid, in its RTP parameters)
     (aiortc.sdp.MediaDescription, "__init__", ("self.kind", "self.direction", "self.rtp")),
     (aiortc.sdp.SessionDescription, "parse", ("current_media.rtp.muxId = value",)),
@@ -82,6 +84,11 @@ _SIGNATURES: internals.Signatures = (
     (JitterFrame, "__init__", ("self", "data", "timestamp")),
     (aioice.ice, "get_host_addresses", ("use_ipv4", "use_ipv6")),
     (aioice.ice.StunProtocol, "datagram_received", ("self", "data", "addr")),
+    (
+        aioice.ice.StunProtocol,
+        "request",
+        ("self", "request", "addr", "integrity_key", "retransmissions"),
+    ),
     (aiortc.sdp.SessionDescription, "parse", ("sdp",)),
     (aiortc.sdp, "candidate_from_sdp", ("sdp",)),
     (aiortc.clock, "current_ntp_time", ()),
