@@ -2,7 +2,8 @@
 
 A loss-based controller in the manner of libwebrtc's and Galène's: while the receiver reports
 under 2 % loss the estimate grows by 8 % a second, between 2 and 10 % it holds, above 10 % it
-is cut in proportion to the loss, at most once per RTT (+ 0.3 s). A cut starts from what we
+is cut in proportion to the loss (above 30 %, to what got through), at most once per RTT
+(+ 0.3 s). It grows only while the smoothed loss is clean too. A cut starts from what we
 really sent (the estimate may have grown far past it on a quiet link), so one bad report
 brings it under the rate that hurt. A burst of NACKs is loss too, and arrives a report
 interval sooner. A REMB from the receiver is kept and reported but does not cap the
@@ -16,7 +17,7 @@ from __future__ import annotations
 import collections
 import math
 
-GROW_BELOW, CUT_ABOVE = 0.02, 0.10
+GROW_BELOW, CUT_ABOVE, HEAVY_LOSS = 0.02, 0.10, 0.30
 GROW_FACTOR, GROW_STEP_BPS, GROW_EVERY_S = 1.08, 1000, 1.0
 CUT_GAP_S = 0.3  # plus the RTT between two cuts: the next report must see the first one
 REPORT_STALE_S = 10.0  # no report for this long: nothing to grow on
@@ -96,7 +97,8 @@ class LinkEstimate:
 
     def update(self, now: float) -> None:
         """Grow while the latest report says the link is clean (called on a timer too)."""
-        clean = self.loss < GROW_BELOW and now - self._reported_at < REPORT_STALE_S
+        loss = max(self.loss, self.loss_avg)  # a 3 % link is not clean for one lucky report
+        clean = loss < GROW_BELOW and now - self._reported_at < REPORT_STALE_S
         if clean and now - self._grown_at >= GROW_EVERY_S:
             self._grown_at = now
             grown = self.loss_bps * GROW_FACTOR + GROW_STEP_BPS
@@ -115,6 +117,8 @@ class LinkEstimate:
         if now - self._cut_at < CUT_GAP_S + (self.rtt or 0.0):
             return
         base = min(self.loss_bps, sent_bps) if sent_bps > 0 else self.loss_bps
-        self.loss_bps = max(self.floor_bps, base * (1 - 0.5 * loss))
+        # A heavy loss is a link far under what we send: what got through is its measure.
+        kept = 1 - loss if loss > HEAVY_LOSS else 1 - 0.5 * loss
+        self.loss_bps = max(self.floor_bps, base * kept)
         self._cut_at = self._grown_at = now
         self.cuts += 1
