@@ -18,6 +18,10 @@ FLOOR_BPS = 32_000  # the sound: the estimate never goes under it
 CEILING_BPS = 10_000_000
 START_BPS = 2_000_000
 RETRANSMIT_MAX_AGE_S = 1.0  # even on a slow link, older packets come too late to play
+RTT_UNKNOWN_S = 0.3  # before the first report that measures it
+# A few % of losses answered must fit on a link the estimate says is just full: the packet
+# lost is what the receiver's jitter buffer waits for.
+RETRANSMIT_HEADROOM = 1.25
 
 
 class Adapter:
@@ -56,9 +60,10 @@ class Adapter:
 
     def retransmit_ok(self, now: float, nbytes: int, sent_at: float) -> bool:
         """Resend a packet? Not one too old to play, nor past the budget."""
-        rtt = self.estimate.rtt or 0.1
-        too_old = now - sent_at > min(RETRANSMIT_MAX_AGE_S, 0.1 + 2 * rtt)
-        full = self.sent.bps(now) + nbytes * 8 / self.sent.window_s > self.estimate.bps(now)
+        rtt = self.estimate.rtt if self.estimate.rtt is not None else RTT_UNKNOWN_S
+        too_old = now - sent_at > min(RETRANSMIT_MAX_AGE_S, 0.2 + 3 * rtt)
+        room = self.estimate.bps(now) * RETRANSMIT_HEADROOM
+        full = self.sent.bps(now) + nbytes * 8 / self.sent.window_s > room
         if too_old or full:
             self.retransmits_skipped += 1
             return False

@@ -164,9 +164,9 @@ def test_nack_bursts_cut_the_estimate_before_the_report_comes() -> None:
 
 def test_retransmissions_stay_within_the_budget_and_young_enough_to_play() -> None:
     adapter = Adapter(VIDEO)
-    adapter.estimate.report(0.0, 0.5, 300_000, 0.1)  # cut to 225 kbit/s
+    adapter.estimate.report(0.0, 0.2, 300_000, 0.1)  # cut to 270 kbit/s
     assert adapter.retransmit_ok(0.0, 1200, sent_at=-0.1)
-    assert not adapter.retransmit_ok(0.0, 1200, sent_at=-0.5)  # older than 2 RTT + 0.1 s
-    adapter.sent.add(0.0, 60_000)  # 240 kbit/s sent in the window
+    assert not adapter.retransmit_ok(0.0, 1200, sent_at=-0.6)  # older than 3 RTT + 0.2 s
+    adapter.sent.add(0.0, 90_000)  # 360 kbit/s sent in the window: over 270 * 1.25
     assert not adapter.retransmit_ok(0.1, 1200, sent_at=0.0)
     assert adapter.retransmits_skipped == 2
