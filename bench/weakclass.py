@@ -39,7 +39,7 @@ from bench.media import NoisyPicture, Tone
 from media.workers import RemoteRoom
 from server import appkeys as k
 from tests.conftest import Running, make_classroom
-from tests.media_peers import AiortcStudent, AiortcTeacher
+from tests.media_peers import AiortcStudent, AiortcTeacher, SmallCopy
 
 MIC, CAMERA = "0", "1"  # mids of the teacher's microphone and camera in a student's offer
 FREEZE_S = 0.5
@@ -105,7 +105,8 @@ class CameraTeacher(AiortcTeacher):
     """A teacher whose camera fills its bitrate, as a real one does (aiortc's test card not)."""
 
     def tracks(self) -> tuple[MediaStreamTrack, ...]:
-        return Tone(), LoopedPicture()
+        # The low copy as the teacher's page sends it: the same kind of picture, 320x180.
+        return Tone(), LoopedPicture(), SmallCopy(LoopedPicture())
 
 
 @dataclass

@@ -97,9 +97,17 @@ class Subscriber:
             self.adapter.tick(now, rungs)
         layer = self.adapter.ladder.layer
         if isinstance(layer, Layer) and layer != self._chosen and not self.layers_by_hand:
+            # Down to the small picture is the server's own call, made for the link: its
+            # keyframe is not charged to the student (who would wait for a token, frozen).
+            down = self._chosen is not None and (self._chosen.spatial, layer.spatial) == (
+                "high",
+                "low",
+            )
             self._chosen = layer
             for feed in self.feeds:
                 if feed.slot.spec.media == "video":
+                    if down and feed.active:
+                        feed.slot.budget.grant(self.pid, now)
                     feed.choose(layer)
         if self.sound_only == before:
             return None

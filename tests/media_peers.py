@@ -119,11 +119,11 @@ class AiortcTeacher:
         if self.pc.getTransceivers():
             await self.pc.close()
             self.pc = new_pc()
-        mic, camera = self.tracks()
-        self.pc.addTrack(mic)
-        self.pc.addTrack(camera)
-        if self.low_copy:
-            self.pc.addTrack(SmallCopy(VideoStreamTrack()))
+        tracks = list(self.tracks())
+        if self.low_copy and len(tracks) == 2:  # the mic and camera: add the camera's copy
+            tracks.append(SmallCopy(VideoStreamTrack()))
+        for track in tracks:
+            self.pc.addTrack(track)
         await self.pc.setLocalDescription(await self.pc.createOffer())
         kinds = {str(t.mid): ("mic", "camera", "camera-low")[i]
                  for i, t in enumerate(self.pc.getTransceivers())}  # fmt: skip
