@@ -69,8 +69,11 @@ class Adapting:
             for layer, bps in slot.layer_bitrates().items():
                 key = (name, layer)
                 seen.add(key)
-                old = self._costs.get(key, bps)
-                self._costs[key] = old + COST_SMOOTHING * (bps - old)
+                old = self._costs.get(key, 0.0)
+                # A source starting up (its figure over twice the smoothed one) is followed
+                # at once; after that a keyframe's bump is smoothed away.
+                pace = 1.0 if bps > 2 * old else COST_SMOOTHING
+                self._costs[key] = old + pace * (bps - old)
         for key in set(self._costs) - seen:  # a source gone
             del self._costs[key]
 

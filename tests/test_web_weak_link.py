@@ -1,9 +1,9 @@
 """A phone on a link too weak for video, in real headless Chromium (issue 16).
 
 The phone's media crosses a bench/linkemu.py relay (Chromium's own network emulation does
-not touch WebRTC); the teacher is an aiortc peer on a good link. On `edge` the server stops
-the phone's video by itself and the page says so in Kyrgyz with a button to try video
-again; once the link is `3g`, the button brings the picture back at once.
+not touch WebRTC); the teacher is an aiortc peer on a good link. The phone starts on `good`;
+on `edge` the server stops the phone's video by itself and the page says so in Kyrgyz with a
+button to try video again; once the link is `3g`, the button brings the picture back.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from playwright.async_api import expect
 
 from bench.linkemu import Link
 from bench.linkroute import LinkRoute, route_page
+from bench.weakclass import TEACHER_BPS, teacher_bitrate
 from tests import browser
 from tests.browser import ARTIFACTS, BROWSER_MARKS, CONTEXT_PERMISSIONS, chromium, record_errors
 from tests.conftest import Running, make_classroom
@@ -59,8 +60,11 @@ class CameraTeacher(AiortcTeacher):
 
 async def test_a_weak_link_is_told_and_video_can_be_tried_again(relayed: Running) -> None:
     room = await make_classroom(relayed, n_students=1)
-    teacher_link, phone_link = Link("good", seed=1), Link("3g", seed=2)
+    teacher_link, phone_link = Link("good", seed=1), Link("good", seed=2)
     teacher = CameraTeacher(relayed, room.teacher["link"], LinkRoute(teacher_link))
+    # A camera's ~500 kbit/s, which fits 3g (aiortc's encoder would follow REMB up to 1.5 Mbit/s)
+    pinned = teacher_bitrate(TEACHER_BPS)
+    pinned.__enter__()
     await teacher.join(room.lesson["id"])
     async with chromium() as (browser_, pixel):
         context = await browser_.new_context(
@@ -96,3 +100,4 @@ async def test_a_weak_link_is_told_and_video_can_be_tried_again(relayed: Running
             await teacher.close()
             teacher_link.close()
             phone_link.close()
+            pinned.__exit__(None, None, None)
