@@ -59,6 +59,7 @@ class SabakClient:
         "floor",
         "media_restart",
         "recording",
+        "media_link",
     )
 
     def __init__(

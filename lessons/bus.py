@@ -15,15 +15,17 @@ from core.lesson import Lesson
 
 Listener = Callable[[Lesson, tuple[Record, ...]], Awaitable[None]]
 NoticeListener = Callable[[str, str, dict[str, Any]], None]
+TellListener = Callable[[str, str, str, dict[str, Any]], None]
 
 
 class LessonBus:
-    """Three kinds of news about a lesson, each to its listeners in the order they subscribed."""
+    """Four kinds of news about a lesson, each to its listeners in the order they subscribed."""
 
     def __init__(self) -> None:
         self._stored: list[Listener] = []
         self._mirrored: list[Listener] = []
         self._notices: list[NoticeListener] = []
+        self._tells: list[TellListener] = []
 
     def on_stored(self, listener: Listener) -> None:
         """Events this process decided and stored (it runs the lesson): send, follow, react."""
@@ -48,3 +50,11 @@ class LessonBus:
     def notice(self, lesson_id: str, name: str, data: dict[str, Any]) -> None:
         for listener in self._notices:
             listener(lesson_id, name, data)
+
+    def on_tell(self, listener: TellListener) -> None:
+        """A word from the server to one participant (their link went down to sound only)."""
+        self._tells.append(listener)
+
+    def tell(self, lesson_id: str, participant_id: str, name: str, data: dict[str, Any]) -> None:
+        for listener in self._tells:
+            listener(lesson_id, participant_id, name, data)

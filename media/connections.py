@@ -17,8 +17,12 @@ from aiortc import RTCBundlePolicy, RTCConfiguration, RTCIceServer, RTCPeerConne
 
 from media.errors import MediaError
 from media.ice_policy import RemoteAddresses
-from patches.aiortc.ice import accept_datagrams_from, pin_host_addresses
-from patches.aiortc.sdp import parse_candidate
+from patches.aiortc.ice import (
+    accept_datagrams_from,
+    lengthen_consent_checks,
+    pin_host_addresses,
+)
+from patches.aiortc.sdp import ask_opus_fec_and_dtx, parse_candidate
 
 Direction = Literal["publish", "subscribe"]
 
@@ -58,6 +62,8 @@ class Connections:
         )
         if ice_host_addresses:
             pin_host_addresses(ice_host_addresses)
+        ask_opus_fec_and_dtx()
+        lengthen_consent_checks()  # a student's round trip may be well over 0.5 s
         self._remote = RemoteAddresses(ice_accept_remote_ips)
         self.max_peers = max_peers
         self.open: set[RTCPeerConnection] = set()

@@ -5,10 +5,17 @@ from __future__ import annotations
 from aiortc import RTCRtpSender, RTCRtpTransceiver
 
 from media.errors import MediaError
+from media.layers import Spatial
 from media.slot import SLOTS, Seat
 from patches.aiortc.sdp import OfferedMedia, SdpUnreadable, offered_media
 
-MEDIA_OF = {"mic": "audio", "camera": "video", "screen": "video"}
+MEDIA_OF = {
+    "mic": "audio",
+    "camera": "video",
+    "screen": "video",
+    "camera-low": "video",  # the same camera, 320x180: the layer for weak links
+    "screen-low": "video",
+}
 
 
 def media_lines(sdp: str) -> list[OfferedMedia]:
@@ -25,6 +32,7 @@ def media_lines(sdp: str) -> list[OfferedMedia]:
 def track_kinds(media: list[OfferedMedia], given: dict[str, str] | None) -> list[str | None]:
     """Kind of each offered m-line: from track_kinds by mid, else by order.
 
+    A "-low" kind is a second, smaller copy of a video kind (media/layers.py).
     By order, the first audio m-line is the mic, the first video the camera, the second
     video the screen. An m-line of no kind, or of a kind already taken, is refused.
     """
@@ -37,6 +45,13 @@ def track_kinds(media: list[OfferedMedia], given: dict[str, str] | None) -> list
         ok = kind in MEDIA_OF and MEDIA_OF[kind] == m.kind and kind not in kinds
         kinds.append(kind if ok else None)
     return kinds
+
+
+def quality(kind: str | None) -> tuple[str | None, Spatial]:
+    """The slot kind an m-line feeds and in which quality: "camera-low" -> camera, low."""
+    if kind is not None and kind.endswith("-low"):
+        return kind.removesuffix("-low"), "low"
+    return kind, "high"
 
 
 def seat_kinds(seat: Seat) -> set[str]:

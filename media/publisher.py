@@ -8,6 +8,7 @@ from typing import Any
 from aiortc import RTCRtpReceiver
 
 from media.connections import Peer
+from media.layers import Spatial
 from media.slot import Seat, Slot
 
 
@@ -18,11 +19,14 @@ class Publisher:
     pid: str
     seat: Seat
     peer: Peer
-    slots: tuple[tuple[Slot, RTCRtpReceiver], ...] = ()
+    slots: tuple[tuple[Slot, Spatial, RTCRtpReceiver], ...] = ()
 
     def report(self) -> dict[str, Any]:
         return {
             "seat": self.seat,
             "connection": self.peer.pc.connectionState,
-            "tracks": [slot.spec.name for slot, _ in self.slots],
+            "tracks": [
+                slot.spec.name + ("" if spatial == "high" else f"-{spatial}")
+                for slot, spatial, _ in self.slots
+            ],
         }

@@ -212,7 +212,9 @@ class Recorder:
     def attach(self, slots: Iterable[Slot]) -> None:
         """Tap every slot: each frame comes here first, before it is forwarded."""
         for slot in slots:
-            request = partial(slot.keyframes.request, "recording")
+            # charged like a subscriber (media/keyframes.py): a segment waits for the next
+            # keyframe rather than force more than a few a minute on the teacher's encoder
+            request = partial(slot.ask_keyframe, "high", "recording", "recorder")
             slot.recording = TrackTap(self, slot.spec.name, slot.spec.media, request)
             self.taps[slot.spec.name] = slot.recording
             self._slots.append(slot)

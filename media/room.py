@@ -11,14 +11,17 @@ from typing import Any, get_args
 from aiortc import RTCSessionDescription
 
 from media import offer
+from media.adapting import Adapting, LinkCallback
 from media.connections import MAX_PEERS, Connections, Direction, Peer
 from media.errors import MediaError
+from media.layers import Layer
 from media.publisher import Publisher
 from media.recorder import Recorder, RecordingOptions, Report
+from media.rtp import vp8_temporal
 from media.slot import SLOTS, Egress, Mode, Seat, Slot
 from media.subscriber import Subscriber, check_mode
 from media.turns import Turns
-from patches.aiortc.ingress import tap_encoded_frames
+from patches.aiortc.ingress import tap_described_frames, tap_encoded_frames
 
 StateCallback = Callable[[str, str, str], None]  # participant, direction, connection state
 
@@ -39,6 +42,7 @@ class MediaRoom:
         egress: Egress = "direct",
         on_state: StateCallback | None = None,
         max_peers: int = MAX_PEERS,
+        on_link: LinkCallback | None = None,
     ) -> None:
         self._connections = Connections(
             ice_servers=ice_servers,
@@ -53,6 +57,7 @@ class MediaRoom:
         self._publishing: dict[str, Peer] = {}  # newest publish connection, seated or not
         self._subscribers: dict[str, Subscriber] = {}
         self._turns = Turns()  # one operation at a time per participant and direction
+        self._adapting = Adapting(self._slots, self._subscribers, on_link)
         self.recorder: Recorder | None = None
 
     # --- publishing ------------------------------------------------------------------------
@@ -90,15 +95,18 @@ class MediaRoom:
         accepted = offer.seat_kinds(seat) & set(allowed)
         taps = []
         for m, kind in zip(media, kinds, strict=True):
-            ok = kind in accepted and m.direction in ("sendonly", "sendrecv")
+            slot_kind, spatial = offer.quality(kind)
+            ok = slot_kind in accepted and m.direction in ("sendonly", "sendrecv")
             transceiver = peer.pc.addTransceiver(m.kind, "recvonly" if ok else "inactive")
             offer.prefer_codec(transceiver, m.kind)
-            if ok and kind is not None:
-                taps.append((self._slots[f"{seat}-{kind}"], transceiver.receiver))
-        for slot, receiver in taps:
-            tap_encoded_frames(
-                receiver, slot.sink_for(receiver), per_packet=slot.spec.media == "audio"
-            )
+            if ok and slot_kind is not None:
+                taps.append((self._slots[f"{seat}-{slot_kind}"], spatial, transceiver.receiver))
+        for slot, spatial, receiver in taps:
+            sink = slot.sink_for(receiver, spatial)
+            if slot.spec.media == "audio":  # per packet: no frames, no layers
+                tap_encoded_frames(receiver, lambda d, t, s=sink: s(d, t, None), per_packet=True)  # type: ignore[misc]
+            else:
+                tap_described_frames(receiver, sink, vp8_temporal)
         publisher.slots = tuple(taps)
         try:
             answer = await self._answer(peer, offer_sdp)
@@ -160,16 +168,15 @@ class MediaRoom:
                 self._publishing.pop(p.pid, None)
             self._unseat(p)
         self._publishers[publisher.pid] = publisher
-        for slot, receiver in publisher.slots:
-            slot.attach(publisher.pid, receiver)
+        for slot, spatial, receiver in publisher.slots:
+            slot.attach(publisher.pid, receiver, spatial)
             self._refresh(slot)
         await asyncio.gather(*(p.peer.pc.close() for p in old))
 
     def _unseat(self, publisher: Publisher) -> None:
-        for slot, receiver in publisher.slots:
-            if slot.receiver is receiver:
-                slot.detach()
-                self._refresh(slot)
+        for slot, _, receiver in publisher.slots:
+            slot.detach(receiver)
+            self._refresh(slot)
 
     def _refresh(self, slot: Slot) -> None:
         """Recompute who gets the slot: its owner never hears or sees themself."""
@@ -187,7 +194,9 @@ class MediaRoom:
         check_mode(mode)
         old = self._subscribers.pop(participant_id, None)
         sub = Subscriber(participant_id, mode)
+        sub.set_mode(mode)
         self._subscribers[participant_id] = sub
+        self._adapting.start()
         if old is not None:
             await self._drop_connection(old)
         return await self._offer(sub) if mode != "none" else None
@@ -223,13 +232,12 @@ class MediaRoom:
         sub = self._subscribers.get(participant_id)
         if sub is None:
             return await self._subscribe(participant_id, mode)
-        sub.mode = mode
+        sub.set_mode(mode)
         if mode != "none" and (
             sub.peer is None or sub.peer.pc.connectionState in ("failed", "closed")
         ):
             await self._drop_connection(sub)
             return await self._offer(sub)
-        sub.refresh()
         return None
 
     async def _offer(self, sub: Subscriber) -> str:
@@ -278,13 +286,14 @@ class MediaRoom:
 
     async def close(self) -> None:
         """The lesson is over: refuse what waits, then close every connection ever made."""
+        await self._adapting.stop()
         await self._turns.close()
         for pid in {*self._publishing, *self._subscribers}:
             await self._remove(pid)
         await self._connections.close()
-        await self.stop_recording()
         for slot in self._slots.values():
-            slot.keyframes.close()
+            slot.close()
+        await self.stop_recording()
 
     # --- recording -------------------------------------------------------------------------
 
@@ -298,6 +307,16 @@ class MediaRoom:
         recorder, self.recorder = self.recorder, None
         if recorder is not None:
             await recorder.close()
+
+    def choose_layer(self, participant_id: str, slot: str, layer: Layer) -> None:
+        """Switch what a subscriber gets of a video slot (media/layers.py), for good: its
+        adaptation no longer moves its layers (tests and benches pick them by hand)."""
+        sub = self._subscribers.get(participant_id)
+        feed = next((f for f in sub.feeds if f.slot.spec.name == slot), None) if sub else None
+        if sub is None or feed is None:
+            raise MediaError("no-feed", f"{participant_id!r} receives no slot {slot!r}.")
+        sub.layers_by_hand = True
+        feed.choose(layer)
 
     # --- reports ---------------------------------------------------------------------------
 

@@ -111,8 +111,13 @@ class MediaRooms:
         self._recording_news.append(listener)
 
     def _worker_news(self, news: dict[str, Any]) -> None:
+        """A worker's word, unasked: a recording failed or resumed; a student's video stopped
+        (or came back) for a weak link."""
         if news.get("event") == "recording":
             self._tell_recording(str(news["lesson"]), str(news["state"]), str(news["reason"]))
+        elif news.get("event") == "media_link":
+            data = {"sound_only": bool(news["sound_only"])}
+            self.bus.tell(str(news["lesson"]), str(news["pid"]), "media_link", data)
 
     def _tell_recording(self, lesson_id: str, state: str, reason: str) -> None:
         for listener in self._recording_news:
@@ -222,7 +227,8 @@ class MediaRooms:
             isinstance(kinds, dict) and all(isinstance(v, str) for v in kinds.values())
         ):
             raise Refused(
-                "invalid-payload", "'track_kinds' maps m-line ids to mic, camera or screen."
+                "invalid-payload",
+                "'track_kinds' maps m-line ids to mic, camera, screen, camera-low or screen-low.",
             )
         answer = await room.publish(pid, data["sdp"], allowed, seat=seat, track_kinds=kinds)
         return {"sdp": answer, "allowed": sorted(allowed)}

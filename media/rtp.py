@@ -1,13 +1,26 @@
-"""Pure RTP helpers, no I/O: VP8 keyframes and payloads, and a timeline that survives a new source.
+"""Pure RTP helpers, no I/O: VP8 keyframes, descriptors and payloads, and continuous timelines.
 
 The RTP header itself is written by patches/aiortc/writer.py, next to the socket it goes to.
 """
 
 from __future__ import annotations
 
-VP8_CHUNK = 1296  # 1300-byte payloads, as aiortc, minus our 4-byte descriptor
+from typing import NamedTuple
+
+VP8_CHUNK = 1294  # 1300-byte payloads, as aiortc, minus our descriptor (6 bytes at most)
 CLOCK_RATES = {"audio": 48000, "video": 90000}
 _MASK = 0xFFFFFFFF
+
+
+class Temporal(NamedTuple):
+    """A VP8 frame's temporal layer (RFC 7741 4.2): its TID, and whether it is a layer sync.
+
+    A layer sync frame (Y bit) depends on the base layer (TID 0) only, so a receiver may start
+    taking its layer there.
+    """
+
+    tid: int
+    sync: bool
 
 
 def is_vp8_keyframe(data: bytes) -> bool:
@@ -15,13 +28,41 @@ def is_vp8_keyframe(data: bytes) -> bool:
     return len(data) >= 6 and not data[0] & 1 and data[3:6] == b"\x9d\x01\x2a"
 
 
-def vp8_payloads(frame: bytes, picture_id: int) -> list[bytes]:
-    """RFC 7741 payloads: descriptor with a 15-bit picture id, start bit on the first."""
-    pid = bytes([0x80 | picture_id >> 8, picture_id & 0xFF])
-    first, rest = b"\x90\x80" + pid, b"\x80\x80" + pid
-    return [
-        (rest if i else first) + frame[i : i + VP8_CHUNK] for i in range(0, len(frame), VP8_CHUNK)
-    ]
+def vp8_temporal(payload: bytes) -> Temporal | None:
+    """The temporal layer in the descriptor of a frame's first RTP payload, else None.
+
+    None too for a payload that does not start a frame (S bit clear, or a later partition)
+    and for a descriptor without the T bit: such a stream cannot be thinned in time.
+    """
+    if len(payload) < 2 or payload[0] & 0x9F != 0x90:  # X and S set, partition 0
+        return None
+    ext, pos = payload[1], 2
+    if not ext & 0x20:  # no T bit: no TID
+        return None
+    if ext & 0x80:  # I: a 7- or 15-bit picture id
+        pos += 2 if len(payload) > pos and payload[pos] & 0x80 else 1
+    pos += bool(ext & 0x40)  # L: TL0PICIDX
+    if len(payload) <= pos:
+        return None
+    return Temporal(payload[pos] >> 6, bool(payload[pos] & 0x20))
+
+
+def vp8_descriptor(picture_id: int, start: bool, temporal: Temporal | None, tl0: int) -> bytes:
+    """An RFC 7741 descriptor: 15-bit picture id, and TL0PICIDX and TID when temporal.
+
+    The forwarding unit writes its own for each subscriber, so that picture ids and TL0PICIDX
+    stay continuous for it across skipped frames and switched layers.
+    """
+    pid = bytes([0x80 | (picture_id >> 8) & 0x7F, picture_id & 0xFF])
+    first = 0x90 if start else 0x80
+    if temporal is None:
+        return bytes([first, 0x80]) + pid
+    return bytes([first, 0xE0, *pid, tl0 & 0xFF, temporal.tid << 6 | temporal.sync << 5])
+
+
+def vp8_chunks(frame: bytes) -> list[bytes]:
+    """A frame cut into RTP payload bodies, each to follow a descriptor."""
+    return [frame[i : i + VP8_CHUNK] for i in range(0, len(frame), VP8_CHUNK)]
 
 
 class Timeline:

@@ -8,11 +8,13 @@ are JSON, one object a line, over the worker's stdin and stdout:
     → {"id": 7, "lesson": "L1", "op": "subscribe", "args": {"pid": "p2", "mode": "video"}}
     ← {"id": 7, "ok": "v=0…"}          or   ← {"id": 7, "error": ["bad-mode", "…"]}
 
-A worker also sends news nobody asked for, without an id: a lesson's recording failed or
-resumed (media/recorder.py), `{"event": "recording", "lesson": "L1", "state": "failed",
-"reason": "disk-full"}`.
+A worker also sends news nobody asked for, a line with "event" instead of "id": a lesson's
+recording failed or resumed (media/recorder.py), `{"event": "recording", "lesson": "L1",
+"state": "failed", "reason": "disk-full"}`; a student's link went down to sound only by
+itself, or back (`{"event": "media_link", "lesson": "L1", "pid": "p2", "sound_only": true}`).
 
 WebRTC itself (ICE, DTLS, SRTP) goes straight between browsers and the worker's UDP sockets.
+
 A worker reads until its stdin closes — when the server stops, and also when the server is
 killed — then closes its rooms and exits: a worker never outlives its server. A worker that
 dies is started again on the next request; the lessons it held lose their media connections
@@ -39,6 +41,7 @@ from typing import Any
 
 from media.connections import MAX_PEERS
 from media.errors import MediaError
+from media.layers import Layer
 from media.recorder import RecordingOptions
 from media.room import MediaRoom
 
@@ -104,6 +107,14 @@ async def _stop_recording(room: MediaRoom, a: dict[str, Any]) -> Any:
     await room.stop_recording()
 
 
+async def _choose_layer(room: MediaRoom, a: dict[str, Any]) -> Any:
+    try:
+        layer = Layer(a["spatial"], int(a["temporal"]))
+    except ValueError as exc:
+        raise MediaError("bad-layer", str(exc)) from exc
+    room.choose_layer(a["pid"], a["slot"], layer)
+
+
 OPS: dict[str, Op] = {
     "publish": _publish,
     "unpublish": lambda room, a: room.unpublish(a["pid"]),
@@ -117,6 +128,7 @@ OPS: dict[str, Op] = {
     "receiving": _receiving,
     "stats": _stats,
     "stop_recording": _stop_recording,
+    "choose_layer": _choose_layer,  # adaptation and tests; no client event reaches it
 }
 
 
@@ -136,8 +148,14 @@ class Worker:
                 ice_host_addresses=self.options.ice_host_addresses,
                 ice_accept_remote_ips=self.options.ice_accept_remote_ips,
                 max_peers=self.options.max_peers,
+                on_link=partial(self._link, lesson_id),
             )
         return self.rooms[lesson_id]
+
+    def _link(self, lesson_id: str, pid: str, sound_only: bool) -> None:
+        self.send(
+            {"event": "media_link", "lesson": lesson_id, "pid": pid, "sound_only": sound_only}
+        )
 
     def receive(self, line: bytes) -> None:
         """Answer one request line in a task of its own: a slow answer blocks no other."""

@@ -51,6 +51,7 @@ class Fanout:
         bus.on_stored(self)
         bus.on_mirrored(self.follow_up)
         bus.on_notice(self.tell_everyone)
+        bus.on_tell(self.tell_one)
 
     def connections(self, lesson_id: str, pid: str) -> list[str]:
         return sorted(self._sockets.get((lesson_id, pid), ()))
@@ -119,6 +120,10 @@ class Fanout:
         if where is not None:
             self._pointer_sent[lesson_id] = asyncio.get_running_loop().time()
             await self.sio.emit("pointer", where, room=room(lesson_id, ALL))
+
+    def tell_one(self, lesson_id: str, pid: str, name: str, data: dict[str, Any]) -> None:
+        """A notice from the server itself to one participant's sockets."""
+        self._spawn(self.sio.emit(name, data, room=room(lesson_id, pid)))
 
     async def _send(self, lesson_id: str, message: Outgoing) -> None:
         delay = COALESCE_S.get(message.name)

@@ -329,5 +329,6 @@ OUTBOUND: dict[str, Outbound] = {
         Outbound("stroke_undone", "everyone", {"board": str, "stroke_id": int}),
         Outbound("board_draw", "everyone", {"allowed": bool}),
         Outbound("pointer", "everyone", {"board": str, "x": (int, None), "y": (int, None)}),
+        Outbound("media_link", "the participant", {"sound_only": bool}),
     )
 }  # fmt: skip

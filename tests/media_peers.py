@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import av
 from aiortc import (
+    MediaStreamTrack,
     RTCBundlePolicy,
     RTCConfiguration,
     RTCPeerConnection,
@@ -21,7 +23,7 @@ from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 from client.rest import token_from_link
 from client.sabak_client import SabakClient
 from media.rtp import is_vp8_keyframe
-from patches.aiortc.ice import pin_host_addresses
+from patches.aiortc.ice import lengthen_consent_checks, pin_host_addresses
 from patches.aiortc.ingress import tap_encoded_frames
 
 LOOPBACK = "127.0.0.1"
@@ -31,6 +33,36 @@ class Serves(Protocol):
     """A server a peer can talk to: `tests.conftest.Running`, or just its URL (`At`)."""
 
     def client(self, link_or_token: str) -> SabakClient: ...
+
+
+class Rewrites(Protocol):
+    """How one connection's descriptions look on the far side (bench/linkroute.py: a relay)."""
+
+    def remote(self, sdp: str) -> str: ...
+
+    def local(self, sdp: str) -> str: ...
+
+
+class Route(Protocol):
+    """A peer's way to the server: straight (DIRECT), or through a link emulator."""
+
+    async def connection(self) -> Rewrites: ...
+
+
+class _Straight:
+    def remote(self, sdp: str) -> str:
+        return sdp
+
+    def local(self, sdp: str) -> str:
+        return sdp
+
+
+class _Direct:
+    async def connection(self) -> Rewrites:
+        return _Straight()
+
+
+DIRECT: Route = _Direct()
 
 
 @dataclass
@@ -49,15 +81,35 @@ def new_pc() -> RTCPeerConnection:
     )
 
 
-class AiortcTeacher:
-    """A Python teacher publishing aiortc's test camera and microphone (VP8 and Opus)."""
+class SmallCopy(VideoStreamTrack):
+    """A camera's 320x180 copy, as the teacher's page sends beside it (media/layers.py)."""
 
-    def __init__(self, server: Serves, link: str) -> None:
+    def __init__(self, camera: VideoStreamTrack) -> None:
+        super().__init__()
+        self._camera = camera
+
+    async def recv(self) -> av.VideoFrame:
+        frame = await self._camera.recv()
+        assert isinstance(frame, av.VideoFrame)
+        small = frame.reformat(width=320, height=180)
+        small.pts, small.time_base = frame.pts, frame.time_base
+        return small
+
+
+class AiortcTeacher:
+    """A Python teacher publishing aiortc's test camera (and its low copy) and microphone."""
+
+    def __init__(
+        self, server: Serves, link: str, route: Route = DIRECT, low_copy: bool = True
+    ) -> None:
         self.client = server.client(link)
         self.pc = new_pc()
+        self.route = route
+        self.low_copy = low_copy
 
     async def join(self, lesson_id: str) -> None:
         pin_host_addresses((LOOPBACK,))
+        lengthen_consent_checks()  # as a browser, which waits for a slow link's answer
         await self.client.connect()
         await self.client.join(lesson_id)
         await self.publish()
@@ -67,15 +119,26 @@ class AiortcTeacher:
         if self.pc.getTransceivers():
             await self.pc.close()
             self.pc = new_pc()
-        self.pc.addTrack(AudioStreamTrack())
-        self.pc.addTrack(VideoStreamTrack())
+        tracks = list(self.tracks())
+        if self.low_copy and len(tracks) == 2:  # the mic and camera: add the camera's copy
+            tracks.append(SmallCopy(VideoStreamTrack()))
+        for track in tracks:
+            self.pc.addTrack(track)
         await self.pc.setLocalDescription(await self.pc.createOffer())
-        kinds = {str(t.mid): "mic" if t.kind == "audio" else "camera"
-                 for t in self.pc.getTransceivers()}  # fmt: skip
+        kinds = {str(t.mid): ("mic", "camera", "camera-low")[i]
+                 for i, t in enumerate(self.pc.getTransceivers())}  # fmt: skip
+        routed = await self.route.connection()
         answer = await self.client.call(
-            "media_publish", {"sdp": self.pc.localDescription.sdp, "track_kinds": kinds}
-        )
-        await self.pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+            "media_publish", {"sdp": routed.local(self.pc.localDescription.sdp),
+                              "track_kinds": kinds}
+        )  # fmt: skip
+        answer_sdp = routed.remote(answer["sdp"])
+        await self.pc.setRemoteDescription(RTCSessionDescription(answer_sdp, "answer"))
+
+    def tracks(self) -> tuple[MediaStreamTrack, ...]:
+        """The microphone, the camera (and its low copy), in this order (a bench's camera
+        fills its bitrate)."""
+        return AudioStreamTrack(), VideoStreamTrack()
 
     async def close(self) -> None:
         await self.pc.close()
@@ -89,17 +152,21 @@ class AiortcStudent:
     a decode error counts instead of vanishing inside aiortc.
     """
 
-    def __init__(self, server: Serves, link: str) -> None:
+    def __init__(self, server: Serves, link: str, route: Route = DIRECT) -> None:
         self.client = server.client(link)
         self.pc = new_pc()
+        self.route = route
         self.frames: Counter[str] = Counter()
         self.decoded: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
         self.keyframes: Counter[str] = Counter()
         self._decoders: dict[str, Any] = {}
+        # Told of each frame (mid, RTP timestamp, keyframe, decoded): the weak-link harness.
+        self.on_frame: Callable[[str, int, bool, bool], None] | None = None
 
     async def join(self, lesson_id: str, mode: str = "video") -> None:
         pin_host_addresses((LOOPBACK,))  # aioice never offers 127.0.0.1 by itself
+        lengthen_consent_checks()  # as a browser, which waits for a slow link's answer
         await self.client.connect()
         await self.client.join(lesson_id)
         await self.subscribe(mode)
@@ -110,11 +177,12 @@ class AiortcStudent:
             await self.pc.close()
             self.pc = new_pc()
         offer = (await self.client.call("media_subscribe", {"mode": mode}))["sdp"]
-        await self.pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
+        routed = await self.route.connection()
+        await self.pc.setRemoteDescription(RTCSessionDescription(routed.remote(offer), "offer"))
         for t in self.pc.getTransceivers():
             self._tap(str(t.mid), t.kind, t.receiver)
         await self.pc.setLocalDescription(await self.pc.createAnswer())
-        await self.client.call("media_answer", {"sdp": self.pc.localDescription.sdp})
+        await self.client.call("media_answer", {"sdp": routed.local(self.pc.localDescription.sdp)})
 
     def _tap(self, mid: str, kind: str, receiver: RTCRtpReceiver) -> None:
         if kind == "video":
@@ -125,12 +193,17 @@ class AiortcStudent:
             self._decoders[mid] = codec
 
         def sink(data: bytes, timestamp: int) -> None:
+            key = kind == "video" and is_vp8_keyframe(data)
             self.frames[mid] += 1
-            self.keyframes[mid] += kind == "video" and is_vp8_keyframe(data)
+            self.keyframes[mid] += key
             try:
-                self.decoded[mid] += len(self._decoders[mid].decode(av.Packet(data)))
+                decoded = len(self._decoders[mid].decode(av.Packet(data)))
             except av.FFmpegError:
+                decoded = 0
                 self.errors[mid] += 1
+            self.decoded[mid] += decoded
+            if self.on_frame is not None:
+                self.on_frame(mid, timestamp, key, decoded > 0)
 
         tap_encoded_frames(receiver, sink, per_packet=kind == "audio")
 

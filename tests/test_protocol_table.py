@@ -205,6 +205,8 @@ def names_sent_elsewhere() -> set[str]:
             names |= set(re.findall(r"tell_everyone\([^,]+,\s*\"([a-z_]+)\"", text))
             # A notice on the lessons' bus, which the fan-out tells everyone in the lesson.
             names |= set(re.findall(r"\.notice\([^,]+,\s*\"([a-z_]+)\"", text))
+            # A word on the bus to one participant.
+            names |= set(re.findall(r"\.tell\([^,]+,[^,]+,\s*\"([a-z_]+)\"", text))
     return names
 
 

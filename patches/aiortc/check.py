@@ -6,6 +6,8 @@ import aioice
 import aioice.ice
 import aiortc
 import aiortc.clock
+import aiortc.codecs
+import aiortc.rtcpeerconnection
 import aiortc.rtcrtpparameters
 import aiortc.sdp
 from aiortc import RTCRtpReceiver, RTCRtpSender, rtcrtpreceiver
@@ -50,28 +52,43 @@ _SOURCE: internals.Source = (
             "self.__octet_count",
             "self.__ntp_timestamp",
             "self.__rtp_timestamp",
+            "self.__rtt",
         ),
     ),
-    (RTCRtpSender, "_handle_rtcp_packet", ("self._send_keyframe()", "await self._retransmit(seq)")),
+    (
+        RTCRtpSender,
+        "_handle_rtcp_packet",
+        ("self._send_keyframe()", "await self._retransmit(seq)", "self.__rtt = "),
+    ),
     (RTCRtpSender, "_run_rtcp", ("self.__packet_count", "self.__ntp_timestamp")),
     (RTCDtlsTransport, "_setup_srtp", ("self._tx_srtp = Session(tx_policy)",)),
     (RTCIceTransport, "__init__", ("self._connection = gatherer._connection",)),
     (aioice.ice.Connection, "__init__", ("self._nominated", "self._protocols")),
     (aioice.ice.Connection, "gather_candidates", ("get_host_addresses(",)),
     (aioice.ice.CandidatePair, "__init__", ("self.protocol",)),
+    # ice.lengthen_consent_checks: a consent check is the one request sent without retries
+    (aioice.ice.Connection, "query_consent", ("retransmissions=0",)),
     # sdp.offered_media: each m-line's kind, direction and mid (a=mid, in its RTP parameters)
     (aiortc.sdp.MediaDescription, "__init__", ("self.kind", "self.direction", "self.rtp")),
     (aiortc.sdp.SessionDescription, "parse", ("current_media.rtp.muxId = value",)),
+    # sdp.ask_opus_fec_and_dtx: our codec's parameters are what aiortc writes in an answer
+    (aiortc.rtcpeerconnection, "find_common_codecs", ("codec = copy.deepcopy(codec)",)),
 )
 # (owner, attribute, parameter names)
 _SIGNATURES: internals.Signatures = (
     (RTCRtpReceiver, "_send_rtcp_pli", ("self", "media_ssrc")),
     (RTCRtpSender, "_retransmit", ("self", "sequence_number")),
     (RTCRtpSender, "_send_keyframe", ("self",)),
+    (RTCRtpSender, "_handle_rtcp_packet", ("self", "packet")),
     (RTCRtpSender, "send", ("self", "parameters")),
     (JitterFrame, "__init__", ("self", "data", "timestamp")),
     (aioice.ice, "get_host_addresses", ("use_ipv4", "use_ipv6")),
     (aioice.ice.StunProtocol, "datagram_received", ("self", "data", "addr")),
+    (
+        aioice.ice.StunProtocol,
+        "request",
+        ("self", "request", "addr", "integrity_key", "retransmissions"),
+    ),
     (aiortc.sdp.SessionDescription, "parse", ("sdp",)),
     (aiortc.sdp, "candidate_from_sdp", ("sdp",)),
     (aiortc.clock, "current_ntp_time", ()),
@@ -79,6 +96,7 @@ _SIGNATURES: internals.Signatures = (
 _ATTRIBUTES: internals.Attributes = (
     (aioice.ice.CandidatePair, "remote_addr"),
     (aiortc.rtcrtpparameters, "RTCRtpSendParameters"),
+    (aiortc.codecs, "CODECS"),
 )
 
 

@@ -1,4 +1,5 @@
-"""aioice under a peer connection: host addresses pinned, datagrams filtered, reading paused."""
+"""aioice under a peer connection: host addresses pinned, datagrams filtered, reading paused,
+consent checks that wait for a long round trip."""
 
 from __future__ import annotations
 
@@ -9,6 +10,11 @@ import aioice.ice
 from aiortc import RTCPeerConnection
 
 _original_host_addresses = aioice.ice.get_host_addresses
+_original_request = aioice.ice.StunProtocol.request
+# A consent check (RFC 7675) answered within 0.5 + 1 + 2 s counts; aioice's one try of 0.5 s
+# fails every check on a link whose round trip is longer (EDGE, a rural radio, a satellite),
+# and after six failures (~30 s) it closes a connection that works.
+CONSENT_RETRANSMISSIONS = 2
 
 
 def pin_host_addresses(addresses: tuple[str, ...]) -> None:
@@ -25,6 +31,24 @@ def pin_host_addresses(addresses: tuple[str, ...]) -> None:
         return [a for a in pinned if (":" in a and use_ipv6) or (":" not in a and use_ipv4)]
 
     aioice.ice.get_host_addresses = host_addresses
+
+
+def lengthen_consent_checks() -> None:
+    """Let consent checks (aioice sends them alone with retransmissions=0) be retransmitted,
+    so their answer may take up to 3.5 s (process-wide, idempotent)."""
+    aioice.ice.StunProtocol.request = _consent_request  # type: ignore[method-assign]
+
+
+async def _consent_request(
+    self: aioice.ice.StunProtocol,
+    request: Any,
+    addr: tuple[str, int],
+    integrity_key: bytes | None = None,
+    retransmissions: int | None = None,
+) -> Any:
+    if retransmissions == 0:
+        retransmissions = CONSENT_RETRANSMISSIONS
+    return await _original_request(self, request, addr, integrity_key, retransmissions)
 
 
 def _protocols(pc: RTCPeerConnection) -> Iterator[Any]:

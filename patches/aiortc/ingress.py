@@ -13,6 +13,7 @@ from aiortc.jitterbuffer import JitterFrame
 log = logging.getLogger(__name__)
 
 FrameSink = Callable[[bytes, int], None]
+DescribedSink = Callable[[bytes, int, Any], None]  # data, timestamp, what describe() said
 
 
 class _FrameTap:
@@ -22,7 +23,7 @@ class _FrameTap:
     until the receiver stops it with put(None).
     """
 
-    def __init__(self, sink: FrameSink) -> None:
+    def __init__(self, sink: Callable[[JitterFrame], None]) -> None:
         self._sink = sink
         self._stop: queue.SimpleQueue[None] = queue.SimpleQueue()
 
@@ -31,7 +32,7 @@ class _FrameTap:
             self._stop.put(None)
             return
         try:
-            self._sink(item[1].data, item[1].timestamp)
+            self._sink(item[1])
         except Exception:  # an escaping error would stop the publisher's whole transport
             log.exception("forwarding an encoded frame failed")
 
@@ -52,13 +53,56 @@ class _PacketPassThrough:
         return False, JitterFrame(data=packet._data, timestamp=packet.timestamp)
 
 
+class _Describing:
+    """Wraps a jitter buffer: what describe() finds in a frame's packets goes with the frame.
+
+    describe sees every packet's payload before depacketizing strips its descriptor (say,
+    VP8's temporal layer) and returns None for a packet that says nothing.
+    """
+
+    def __init__(self, inner: Any, describe: Callable[[bytes], Any]) -> None:
+        self._inner, self._describe = inner, describe
+        self.capacity = inner.capacity
+        self._seen: dict[int, Any] = {}  # RTP timestamp -> description
+
+    def add(self, packet: Any) -> tuple[bool, JitterFrame | None]:
+        described = self._describe(packet.payload)
+        if described is not None:
+            if len(self._seen) > 64:  # frames lost whole: forget them
+                self._seen.clear()
+            self._seen[packet.timestamp] = described
+        pli, frame = self._inner.add(packet)
+        if frame is not None:
+            frame.described = self._seen.pop(frame.timestamp, None)
+        return pli, frame
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
 def tap_encoded_frames(receiver: RTCRtpReceiver, sink: FrameSink, per_packet: bool) -> None:
     """Send the receiver's encoded frames (mapped RTP timestamp) to sink instead of decoding."""
-    if receiver._RTCRtpReceiver__decoder_thread is not None:  # type: ignore[attr-defined]
-        raise RuntimeError("the receiver already runs; tap it before the connection starts")
+    _check_idle(receiver)
     if per_packet:
         receiver._RTCRtpReceiver__jitter_buffer = _PacketPassThrough()  # type: ignore[attr-defined]
-    receiver._RTCRtpReceiver__decoder_queue = _FrameTap(sink)  # type: ignore[attr-defined]
+    tap = _FrameTap(lambda frame: sink(frame.data, frame.timestamp))
+    receiver._RTCRtpReceiver__decoder_queue = tap  # type: ignore[attr-defined]
+
+
+def tap_described_frames(
+    receiver: RTCRtpReceiver, sink: DescribedSink, describe: Callable[[bytes], Any]
+) -> None:
+    """As tap_encoded_frames (per frame), with what describe() read in the frame's packets."""
+    _check_idle(receiver)
+    inner = receiver._RTCRtpReceiver__jitter_buffer  # type: ignore[attr-defined]
+    receiver._RTCRtpReceiver__jitter_buffer = _Describing(inner, describe)  # type: ignore[attr-defined]
+    tap = _FrameTap(lambda f: sink(f.data, f.timestamp, getattr(f, "described", None)))
+    receiver._RTCRtpReceiver__decoder_queue = tap  # type: ignore[attr-defined]
+
+
+def _check_idle(receiver: RTCRtpReceiver) -> None:
+    if receiver._RTCRtpReceiver__decoder_thread is not None:  # type: ignore[attr-defined]
+        raise RuntimeError("the receiver already runs; tap it before the connection starts")
 
 
 def remote_ssrc(receiver: RTCRtpReceiver) -> int | None:

@@ -1,11 +1,16 @@
-"""SDP as aiortc parses it (its parser is not exported): an offer's m-lines, a candidate line."""
+"""SDP as aiortc reads and writes it: an offer's m-lines, a candidate line, our Opus parameters."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from aiortc import RTCIceCandidate
+from aiortc.codecs import CODECS
 from aiortc.sdp import SessionDescription, candidate_from_sdp
+
+# In-band FEC: a lost packet's sound is rebuilt from the next one (weak links lose some);
+# DTX: nearly nothing is sent while the speaker is silent (students pay for every byte).
+OPUS_PARAMETERS = {"minptime": 10, "useinbandfec": 1, "usedtx": 1}
 
 
 class SdpUnreadable(ValueError):
@@ -36,3 +41,14 @@ def parse_candidate(sdp: str) -> RTCIceCandidate:
     ValueError, IndexError or AssertionError (aiortc asserts the length) if unreadable.
     """
     return candidate_from_sdp(sdp)
+
+
+def ask_opus_fec_and_dtx() -> None:
+    """Our Opus fmtp (offers to subscribers, answers to publishers) asks for FEC and DTX.
+
+    A browser's Opus encoder follows the fmtp the other side sent: without these, Chromium
+    sends neither. aiortc copies its own codec's parameters into what it writes.
+    """
+    for codec in CODECS["audio"]:
+        if codec.mimeType.lower() == "audio/opus":
+            codec.parameters.update(OPUS_PARAMETERS)

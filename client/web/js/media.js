@@ -61,7 +61,8 @@ const STATS_MS = 1000;
 /**
  * What this device receives: one connection on the server's offer of five m-lines (MIDS);
  * the mode says which of them the server feeds. Events: 'track' ({mid, track}), 'flow'
- * (Map mid -> bool: media is arriving), 'state' (connection state), 'error'.
+ * (Map mid -> bool: media is arriving), 'state' (connection state), 'error', 'data' (bytes
+ * this lesson's media connections carried, both ways, these included).
  */
 export class Subscriber extends Emitter {
   constructor(conn, { iceServers = [] } = {}) {
@@ -76,6 +77,9 @@ export class Subscriber extends Emitter {
     /** @type {Map<string, boolean>} */
     this.flow = new Map();
     this.counts = new Map();
+    /** Bytes of the connections before this one (a reconnect starts the count again). */
+    this.bytesBefore = 0;
+    this.bytesNow = 0;
     this.busy = Promise.resolve();
     this.closed = false;
     this.retry = 0;
@@ -166,6 +170,8 @@ export class Subscriber extends Emitter {
   drop() {
     if (this.pc) this.pc.close();
     this.pc = null;
+    this.bytesBefore += this.bytesNow;
+    this.bytesNow = 0;
     this.tracks.clear();
     this.counts.clear();
     this.setFlow(new Map());
@@ -184,6 +190,8 @@ export class Subscriber extends Emitter {
     if (!pc) return;
     const counts = await inboundCounts(pc);
     if (pc !== this.pc) return;
+    this.bytesNow = counts.bytes;
+    this.tell('data', this.bytesBefore + this.bytesNow);
     const flow = new Map();
     for (const [mid, n] of counts) flow.set(mid, n > (this.counts.get(mid) ?? n));
     this.counts = counts;
@@ -199,13 +207,15 @@ export class Subscriber extends Emitter {
 }
 
 /**
- * Per mid: video frames decoded, or audio packets received so far.
- * @returns {Promise<Map<string, number>>}
+ * Per mid: video frames decoded, or audio packets received so far; and under 'bytes' what
+ * the connection's transport carried both ways (media, retransmissions, RTCP, STUN).
+ * @returns {Promise<Map<string, number> & {bytes: number}>}
  */
 export async function inboundCounts(pc) {
-  const counts = new Map();
+  const counts = Object.assign(new Map(), { bytes: 0 });
   const byTrack = new Map(pc.getTransceivers().map((t) => [t.receiver.track.id, t.mid]));
   (await pc.getStats()).forEach((s) => {
+    if (s.type === 'transport') counts.bytes += (s.bytesReceived || 0) + (s.bytesSent || 0);
     if (s.type !== 'inbound-rtp') return;
     const mid = s.mid ?? byTrack.get(s.trackIdentifier);
     if (mid == null) return;

@@ -9,11 +9,24 @@ import { PASSING, RETRY_MS, Trickle, newConnection, errorOf } from './media.js';
 /** The camera as sent: at most 640x360, at most about 500 kbit/s (capped in the browser). */
 export const CAMERA = { width: { ideal: 640, max: 640 }, height: { ideal: 360, max: 360 } };
 const SCREEN = { width: { max: 1280 }, height: { max: 720 }, frameRate: { max: 5 } };
+/*
+ * Layers for weak links (docs/protocol.md, "Layers"): the camera also goes as a 320x180 copy
+ * of its own (the server forwards one of the two to each student), and each video in VP8
+ * temporal layers, so that the server can also drop to 15 or 7.5 frames a second.
+ */
 const ENCODINGS = {
-  camera: { maxBitrate: 500_000, maxFramerate: 30 },
-  screen: { maxBitrate: 600_000, maxFramerate: 5 },
+  camera: { maxBitrate: 500_000, maxFramerate: 30, scalabilityMode: 'L1T3' },
+  'camera-low': {
+    maxBitrate: 150_000,
+    maxFramerate: 30,
+    scaleResolutionDownBy: 2,
+    scalabilityMode: 'L1T3',
+  },
+  screen: { maxBitrate: 600_000, maxFramerate: 5, scalabilityMode: 'L1T2' },
   mic: { maxBitrate: 32_000 },
 };
+/** The smaller copy sent beside a kind when the publisher sends layers. */
+const LOW_COPY = { camera: 'camera-low' };
 
 /**
  * Ask the device for one track: 'mic', 'camera' or 'screen'. Rejects when the person (or the
@@ -48,14 +61,19 @@ async function ask(kind) {
 export class Publisher extends Emitter {
   /**
    * @param {any} conn the LessonConnection
-   * @param {{kinds: string[], learner?: string|null, iceServers?: RTCIceServer[]}} options
+   * @param {{kinds: string[], learner?: string|null, iceServers?: RTCIceServer[],
+   *   layers?: boolean}} options
    *   kinds: the m-lines to offer ('mic', 'camera', 'screen'); learner: who publishes on a
-   *   shared phone (null: the device's first learner)
+   *   shared phone (null: the device's first learner); layers: also send the camera's low copy
    */
-  constructor(conn, { kinds, learner = null, iceServers = [] }) {
+  constructor(conn, { kinds, learner = null, iceServers = [], layers = false }) {
     super();
     this.conn = conn;
     this.kinds = kinds;
+    /** The m-lines: each kind, and its low copy after it when sending layers. */
+    this.lines = kinds.flatMap((k) => (layers && LOW_COPY[k] ? [k, LOW_COPY[k]] : [k]));
+    /** @type {Map<string, MediaStreamTrack>} low copy kind -> the clone it sends */
+    this.copies = new Map();
     this.extra = learner ? { learner } : {};
     this.iceServers = iceServers;
     /** @type {Map<string, MediaStreamTrack|null>} */
@@ -87,10 +105,26 @@ export class Publisher extends Emitter {
       if (old && old !== track) stopTrack(old);
       this.tracks.set(kind, track);
       if (track) track.addEventListener('ended', () => this.ended(kind, track));
-      if (this.pc && this.senders.has(kind)) await this.senders.get(kind).replaceTrack(track);
-      else if (track && !this.pc) await this.negotiate();
+      if (this.pc && this.senders.has(kind)) {
+        await this.senders.get(kind).replaceTrack(track);
+        const low = LOW_COPY[kind];
+        if (this.senders.has(low)) await this.senders.get(low).replaceTrack(this.copy(low));
+      } else if (track && !this.pc) await this.negotiate();
       this.tell('tracks', this.tracks);
     });
+  }
+
+  /** A fresh clone of the track a low copy sends (null when its kind is off). */
+  copy(low) {
+    const old = this.copies.get(low);
+    if (old) old.stop();
+    this.copies.delete(low);
+    const kind = low.replace(/-low$/, '');
+    const track = this.tracks.get(kind);
+    if (!track) return null;
+    const clone = track.clone();
+    this.copies.set(low, clone);
+    return clone;
   }
 
   /** Turn a kind on (capture it) or off. */
@@ -117,6 +151,8 @@ export class Publisher extends Emitter {
     clearTimeout(this.retry);
     for (const track of this.tracks.values()) if (track) stopTrack(track);
     for (const kind of this.kinds) this.tracks.set(kind, null);
+    for (const clone of this.copies.values()) clone.stop();
+    this.copies.clear();
     const had = this.pc;
     this.drop();
     if (had && tellServer) await this.conn.call('media_unpublish', this.extra);
@@ -149,9 +185,10 @@ export class Publisher extends Emitter {
     pc.onicecandidate = (event) => trickle.add(event.candidate);
     pc.onconnectionstatechange = () => this.connectionChanged(pc);
     const stream = new MediaStream(); // one stream id: the mic and camera stay in sync
-    const transceivers = this.kinds.map((kind) => {
-      const what = this.tracks.get(kind) || (kind === 'mic' ? 'audio' : 'video');
-      const transceiver = pc.addTransceiver(what, { direction: 'sendonly', streams: [stream] });
+    const transceivers = this.lines.map((kind) => {
+      const track = this.tracks.has(kind) ? this.tracks.get(kind) : this.copy(kind);
+      const what = track || (kind === 'mic' ? 'audio' : 'video');
+      const transceiver = addSending(pc, what, kind, stream);
       this.senders.set(kind, transceiver.sender);
       return [kind, transceiver];
     });
@@ -173,7 +210,7 @@ export class Publisher extends Emitter {
     }
     await pc.setRemoteDescription({ type: 'answer', sdp: ack.sdp });
     trickle.open();
-    await Promise.all(this.kinds.map((kind) => capBitrate(this.senders.get(kind), kind)));
+    await Promise.all(this.lines.map((kind) => capBitrate(this.senders.get(kind), kind)));
   }
 
   connectionChanged(pc) {
@@ -195,11 +232,24 @@ export class Publisher extends Emitter {
   }
 }
 
+/** A sendonly m-line encoding as ENCODINGS says (without them where the browser refuses). */
+function addSending(pc, what, kind, stream) {
+  const init = { direction: 'sendonly', streams: [stream] };
+  if (kind === 'mic') return pc.addTransceiver(what, init);
+  try {
+    return pc.addTransceiver(what, { ...init, sendEncodings: [{ ...ENCODINGS[kind] }] });
+  } catch {
+    return pc.addTransceiver(what, init); // no temporal layers here: the server copes
+  }
+}
+
 /** The browser-side cap: bitrate and frame rate per kind (the server never re-encodes). */
 async function capBitrate(sender, kind) {
   const params = sender.getParameters();
   if (!params.encodings || !params.encodings.length) params.encodings = [{}];
-  Object.assign(params.encodings[0], ENCODINGS[kind]);
+  // Temporal layers were asked for with the m-line: here they could only make it throw.
+  const { scalabilityMode, ...cap } = ENCODINGS[kind];
+  Object.assign(params.encodings[0], cap);
   if (kind === 'screen') params.degradationPreference = 'maintain-resolution';
   try {
     await sender.setParameters(params);

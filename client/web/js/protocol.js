@@ -43,6 +43,7 @@ export const SERVER_EVENTS = [
   'stroke_undone',
   'board_draw',
   'pointer',
+  'media_link',
 ];
 const ACK_TIMEOUT_MS = 8000;
 /** Refusals of a resume token after which the personal link (or guest code) is used again. */

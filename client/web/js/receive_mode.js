@@ -1,6 +1,7 @@
 /**
  * What this phone wants to receive: video, audio only ("radio mode") or nothing. Stored on
- * the device; the media code (to come) reads it and listens for changes.
+ * the device; the media code reads it and listens for changes. With no choice stored yet, a
+ * browser in data-saver mode (navigator.connection.saveData) starts in radio mode.
  */
 
 export const MODES = ['video', 'audio', 'none'];
@@ -10,11 +11,12 @@ const listeners = new Set();
 let current = load();
 
 function load() {
+  const start = navigator.connection && navigator.connection.saveData ? 'audio' : 'video';
   try {
     const stored = localStorage.getItem(STORE_KEY);
-    return MODES.includes(stored) ? stored : 'video';
+    return MODES.includes(stored) ? stored : start;
   } catch {
-    return 'video'; // storage blocked: the choice lasts for this page only
+    return start; // storage blocked: the choice lasts for this page only
   }
 }
 

@@ -9,7 +9,8 @@ import { Subscriber } from './media.js';
 import { stopTrack } from './devices.js';
 import { StudentStage, renderFloorBar, renderFloorPrompt } from './media_view.js';
 import { receiveMode, onReceiveMode } from './receive_mode.js';
-import { errorText, onLanguage } from './i18n.js';
+import { errorText, onLanguage, t } from './i18n.js';
+import { byId } from './dom.js';
 
 /**
  * @param {any} conn the LessonConnection, already joined
@@ -42,12 +43,43 @@ export function bindStudentMedia(conn, page, ack) {
     page.renderMedia();
   });
   sub.on('error', (error) => page.notice(errorText(error)));
-  onReceiveMode((mode) => sub.setMode(mode));
+  /** The server stopped the video by itself: the link does not carry it (sound goes on). */
+  let weak = false;
+  let bytes = 0;
+  sub.on('data', (n) => {
+    bytes = n;
+    renderData();
+  });
+  conn.on('media_link', (d) => {
+    weak = Boolean(d.sound_only);
+    renderWeak();
+  });
+  byId('retry-video').addEventListener('click', () => {
+    weak = false; // told again if the link still cannot carry it
+    renderWeak();
+    sub.setMode('video');
+  });
+  onReceiveMode((mode) => {
+    weak = false; // a choice of the student's own
+    renderWeak();
+    sub.setMode(mode);
+  });
   onLanguage(() => {
     stage.players.renderTap();
     renderFloor();
     renderOffer();
+    renderData();
   });
+
+  function renderWeak() {
+    byId('weak-link').hidden = !(weak && receiveMode() === 'video');
+  }
+
+  function renderData() {
+    const el = byId('data-used');
+    el.hidden = !bytes;
+    el.textContent = t('media.data_used', { mb: (bytes / 1e6).toFixed(1) });
+  }
 
   conn.on('welcome', (again) => {
     if (!again.primary || again.waiting) return;

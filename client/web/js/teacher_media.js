@@ -39,7 +39,7 @@ class TeacherMedia {
     this.players = new Players(this.card);
     this.floorVideo = this.players.element(MIDS.floorCamera, 'video', this.parts.floorMedia);
     this.players.element(MIDS.floorMic, 'audio', this.parts.floorMedia);
-    this.publisher = new Publisher(conn, { kinds: ['mic', 'camera', 'screen'] });
+    this.publisher = new Publisher(conn, { kinds: ['mic', 'camera', 'screen'], layers: true });
     this.sub = null;
     /** @type {Map<string, boolean>} who has the floor -> with camera */
     this.floor = new Map();
