@@ -151,9 +151,10 @@ async def test_a_student_switched_high_low_high_decodes_one_continuous_stream(
 async def test_a_student_asking_for_keyframes_nonstop_forces_few(room: MediaRoom) -> None:
     await publish_two_qualities(room)
     calm = await viewer(room, "calm")
-    await until(lambda: calm.count((640, 360)) >= 10, "the lesson to run")
+    # Pictures of either size: a room that adapts may give the calm student the small one.
+    await until(lambda: len(calm.sizes) >= 10, "the lesson to run")
     spammer = await viewer(room, "spammer")
-    await until(lambda: spammer.count((640, 360)) >= 1, "the spammer's first picture")
+    await until(lambda: len(spammer.sizes) >= 1, "the spammer's first picture")
     camera = room.stats()["slots"]["teacher-camera"]
     forced_before = camera["plis_sent"]
     assert spammer.receiver is not None
@@ -167,6 +168,6 @@ async def test_a_student_asking_for_keyframes_nonstop_forces_few(room: MediaRoom
     assert report["plis"] >= 50, "the requests reached the server"
     extra_allowed = 1 + int(spam_s * EXTRA_PER_MINUTE / 60)  # one at once, then 3 a minute
     assert camera["plis_sent"] - forced_before <= extra_allowed
-    frames = calm.count((640, 360))
-    await until(lambda: calm.count((640, 360)) >= frames + 30, "the calm student's picture")
+    frames = len(calm.sizes)
+    await until(lambda: len(calm.sizes) >= frames + 30, "the calm student's picture")
     assert calm.errors == 0
