@@ -159,13 +159,13 @@ async def test_a_student_asking_for_keyframes_nonstop_forces_few(room: MediaRoom
     forced_before = camera["plis_sent"]
     assert spammer.receiver is not None
     spam_s = 6.0
-    deadline = time.monotonic() + spam_s
+    deadline, sent = time.monotonic() + spam_s, 0
     while time.monotonic() < deadline:  # 20 a second, as a broken decoder might
-        await send_pli(spammer.receiver)
+        sent += await send_pli(spammer.receiver)
         await asyncio.sleep(0.05)
     camera = room.stats()["slots"]["teacher-camera"]
     report = room.receiving("spammer")["tracks"]["teacher-camera"]
-    assert report["plis"] >= 50, "the requests reached the server"
+    assert report["plis"] >= 0.8 * sent >= 20, "the requests reached the server"
     extra_allowed = 1 + int(spam_s * EXTRA_PER_MINUTE / 60)  # one at once, then 3 a minute
     assert camera["plis_sent"] - forced_before <= extra_allowed
     frames = len(calm.sizes)
