@@ -124,6 +124,7 @@ async def test_a_student_switched_high_low_high_decodes_one_continuous_stream(
 ) -> None:
     await publish_two_qualities(room)
     student = await viewer(room, "s1")
+    room.choose_layer("s1", "teacher-camera", Layer("high"))  # by hand from now on
     high, low = (640, 360), SMALL
     await until(lambda: student.count(high) >= 20, "the high quality", timeout=15)
     room.choose_layer("s1", "teacher-camera", Layer("low"))
