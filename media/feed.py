@@ -132,7 +132,7 @@ class Feed:
     def await_keyframe(self, reason: str = "join") -> None:
         """Forward nothing until a keyframe (of either quality: the first to come)."""
         if self.slot.spec.media == "video":
-            self.keyframes_waited += not self.waiting_key
+            self.keyframes_waited += 1
             self.waiting_key = True
             self.slot.ask_keyframe(self.target.spatial, reason, self.who)
 

@@ -124,6 +124,7 @@ async def test_a_student_switched_high_low_high_decodes_one_continuous_stream(
 ) -> None:
     await publish_two_qualities(room)
     student = await viewer(room, "s1")
+    room.choose_layer("s1", "teacher-camera", Layer("high"))  # by hand from now on
     high, low = (640, 360), SMALL
     await until(lambda: student.count(high) >= 20, "the high quality", timeout=15)
     room.choose_layer("s1", "teacher-camera", Layer("low"))
@@ -151,22 +152,23 @@ async def test_a_student_switched_high_low_high_decodes_one_continuous_stream(
 async def test_a_student_asking_for_keyframes_nonstop_forces_few(room: MediaRoom) -> None:
     await publish_two_qualities(room)
     calm = await viewer(room, "calm")
-    await until(lambda: calm.count((640, 360)) >= 10, "the lesson to run")
+    # Pictures of either size: a room that adapts may give the calm student the small one.
+    await until(lambda: len(calm.sizes) >= 10, "the lesson to run")
     spammer = await viewer(room, "spammer")
-    await until(lambda: spammer.count((640, 360)) >= 1, "the spammer's first picture")
+    await until(lambda: len(spammer.sizes) >= 1, "the spammer's first picture")
     camera = room.stats()["slots"]["teacher-camera"]
     forced_before = camera["plis_sent"]
     assert spammer.receiver is not None
     spam_s = 6.0
-    deadline = time.monotonic() + spam_s
+    deadline, sent = time.monotonic() + spam_s, 0
     while time.monotonic() < deadline:  # 20 a second, as a broken decoder might
-        await send_pli(spammer.receiver)
+        sent += await send_pli(spammer.receiver)
         await asyncio.sleep(0.05)
     camera = room.stats()["slots"]["teacher-camera"]
     report = room.receiving("spammer")["tracks"]["teacher-camera"]
-    assert report["plis"] >= 50, "the requests reached the server"
+    assert report["plis"] >= 0.8 * sent >= 20, "the requests reached the server"
     extra_allowed = 1 + int(spam_s * EXTRA_PER_MINUTE / 60)  # one at once, then 3 a minute
     assert camera["plis_sent"] - forced_before <= extra_allowed
-    frames = calm.count((640, 360))
-    await until(lambda: calm.count((640, 360)) >= frames + 30, "the calm student's picture")
+    frames = len(calm.sizes)
+    await until(lambda: len(calm.sizes) >= frames + 30, "the calm student's picture")
     assert calm.errors == 0

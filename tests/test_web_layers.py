@@ -26,7 +26,7 @@ from tests.test_web_media import (
     video_plays,
 )
 
-pytestmark = [pytest.mark.store("memory"), *BROWSER_MARKS, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.store("memory"), *BROWSER_MARKS, pytest.mark.timeout(180)]
 redis_url, server = browser.redis_url, browser.server
 __all__ = ["media_server", "redis_url", "server"]
 
@@ -106,6 +106,12 @@ async def switch(server: Running, room: Classroom, page: Any, spatial: str, temp
     await asyncio.sleep(1.0)
 
 
+async def fps(watch: Watch) -> float:
+    before = watch.frames
+    await asyncio.sleep(PHASE_S)
+    return (watch.frames - before) / PHASE_S
+
+
 async def test_a_phone_switched_between_layers_keeps_playing(media_server: Running) -> None:
     room = await make_classroom(media_server, n_students=1)
     async with chromium() as (browser_, pixel):
@@ -132,16 +138,15 @@ async def test_a_phone_switched_between_layers_keeps_playing(media_server: Runni
         print("layer bitrates (bit/s):", camera["bitrates"])  # the figures in the docs
 
         watch = Watch()
-        watching = asyncio.create_task(watch.run(phone, 80))
+        watching = asyncio.create_task(watch.run(phone, 170))
         try:
             await switch(media_server, room, phone, "high", 2)
             high = watch.width
             await switch(media_server, room, phone, "low", 2)
             low = watch.width
+            full_fps = await fps(watch)
             await switch(media_server, room, phone, "low", 0)
-            before = watch.frames
-            await asyncio.sleep(PHASE_S)
-            thin_fps = (watch.frames - before) / PHASE_S
+            thin_fps = await fps(watch)
             await switch(media_server, room, phone, "high", 2)
             high_again = watch.width
         finally:
@@ -150,8 +155,9 @@ async def test_a_phone_switched_between_layers_keeps_playing(media_server: Runni
         # both pages): the high quality may be as small as the low one, never smaller.
         assert 0 < low <= min(high, high_again), (high, low, high_again)
         assert watch.longest_still < 1.0, f"a freeze of {watch.longest_still:.1f} s"
-        assert 4 <= thin_fps <= 11, f"TID 0 only: about 7.5 fps, not {thin_fps:.1f}"
+        # TID 0 is every fourth frame (L1T3): 7.5 fps of 30, or of what a busy encoder makes.
+        assert 0.15 <= thin_fps / full_fps <= 0.4, (thin_fps, full_fps)
         print("teacher sends:", await teacher.evaluate(SENT))
-        print("widths high, low, high:", high, low, high_again, "fps at TID 0:", thin_fps)
+        print("widths high, low, high:", high, low, high_again, "fps T2, T0:", full_fps, thin_fps)
         for page in (teacher, phone):
             assert page.errors == []  # type: ignore[attr-defined]
