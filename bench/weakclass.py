@@ -36,6 +36,7 @@ from aiortc import MediaStreamTrack
 from bench.linkemu import Link
 from bench.linkroute import LinkRoute
 from bench.media import NoisyPicture, Tone
+from media.offer import MEDIA_OF
 from media.workers import RemoteRoom
 from server import appkeys as k
 from tests.conftest import Running, make_classroom
@@ -142,15 +143,28 @@ class LoopedPicture(NoisyPicture):
         return frame
 
 
+class SmallLoopedPicture(LoopedPicture):
+    """The same kind of picture at 320x180: the camera's low copy, as the teacher's page sends
+    once the server takes one (layers)."""
+
+    async def recv(self) -> av.VideoFrame:
+        frame = await super().recv()
+        small = frame.reformat(width=320, height=180)
+        small.pts, small.time_base = frame.pts, frame.time_base
+        return small
+
+
 class CameraTeacher(AiortcTeacher):
-    """A teacher whose camera fills its bitrate, as a real one does (aiortc's test card not).
+    """A teacher whose camera fills its bitrate, as a real one does (aiortc's test card not),
+    with its low copy when the server takes one.
 
     `taken` has when the encoder took each frame: a busy machine's teacher freezes too.
     """
 
     def tracks(self) -> tuple[MediaStreamTrack, ...]:
         self.taken = Watch()
-        return Tone(), LoopedPicture(self.taken)
+        camera = (Tone(), LoopedPicture(self.taken))
+        return (*camera, SmallLoopedPicture(Watch())) if "camera-low" in MEDIA_OF else camera
 
 
 @dataclass
