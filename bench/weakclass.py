@@ -12,7 +12,8 @@ What a student saw is measured at the student, in its own terms:
   from the last one to its end). libvpx decodes a frame whose reference was lost, with
   artefacts, so these figures flatter the link a little; Chromium's own freezeCount is the
   stricter witness (tests/test_web_weak_links.py).
-- audio: Opus frames received (aiortc recovers none by FEC) against 50 a second.
+- audio: Opus frames received (aiortc recovers none by FEC) against those their RTP
+  timestamps span (one a 20 ms step): a teacher that stalls sends late, not less.
 - picture back: the first camera keyframe after a moment (an outage's end).
 The server's side (per feed: layer if it reports one, active, retransmits; the camera slot:
 keyframes the teacher sent, keyframe requests sent to it) is sampled from the media room.
@@ -44,7 +45,7 @@ from tests.media_peers import AiortcStudent, AiortcTeacher
 
 MIC, CAMERA = "0", "1"  # mids of the teacher's microphone and camera in a student's offer
 FREEZE_S = 0.5
-AUDIO_FPS = 50
+AUDIO_STEP = 960  # RTP timestamp units (48 kHz) of one 20 ms Opus frame
 TEACHER_BPS = 500_000
 TEACHER_LOW_BPS = 150_000  # a 320x180 copy, when the teacher sends one (layers)
 TEACHER_AUDIO_BPS = 48_000  # Opus, ~56 kbit/s on the wire as the issue's browser teacher
@@ -81,14 +82,14 @@ class Watch:
     """One student's receiver: arrival times of decoded camera frames and audio frames."""
 
     video: list[tuple[float, bool]] = field(default_factory=list)  # (arrival, keyframe)
-    audio: list[float] = field(default_factory=list)
+    audio: list[tuple[float, int]] = field(default_factory=list)  # (arrival, RTP timestamp)
 
     def frame(self, mid: str, timestamp: int, keyframe: bool, decoded: bool) -> None:
         now = time.monotonic()
         if mid == CAMERA and decoded:
             self.video.append((now, keyframe))
         elif mid == MIC:
-            self.audio.append(now)
+            self.audio.append((now, timestamp))
 
     def video_times(self, t0: float, t1: float) -> list[float]:
         return [t for t, _ in self.video if t0 <= t < t1]
@@ -105,11 +106,12 @@ class Watch:
             bins[int(t - t0)] += 1
         return sum(bins) / seconds, float(min(bins))
 
-    def audio_played(self, t0: float, t1: float, sent_fps: float = AUDIO_FPS) -> float:
-        """Audio frames received against those sent (a loaded machine's teacher sends fewer
-        than 50 a second: the server counts what it got)."""
-        got = sum(1 for t in self.audio if t0 <= t < t1)
-        return min(1.0, got / (sent_fps * (t1 - t0)))
+    def audio_played(self, t0: float, t1: float) -> float:
+        """Audio frames that arrived in the window against the 20 ms steps they span."""
+        stamps = sorted({ts for t, ts in self.audio if t0 <= t < t1})
+        if len(stamps) < 2:
+            return 0.0
+        return min(1.0, len(stamps) / ((stamps[-1] - stamps[0]) / AUDIO_STEP + 1))
 
     def first_keyframe_after(self, t0: float) -> float | None:
         return next((t for t, key in self.video if key and t >= t0), None)
