@@ -45,7 +45,6 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass
-from functools import partial
 from typing import Any
 
 import socketio
@@ -201,12 +200,8 @@ async def measure(
     link = " → ".join(f"{n} {s:.0f}s" for n, s in steps) if len(steps) > 1 else steps[0][0]
     cpu_share = round(cpu / (t1 - t0) / (len(weak.pupils) + len(phones)) * 100, 2)
     rows = []
-    _, audio_sent = weak.sent_fps(t0, t1)
     if weak.pupils:
-        aiortc: list[Receiver] = [
-            (p.pid, p.watch, partial(p.watch.audio_played, sent_fps=audio_sent))
-            for p in weak.pupils
-        ]
+        aiortc: list[Receiver] = [(p.pid, p.watch, p.watch.audio_played) for p in weak.pupils]
         row = Row(side, link, args.mode, cpu_per_student=cpu_share)
         rows.append(figures(weak, aiortc, row, t0, t1, got[0]))
     if phones:

@@ -12,7 +12,8 @@ What a student saw is measured at the student, in its own terms:
   from the last one to its end). libvpx decodes a frame whose reference was lost, with
   artefacts, so these figures flatter the link a little; Chromium's own freezeCount is the
   stricter witness (tests/test_web_weak_links.py).
-- audio: Opus frames received (aiortc recovers none by FEC) against 50 a second.
+- audio: Opus frames received (aiortc recovers none by FEC) against those their RTP
+  timestamps span (one a 20 ms step): a teacher that stalls sends late, not less.
 - picture back: the first camera keyframe after a moment (an outage's end).
 The server's side (per feed: layer if it reports one, active, retransmits; the camera slot:
 keyframes the teacher sent, keyframe requests sent to it) is sampled from the media room.
@@ -36,14 +37,15 @@ from aiortc import MediaStreamTrack
 from bench.linkemu import Link
 from bench.linkroute import LinkRoute
 from bench.media import NoisyPicture, Tone
+from media.offer import MEDIA_OF
 from media.workers import RemoteRoom
 from server import appkeys as k
 from tests.conftest import Running, make_classroom
-from tests.media_peers import AiortcStudent, AiortcTeacher, SmallCopy
+from tests.media_peers import AiortcStudent, AiortcTeacher
 
 MIC, CAMERA = "0", "1"  # mids of the teacher's microphone and camera in a student's offer
 FREEZE_S = 0.5
-AUDIO_FPS = 50
+AUDIO_STEP = 960  # RTP timestamp units (48 kHz) of one 20 ms Opus frame
 TEACHER_BPS = 500_000
 TEACHER_LOW_BPS = 150_000  # a 320x180 copy, when the teacher sends one (layers)
 TEACHER_AUDIO_BPS = 48_000  # Opus, ~56 kbit/s on the wire as the issue's browser teacher
@@ -75,53 +77,19 @@ def teacher_bitrate(
         vp8.encode, opus.__init__ = vp8_encode, opus_init
 
 
-class LoopedPicture(NoisyPicture):
-    """NoisyPicture's first LOOP frames, then the same ones again and again.
-
-    The encoder still works as hard (each frame differs from the one before), but the Python
-    that paints a frame does not: on a shared 2-core machine it starved the teacher.
-    """
-
-    LOOP = 60
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._painted: list[av.VideoFrame] = []
-        self._shown = 0
-
-    async def recv(self) -> av.VideoFrame:
-        if len(self._painted) < self.LOOP:
-            frame = await super().recv()
-            self._painted.append(frame)
-            return frame
-        pts, time_base = await self.next_timestamp()
-        frame = self._painted[self._shown % self.LOOP]
-        self._shown += 1
-        frame.pts, frame.time_base = pts, time_base
-        return frame
-
-
-class CameraTeacher(AiortcTeacher):
-    """A teacher whose camera fills its bitrate, as a real one does (aiortc's test card not)."""
-
-    def tracks(self) -> tuple[MediaStreamTrack, ...]:
-        # The low copy as the teacher's page sends it: the same kind of picture, 320x180.
-        return Tone(), LoopedPicture(), SmallCopy(LoopedPicture())
-
-
 @dataclass
 class Watch:
     """One student's receiver: arrival times of decoded camera frames and audio frames."""
 
     video: list[tuple[float, bool]] = field(default_factory=list)  # (arrival, keyframe)
-    audio: list[float] = field(default_factory=list)
+    audio: list[tuple[float, int]] = field(default_factory=list)  # (arrival, RTP timestamp)
 
     def frame(self, mid: str, timestamp: int, keyframe: bool, decoded: bool) -> None:
         now = time.monotonic()
         if mid == CAMERA and decoded:
             self.video.append((now, keyframe))
         elif mid == MIC:
-            self.audio.append(now)
+            self.audio.append((now, timestamp))
 
     def video_times(self, t0: float, t1: float) -> list[float]:
         return [t for t, _ in self.video if t0 <= t < t1]
@@ -138,14 +106,67 @@ class Watch:
             bins[int(t - t0)] += 1
         return sum(bins) / seconds, float(min(bins))
 
-    def audio_played(self, t0: float, t1: float, sent_fps: float = AUDIO_FPS) -> float:
-        """Audio frames received against those sent (a loaded machine's teacher sends fewer
-        than 50 a second: the server counts what it got)."""
-        got = sum(1 for t in self.audio if t0 <= t < t1)
-        return min(1.0, got / (sent_fps * (t1 - t0)))
+    def audio_played(self, t0: float, t1: float) -> float:
+        """Audio frames that arrived in the window against the 20 ms steps they span."""
+        stamps = sorted({ts for t, ts in self.audio if t0 <= t < t1})
+        if len(stamps) < 2:
+            return 0.0
+        return min(1.0, len(stamps) / ((stamps[-1] - stamps[0]) / AUDIO_STEP + 1))
 
     def first_keyframe_after(self, t0: float) -> float | None:
         return next((t for t, key in self.video if key and t >= t0), None)
+
+
+class LoopedPicture(NoisyPicture):
+    """NoisyPicture's first LOOP frames, then the same ones again and again.
+
+    The encoder still works as hard (each frame differs from the one before), but the Python
+    that paints a frame does not: on a shared 2-core machine it starved the teacher.
+    """
+
+    LOOP = 60
+
+    def __init__(self, taken: Watch) -> None:
+        super().__init__()
+        self._painted: list[av.VideoFrame] = []
+        self._shown = 0
+        self._taken = taken
+
+    async def recv(self) -> av.VideoFrame:
+        self._taken.video.append((time.monotonic(), False))
+        if len(self._painted) < self.LOOP:
+            frame = await super().recv()
+            self._painted.append(frame)
+            return frame
+        pts, time_base = await self.next_timestamp()
+        frame = self._painted[self._shown % self.LOOP]
+        self._shown += 1
+        frame.pts, frame.time_base = pts, time_base
+        return frame
+
+
+class SmallLoopedPicture(LoopedPicture):
+    """The same kind of picture at 320x180: the camera's low copy, as the teacher's page sends
+    once the server takes one (layers)."""
+
+    async def recv(self) -> av.VideoFrame:
+        frame = await super().recv()
+        small = frame.reformat(width=320, height=180)
+        small.pts, small.time_base = frame.pts, frame.time_base
+        return small
+
+
+class CameraTeacher(AiortcTeacher):
+    """A teacher whose camera fills its bitrate, as a real one does (aiortc's test card not),
+    with its low copy when the server takes one.
+
+    `taken` has when the encoder took each frame: a busy machine's teacher freezes too.
+    """
+
+    def tracks(self) -> tuple[MediaStreamTrack, ...]:
+        self.taken = Watch()
+        camera = (Tone(), LoopedPicture(self.taken))
+        return (*camera, SmallLoopedPicture(Watch())) if "camera-low" in MEDIA_OF else camera
 
 
 @dataclass
