@@ -137,10 +137,11 @@ class Feed:
             self.slot.ask_keyframe(self.target.spatial, reason, self.who)
 
     def keyframe_requested(self) -> None:
-        """The subscriber's PLI/FIR: it cannot decode until a keyframe, so send none before."""
+        """The subscriber's PLI/FIR: ask for one, within its budget, and go on forwarding
+        (a request may be spurious, and the budget may make the keyframe wait)."""
         self.plis += 1
         if self.active:
-            self.await_keyframe("pli")
+            self.slot.ask_keyframe(self.target.spatial, "pli", self.who)
 
     def push(self, frame: Frame) -> bool:
         """Forward a frame; True if this feed could use a keyframe of its target now."""

@@ -63,11 +63,21 @@ class _Output:
     broken: bool = False  # its frames were dropped: close it before anything else
 
 
+def _ask_keyframe(slot: Slot, urgent: bool) -> None:
+    """The recorder asks like a subscriber (media/keyframes.py): a segment boundary is charged
+    to its budget and may wait for the next keyframe, rather than force more than a few a
+    minute on the teacher's encoder; a track with nothing open (its start, a resumption)
+    may ask at once."""
+    if urgent:
+        slot.budget.grant("recorder", time.monotonic())
+    slot.ask_keyframe("high", "recording", "recorder")
+
+
 class TrackTap:
     """One slot's frames on their way to its track (and, for the teacher's mic, the rendition)."""
 
     def __init__(
-        self, recorder: Recorder, slot: str, media: str, keyframe: Callable[[], None]
+        self, recorder: Recorder, slot: str, media: str, keyframe: Callable[[bool], None]
     ) -> None:
         self.recorder, self.slot, self.media = recorder, slot, media
         self.clock_rate = 48000 if media == "audio" else 90000
@@ -149,10 +159,10 @@ class TrackTap:
         if out.open and (gap or (due and (keyframe or not video))):
             self._close(out)
         elif due:
-            self.request_keyframe()
+            self.request_keyframe(False)  # a boundary may wait for the next keyframe
         if not out.open:
             if video and not keyframe:
-                self.request_keyframe()
+                self.request_keyframe(True)  # nothing is written until one comes
                 return
             if not rec.put(("open", rec.gen, out.info, data, t, offset)):
                 return
@@ -212,9 +222,7 @@ class Recorder:
     def attach(self, slots: Iterable[Slot]) -> None:
         """Tap every slot: each frame comes here first, before it is forwarded."""
         for slot in slots:
-            # charged like a subscriber (media/keyframes.py): a segment waits for the next
-            # keyframe rather than force more than a few a minute on the teacher's encoder
-            request = partial(slot.ask_keyframe, "high", "recording", "recorder")
+            request = partial(_ask_keyframe, slot)
             slot.recording = TrackTap(self, slot.spec.name, slot.spec.media, request)
             self.taps[slot.spec.name] = slot.recording
             self._slots.append(slot)
@@ -260,7 +268,7 @@ class Recorder:
             self.state = "on"
             self.report("on", "resumed")
             for tap in self.taps.values():
-                tap.request_keyframe()
+                tap.request_keyframe(True)
 
     def _probe_later(self) -> None:
         self._probing = self._loop.call_later(self.retry_s, self._probe)
