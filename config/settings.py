@@ -161,6 +161,14 @@ class MediaSettings:
 
 
 @dataclass(frozen=True)
+class RecordingSettings:
+    """[recording]: where recordings are kept (one directory shared by every process), how long."""
+
+    dir: str = ""  # empty: <data_dir>/recordings
+    keep_days: int = setting(0, minimum=0, maximum=100_000)  # 0: until deleted
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every setting of one Sabak server, one frozen section per TOML table."""
 
@@ -170,6 +178,7 @@ class Settings:
     lesson: LessonSettings = field(default_factory=LessonSettings)
     attendance: AttendanceSettings = field(default_factory=AttendanceSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
+    recording: RecordingSettings = field(default_factory=RecordingSettings)
 
     @property
     def public_base_url(self) -> str:

@@ -149,6 +149,54 @@ ROSTER_PREVIEW = obj(
      "problems": array(obj({"row": INT, "code": STR, "message": STR}))}
 )  # fmt: skip
 
+# A moment of the lesson (core/replay.py): its other fields depend on its type.
+MOMENT = {"type": "object", "properties": {"t": MS, "type": STR}, "required": ["t", "type"]}
+SEGMENT = obj({"start": MS, "end": MS, "bytes": INT, "url": STR})
+RECORDING = obj(
+    {
+        "lesson": obj(
+            {
+                "id": STR,
+                "title": STR,
+                "status": STR,
+                "started_ms": MS_OR_NULL,
+                "ended_ms": MS_OR_NULL,
+            }
+        ),
+        "tracks": {
+            "type": "object",
+            "additionalProperties": obj(
+                {
+                    "kind": STR,
+                    "codec": STR,
+                    "owner": {"type": ["string", "null"]},
+                    "segments": array(SEGMENT),
+                }
+            ),
+        },
+        "audio": {
+            "oneOf": [
+                {"type": "null"},
+                obj({"start": MS, "end": MS, "url": STR, "download_url": STR}),
+            ]
+        },
+        "events": array(MOMENT),
+        "gaps": array(obj({"from": MS, "to": MS, "reason": STR})),
+    }
+)
+CATCH_UP = obj(
+    {
+        "from_ms": MS,
+        "to_ms": MS,
+        "duration_ms": INT,
+        "bytes": INT,
+        "audio_url": STR,
+        "events": array(MOMENT),
+        "live": BOOL,
+        "now_ms": MS,
+    }
+)
+
 Response = tuple[int, str, Any]
 RESPONSES: dict[tuple[str, str], Response | list[Response]] = {
     ("/api/courses", "post"): (201, "application/json", ref("Course")),
@@ -212,6 +260,20 @@ RESPONSES: dict[tuple[str, str], Response | list[Response]] = {
     ("/api/lessons/{lesson_id}", "patch"): (200, "application/json", ref("Lesson")),
     ("/api/lessons/{lesson_id}", "delete"): (200, "application/json", obj({"deleted": STR})),
     ("/api/students/{student_id}/qr.svg", "get"): (200, "image/svg+xml", SVG),
+    # Recordings (server/recording_routes.py)
+    ("/api/lessons/{lesson_id}/recording", "get"): (200, "application/json", RECORDING),
+    ("/api/lessons/{lesson_id}/recording", "delete"): (
+        200, "application/json", obj({"deleted": STR}),
+    ),
+    ("/api/recordings/{lesson_id}/{track}/{name}", "get"): [
+        (200, "video/webm", "A WebM (or Ogg) segment"),
+        (206, "video/webm", "The asked part of it (Range)"),
+    ],
+    ("/api/recordings/{lesson_id}/audio.ogg", "get"): [
+        (200, "audio/ogg", "One Ogg Opus file of the asked stretch"),
+        (206, "audio/ogg", "The asked part of it (Range)"),
+    ],
+    ("/api/recordings/{lesson_id}/catch-up", "get"): (200, "application/json", CATCH_UP),
 }  # fmt: skip
 
 

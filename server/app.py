@@ -23,6 +23,8 @@ from lessons.clustered import ClusterHost
 from lessons.datarights import DataRights
 from lessons.host import LessonHost, LocalHost, MediaHandler
 from lessons.live import LiveLessons
+from lessons.media_links import MediaLinks
+from lessons.recordings import Recordings, recordings_root
 from lessons.retention import Retention
 from lessons.tokens import Signer, load_or_create_secret
 from media.rooms import MediaRooms
@@ -39,10 +41,12 @@ from server import appkeys as k
 from server.http_limits import MAX_PACKET_BYTES, polling_body_limit
 from server.manage_routes import manage_routes
 from server.openapi import openapi_route
+from server.recording_routes import recording_routes
 from server.refusals import refusals
 from server.report_routes import report_routes
 from server.routes import routes
 from server.web import add_web, security_headers
+from signaling.catch_up import CatchUp
 from signaling.client_address import ClientAddresses, bucket
 from signaling.fanout import Fanout
 from signaling.guest_gate import GuestGate
@@ -136,6 +140,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(routes)
     app.router.add_routes(report_routes)
     app.router.add_routes(manage_routes)
+    app.router.add_routes(recording_routes)
     app.router.add_get("/api/openapi.json", openapi_route)
     add_web(app, settings)
     return app
@@ -229,6 +234,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     days = settings.attendance.retention_days
     lessons = LiveLessons(directory, eventlog, rules_from(settings), bus, retention_days=days)
     app[k.LIVE] = live = _host(settings, client, lessons, media.handle)
+    app[k.MEDIA_LINKS] = MediaLinks(app[k.SIGNER])  # signed links to recorded media
     app[k.NAMESPACE] = namespace = LessonNamespace(
         live,
         directory,
@@ -240,12 +246,15 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         GuestGate(settings.auth),
         app[k.ADDRESSES],
         ice.for_participant,
+        CatchUp(app[k.MEDIA_LINKS]),
     )
     app[k.SIO].register_namespace(namespace)
     Rejoin(bus, live, namespace.sessions)  # a restart's mark: those connected here join again
     notices = Notices(store.notice_channel, prefix, namespace.revoke, live.forget)
-    app[k.RIGHTS] = rights = DataRights(directory, eventlog, live, notices)
-    app[k.RETENTION] = retention = Retention(rights, live, audit, days)
+    app[k.RECORDINGS] = recordings = Recordings(recordings_root(settings))
+    app[k.RIGHTS] = rights = DataRights(directory, eventlog, live, notices, recordings)
+    keep = settings.recording.keep_days
+    app[k.RETENTION] = retention = Retention(rights, live, audit, days, keep)
     connected = namespace.sessions.__contains__
     sweep = WaitingSweep(live, fanout, connected, settings.auth.waiting_guest_expiry_s)
     eventlog.start()

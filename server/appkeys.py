@@ -11,6 +11,8 @@ from aiohttp import web
 from config import Settings
 from lessons.datarights import DataRights
 from lessons.host import LessonHost
+from lessons.media_links import MediaLinks
+from lessons.recordings import Recordings
 from lessons.retention import Retention
 from lessons.tokens import Signer
 from media.rooms import MediaRooms
@@ -33,6 +35,8 @@ RIGHTS = web.AppKey("rights", DataRights)
 RETENTION = web.AppKey("retention", Retention)
 GATE = web.AppKey("gate", Gate)
 MEDIA = web.AppKey("media", MediaRooms)
+RECORDINGS = web.AppKey("recordings", Recordings)
+MEDIA_LINKS = web.AppKey("media_links", MediaLinks)
 if TYPE_CHECKING:
     from signaling.namespace import LessonNamespace
 NAMESPACE: web.AppKey[LessonNamespace] = web.AppKey("namespace")

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from server.api_schemas import SCHEMAS, response
 from server.manage_routes import MANAGE_BODIES, MANAGE_OPERATIONS
+from server.recording_routes import RECORDING_OPERATIONS
 from server.roster import XLSX
 from server.routes import BODIES
 from server.web_api import WEB_OPERATIONS
@@ -45,6 +46,18 @@ QUERY: dict[str, list[dict[str, Any]]] = {
          "schema": {"type": "integer", "minimum": 1, "maximum": 5000, "default": 1000}},
     ],
 }  # fmt: skip
+_SIGNED = [
+    {"name": n, "in": "query", "required": True, "schema": {"type": "string"}}
+    for n in ("who", "exp", "sig")
+]
+_SPAN = [_query(n, {"type": "integer", "minimum": 0}) for n in ("from", "to")]
+QUERY["/api/recordings/{lesson_id}/{track}/{name}"] = _SIGNED
+QUERY["/api/recordings/{lesson_id}/audio.ogg"] = [
+    *_SPAN,
+    *_SIGNED,
+    _query("download", {"type": "string", "enum": ["1"]}),
+]
+QUERY["/api/recordings/{lesson_id}/catch-up"] = [*_SPAN, *_SIGNED]
 
 # path, method, summary, request body (a BODIES name, "csv", or None), who may call it
 OPERATIONS: list[tuple[str, str, str, str | None, str]] = [
@@ -205,7 +218,7 @@ def _operation(path: str, method: str, summary: str, body: str | None, who: str)
             "4XX": {"description": "Refused", "content": {"application/json": {"schema": ERROR}}},
         },
     }
-    if who != "anyone":
+    if who not in ("anyone", "anyone with a signed link"):
         op["security"] = [{"bearer": []}]
     if body is not None:
         spec = BODIES[body] if body in BODIES else MANAGE_BODIES[body]
@@ -223,7 +236,8 @@ def _operation(path: str, method: str, summary: str, body: str | None, who: str)
 
 def document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
-    for path, method, summary, body, who in [*OPERATIONS, *WEB_OPERATIONS, *MANAGE_OPERATIONS]:
+    every = [*OPERATIONS, *WEB_OPERATIONS, *MANAGE_OPERATIONS, *RECORDING_OPERATIONS]
+    for path, method, summary, body, who in every:
         paths.setdefault(path, {})[method] = _operation(path, method, summary, body, who)
     return {
         "openapi": "3.1.0",

@@ -11,6 +11,7 @@ from aiohttp import web
 from core import events
 from server.manage_routes import MANAGE_OPERATIONS, manage_routes
 from server.openapi import OPERATIONS, document
+from server.recording_routes import RECORDING_OPERATIONS, recording_routes
 from server.report_routes import report_routes
 from server.routes import routes
 from server.web_api import WEB_OPERATIONS, web_api_routes
@@ -129,14 +130,18 @@ def test_openapi_describes_every_rest_route() -> None:
     app.router.add_routes(report_routes)
     app.router.add_routes(web_api_routes)
     app.router.add_routes(manage_routes)
+    app.router.add_routes(recording_routes)
     served = {
         (r.resource.canonical, r.method.lower())
         for r in app.router.routes()
         if r.resource is not None and r.method != "HEAD"
     }
     documented = {
-        (path, method) for path, method, *_ in [*OPERATIONS, *WEB_OPERATIONS, *MANAGE_OPERATIONS]
-    }
+        (path, method)
+        for path, method, *_ in [
+            *OPERATIONS, *WEB_OPERATIONS, *MANAGE_OPERATIONS, *RECORDING_OPERATIONS
+        ]
+    }  # fmt: skip
     assert served == documented
     assert set(document()["paths"]) == {p for p, _ in documented}
 
