@@ -164,7 +164,7 @@ class MediaSettings:
 class RecordingSettings:
     """[recording]: where recordings are kept (one directory shared by every process), how long."""
 
-    dir: str = ""  # empty: <data_dir>/recordings
+    dir: str | None = None  # empty: <data_dir>/recordings
     keep_days: int = setting(0, minimum=0, maximum=100_000)  # 0: until deleted
 
 

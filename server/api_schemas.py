@@ -174,11 +174,9 @@ RECORDING = obj(
                 }
             ),
         },
-        "audio": {
-            "oneOf": [
-                {"type": "null"},
-                obj({"start": MS, "end": MS, "url": STR, "download_url": STR}),
-            ]
+        "audio": {  # null: no sound recorded
+            **obj({"start": MS, "end": MS, "url": STR, "download_url": STR}),
+            "type": ["object", "null"],
         },
         "events": array(MOMENT),
         "gaps": array(obj({"from": MS, "to": MS, "reason": STR})),
@@ -190,7 +188,7 @@ CATCH_UP = obj(
         "to_ms": MS,
         "duration_ms": INT,
         "bytes": INT,
-        "audio_url": STR,
+        "audio_url": {"type": ["string", "null"]},
         "events": array(MOMENT),
         "live": BOOL,
         "now_ms": MS,

@@ -24,6 +24,9 @@ STATUS = {
     "token-expired": 401,
     "link-revoked": 401,
     "forbidden": 403,
+    "bad-link": 403,
+    "link-expired": 401,
+    "no-recording": 404,
     "log-unavailable": 503,
     "internal": 500,
 }
