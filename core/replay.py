@@ -36,7 +36,7 @@ def replay_events(records: list[e.Record], viewer: str | None) -> list[dict[str,
 
 
 def _moment(ev: e.Event, viewer: str | None, names: dict[str, str]) -> dict[str, Any] | None:
-    kind = type(ev).__name__
+    kind = _snake(type(ev).__name__)
     if isinstance(ev, e.ChatPosted):
         if not _sees(ev, viewer):
             return None
@@ -57,9 +57,14 @@ def _moment(ev: e.Event, viewer: str | None, names: dict[str, str]) -> dict[str,
         return {"type": "floor", "given": isinstance(ev, e.FloorGiven), "name": who}
     if isinstance(ev, (e.LessonStarted, e.LessonEnded)):
         return {"type": kind}
-    if kind.startswith("Recording"):  # RecordingStarted, RecordingStopped, RecordingFailed
+    if kind.startswith("recording_"):  # recording_started, _stopped, _failed (and resumed)
         return {"type": "recording", "what": kind, **_reason(ev)}
     return None
+
+
+def _snake(name: str) -> str:
+    """PollClosed -> poll_closed: the moment's type as the pages name their messages."""
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
 
 
 def _sees(ev: e.ChatPosted, viewer: str | None) -> bool:

@@ -138,6 +138,7 @@ function welcome(ack) {
   view.showLesson(false);
   renderAll();
   if (ack.primary) startMedia(ack);
+  if (ack.missed) import('./catch_up.js').then((m) => m.offerCatchUp(ack.missed));
 }
 
 /** Video and sound: their code loads once the student is in (not part of the first load). */
