@@ -6,7 +6,7 @@
  */
 
 import { h, byId } from './dom.js';
-import { t } from './i18n.js';
+import { addCatalogue, t } from './i18n.js';
 import { clock, size, momentText } from './replay_moments.js';
 
 export const CATCH_UP_RATE = 1.5;
@@ -17,7 +17,7 @@ export const CATCH_UP_RATE = 1.5;
 export async function offerCatchUp(missed) {
   let offer;
   try {
-    const response = await fetch(missed.url);
+    const [response] = await Promise.all([fetch(missed.url), addCatalogue('replay')]);
     if (!response.ok) return;
     offer = await response.json();
   } catch {
