@@ -20,6 +20,7 @@ from aiohttp import web
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from media.errors import MediaError
+from media.recorder import RecordingOptions
 from media.room import MediaRoom
 from media.slot import Egress
 from media.worker import RoomOptions
@@ -67,6 +68,19 @@ async def stats(request: web.Request) -> web.Response:
     return web.json_response(await result if asyncio.iscoroutine(result) else result)
 
 
+async def record(request: web.Request) -> web.Response:
+    """Record the in-process room into `folder` (bench/recording.py); failures are printed."""
+    body = await request.json()
+    options = RecordingOptions(Path(body["folder"]), float(body.get("segment_s", 10)))
+    request.app[ROOM].record(options, lambda state, reason: print("RECORDING", state, reason))
+    return web.json_response({})
+
+
+async def stop_recording(request: web.Request) -> web.Response:
+    await request.app[ROOM].stop_recording()
+    return web.json_response({})
+
+
 async def worker_pids(request: web.Request) -> web.Response:
     workers = request.app[WORKERS]
     pids = [] if workers is None else [w.pid for w in workers.workers]
@@ -94,6 +108,8 @@ def make_app(egress: Egress, workers: int = 0) -> web.Application:
     app.router.add_post("/answer", answer)
     app.router.add_get("/stats", stats)
     app.router.add_get("/workers", worker_pids)
+    app.router.add_post("/record", record)
+    app.router.add_post("/stop_recording", stop_recording)
     app.on_startup.append(start_workers)
     app.on_cleanup.append(close_rooms)
     return app

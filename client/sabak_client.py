@@ -53,6 +53,7 @@ class SabakClient:
         "quiz_extended",
         "floor",
         "media_restart",
+        "recording",
     )
 
     def __init__(

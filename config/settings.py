@@ -162,9 +162,12 @@ class MediaSettings:
 
 @dataclass(frozen=True)
 class RecordingSettings:
-    """[recording]: where recordings are kept (one directory shared by every process), how long."""
+    """[recording]: where lessons are recorded, whether by default, and how (docs/recording.md)."""
 
-    dir: str | None = None  # empty: <data_dir>/recordings
+    dir: str | None = None  # None: <data_dir>/recordings
+    default: bool = False
+    segment_s: float = setting(10.0, minimum=2, maximum=60)
+    retry_s: float = setting(10.0, minimum=1, maximum=600)
     keep_days: int = setting(0, minimum=0, maximum=100_000)  # 0: until deleted
 
 
@@ -194,6 +197,13 @@ class Settings:
     def data_path(self) -> Path:
         """The data directory as an absolute path, resolved against the current directory."""
         return self.server.data_dir.expanduser().resolve()
+
+    @property
+    def recording_path(self) -> Path:
+        """Where recordings are written: `[recording] dir`, or <data_dir>/recordings."""
+        if self.recording.dir:
+            return Path(self.recording.dir).expanduser().resolve()
+        return self.data_path / "recordings"
 
 
 def in_memory(url: str | None) -> bool:

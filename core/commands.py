@@ -261,6 +261,25 @@ class AnswerFloor(Command):
     accept: bool
 
 
+@dataclass(frozen=True)
+class StartRecording(Command):
+    """The teacher starts recording; the server resumes one that failed (`resumed`)."""
+
+    resumed: bool = False
+
+
+@dataclass(frozen=True)
+class StopRecording(Command):
+    pass
+
+
+@dataclass(frozen=True)
+class FailRecording(Command):
+    """The server could not write the recording (disk-full, write-error, worker-lost)."""
+
+    reason: str
+
+
 def command_to_dict(command: Command) -> dict[str, Any]:
     """A command as JSON-friendly data (to forward it to the process that owns its lesson)."""
     import dataclasses

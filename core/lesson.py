@@ -17,6 +17,7 @@ from core import (
     lifecycle,
     polls,
     quizzes,
+    recording,
     roster,
 )
 from core import commands as c
@@ -42,6 +43,7 @@ FEATURES: tuple[Feature, ...] = (
     polls.FEATURE,
     quizzes.FEATURE,
     erasure.FEATURE,
+    recording.FEATURE,
 )
 DECIDERS, FOLDS = merge(FEATURES)
 # What the server itself must do by now, in this order (a close before a new start).

@@ -6,6 +6,7 @@ from core import commands as c
 from core import events as e
 from core.errors import Refused
 from core.polls import closed_at_end
+from core.recording import at_end, at_start
 from core.roster import set_presence
 from core.state import ACTIVE, Actor, LessonState, require_live, require_teacher
 from core.tables import Decision, decider, feature, fold
@@ -18,7 +19,8 @@ def start_lesson(state: LessonState, actor: Actor, cmd: c.StartLesson, now: int)
     if state.status == "ended":
         raise Refused("lesson-ended", "The lesson has ended.")
     times = sorted(cmd.check_times_ms)
-    return Decision([e.LessonStarted(cmd.title, cmd.teacher_id, cmd.allow_guests, times)])
+    started = e.LessonStarted(cmd.title, cmd.teacher_id, cmd.allow_guests, times)
+    return Decision([started, *at_start(state)])
 
 
 def end_lesson(state: LessonState, actor: Actor, cmd: c.EndLesson, now: int) -> Decision:
@@ -31,7 +33,7 @@ def end_lesson(state: LessonState, actor: Actor, cmd: c.EndLesson, now: int) -> 
     ]
     closing: list[e.Event] = [e.CheckClosed(ch.id) for ch in state.checks if not ch.closed]
     closing += closed_at_end(state)
-    return Decision([*closing, *leaving, e.LessonEnded(cmd.reason)])
+    return Decision([*closing, *at_end(state), *leaving, e.LessonEnded(cmd.reason)])
 
 
 def note_restart(state: LessonState, actor: Actor, cmd: c.NoteRestart, now: int) -> Decision:

@@ -27,6 +27,7 @@ class Rules:
     max_events: int = 200_000  # a lesson's log ceiling
     auto_end_no_teacher_ms: int = 0  # 0: a lesson without its teacher stays live
     auto_end_after_ms: int = 0  # 0: a lesson may run for ever
+    record_by_default: bool = False  # [recording] default: recorded from the start
 
     def check_chat_text(self, text: str) -> None:
         if not text.strip():

@@ -14,6 +14,7 @@ from core.quiz import Quiz
 from core.rules import Rules
 
 Status = Literal["created", "live", "ended"]
+Recording = Literal["off", "on", "failed"]
 Presence = Literal["waiting", "present", "away", "left", "removed", "denied"]
 ACTIVE: frozenset[Presence] = frozenset({"present", "away"})
 
@@ -131,6 +132,9 @@ class LessonState:
     quizzes: list[Quiz] = field(default_factory=list)
     floor: dict[str, bool] = field(default_factory=dict)  # who has the floor -> camera?
     floor_offers: dict[str, bool] = field(default_factory=dict)  # not yet answered -> camera?
+    recording: Recording = "off"
+    recording_since: int | None = None  # when it last changed
+    recording_reason: str = ""  # why it failed or stopped
 
 
 def require_teacher(actor: Actor) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core import events as e
+from core import recording
 from core.lesson import ChatMessage, Lesson
 from core.poll import Poll
 from core.quiz import Quiz
@@ -85,6 +86,7 @@ def snapshot(lesson: Lesson, viewer_id: str) -> dict[str, Any]:
         "chat": chat[-lesson.rules.chat_history_replay :]
         if lesson.rules.chat_history_replay
         else [],
+        "recording": recording.view(lesson),
         "seq": lesson.seq,
     }
     if me.role == "teacher":
@@ -333,6 +335,14 @@ def _floor(lesson: Lesson, record: e.Record) -> list[Outgoing]:
     return [Outgoing(ALL, "floor", body)]
 
 
+def _recording(lesson: Lesson, record: e.Record) -> list[Outgoing]:
+    """Everyone is told plainly whether the lesson is being recorded."""
+    return [Outgoing(ALL, "recording", recording.view(lesson))]
+
+
 _FANOUT.update({kind: _floor for kind in _FLOOR_STATES})
+_FANOUT.update(
+    {kind: _recording for kind in (e.RecordingStarted, e.RecordingStopped, e.RecordingFailed)}
+)
 _FANOUT.update({kind: _poll for kind in _POLL_EVENTS})
 _FANOUT.update({kind: _quiz for kind in _QUIZ_EVENTS})

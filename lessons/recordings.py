@@ -17,7 +17,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +48,6 @@ class OpenSegment:
 
     file: str
     start: int
-
-
-def recordings_root(settings: Settings) -> Path:
-    """`[recording] dir`, or <data_dir>/recordings when it is empty."""
-    given = settings.recording.dir
-    return Path(given).expanduser().resolve() if given else settings.data_path / "recordings"
 
 
 class Recordings:

@@ -105,20 +105,18 @@ def stream_packets(data: bytes) -> tuple[list[bytes], list[tuple[int, list[bytes
 def timed_packets(data: bytes, start_ms: int) -> tuple[bytes | None, list[Packet]]:
     """A segment's OpusHead and its packets on the lesson clock, the segment starting at start_ms.
 
-    A page's granule is the end of its last packet: earlier packets are placed back from it
-    by their durations, so a jump in granules (the writer marked a gap) stays a gap here.
+    A page's granule is the end of its last packet, counted in 48 kHz samples from the
+    segment's start (less the pre-skip): earlier packets are placed back from it by their
+    durations, so a jump in granules (the writer marked a gap) stays a gap here.
     """
     headers, audio = stream_packets(data)
     head = next((h for h in headers if h.startswith(b"OpusHead")), None)
+    skip_ms = struct.unpack_from("<H", head, 10)[0] / SAMPLES_PER_MS if head else 0.0
     out: list[Packet] = []
-    origin: float | None = None
     for granule, packets in audio:
         durations = [packet_ms(p) for p in packets]
-        end = granule / SAMPLES_PER_MS
-        first = end - sum(durations)
-        if origin is None:
-            origin = first
-        at = start_ms + first - origin
+        first = granule / SAMPLES_PER_MS - skip_ms - sum(durations)
+        at = start_ms + first
         for packet, ms in zip(packets, durations, strict=True):
             out.append(Packet(at, ms, packet))
             at += ms

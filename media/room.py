@@ -14,6 +14,7 @@ from media import offer
 from media.connections import MAX_PEERS, Connections, Direction, Peer
 from media.errors import MediaError
 from media.publisher import Publisher
+from media.recorder import Recorder, RecordingOptions, Report
 from media.slot import SLOTS, Egress, Mode, Seat, Slot
 from media.subscriber import Subscriber, check_mode
 from media.turns import Turns
@@ -52,6 +53,7 @@ class MediaRoom:
         self._publishing: dict[str, Peer] = {}  # newest publish connection, seated or not
         self._subscribers: dict[str, Subscriber] = {}
         self._turns = Turns()  # one operation at a time per participant and direction
+        self.recorder: Recorder | None = None
 
     # --- publishing ------------------------------------------------------------------------
 
@@ -280,8 +282,22 @@ class MediaRoom:
         for pid in {*self._publishing, *self._subscribers}:
             await self._remove(pid)
         await self._connections.close()
+        await self.stop_recording()
         for slot in self._slots.values():
             slot.keyframes.close()
+
+    # --- recording -------------------------------------------------------------------------
+
+    def record(self, options: RecordingOptions, report: Report) -> None:
+        """Write every slot's frames from now on, as they arrive; a second call changes nothing."""
+        if self.recorder is None:
+            self.recorder = Recorder(options, report)
+            self.recorder.attach(self._slots.values())
+
+    async def stop_recording(self) -> None:
+        recorder, self.recorder = self.recorder, None
+        if recorder is not None:
+            await recorder.close()
 
     # --- reports ---------------------------------------------------------------------------
 
@@ -304,6 +320,7 @@ class MediaRoom:
             ),
             "modes": dict(collections.Counter(s.mode for s in subs)),
             "slots": {name: slot.report() for name, slot in self._slots.items()},
+            "recording": self.recorder.report_dict() if self.recorder else None,
         }
 
     # --- connections -----------------------------------------------------------------------

@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import Any
 
-from config import MediaSettings
+from config import MediaSettings, RecordingSettings
 from core import events as e
 from core.errors import Refused
 from core.lesson import Actor, Lesson
@@ -32,24 +34,53 @@ log = logging.getLogger(__name__)
 # without waiting (each waits in the worker, up to 10 s, for its connection's description).
 # More is a script's flood, refused here before it costs the worker anything.
 IN_FLIGHT = {"requests": 8, "candidates": 32}
+# Told of a lesson's recording: (lesson, state "on"/"failed", reason) from its worker.
+RecordingNews = Callable[[str, str, str], None]
+
+
+_MEDIA_EVENTS = (
+    e.FloorTaken,
+    e.ParticipantTimedOut,
+    e.LessonEnded,
+    e.RecordingStarted,
+    e.RecordingStopped,
+)
 
 
 def _concerns_media(ev: e.Event) -> bool:
-    """The floor taken back, someone gone for good, the lesson over.
+    """The floor taken back, someone gone for good, the lesson over, recording on or off.
 
     A network drop keeps the media: the WebRTC path may well be alive, and the participant is
     back within the grace window most of the time.
     """
-    return isinstance(ev, (e.FloorTaken, e.ParticipantTimedOut, e.LessonEnded)) or (
-        isinstance(ev, e.ParticipantLeft) and ev.reason != "network"
-    )
+    return isinstance(
+        ev,
+        (
+            e.FloorTaken,
+            e.ParticipantTimedOut,
+            e.LessonEnded,
+            e.RecordingStarted,
+            e.RecordingStopped,
+        ),
+    ) or (isinstance(ev, e.ParticipantLeft) and ev.reason != "network")
 
 
 class MediaRooms:
     """The media rooms of the lessons this process serves, each in its pinned worker."""
 
-    def __init__(self, settings: MediaSettings, bus: LessonBus, ice: IceServers) -> None:
+    def __init__(
+        self,
+        settings: MediaSettings,
+        bus: LessonBus,
+        ice: IceServers,
+        recording: RecordingSettings | None = None,
+        recording_root: Path = Path("var/recordings"),
+    ) -> None:
         self.settings, self.bus, self.ice = settings, bus, ice
+        self.recording_settings = recording or RecordingSettings()
+        self.recording_root = recording_root
+        self.recording: set[str] = set()  # lessons told to record, in their worker
+        self._recording_news: list[RecordingNews] = []
         # The server's own side: a TURN entry without static credentials (turn_secret in use)
         # would only make aiortc try an allocation it cannot authenticate.
         own = tuple(s for s in ice.servers if not (is_turn(s) and not s["username"]))
@@ -60,7 +91,9 @@ class MediaRooms:
             settings.max_peers_per_lesson,
         )
         liveness = Liveness(settings.worker_ping_s, settings.worker_ping_timeout_s)
-        self.workers = MediaWorkers(worker_count(settings.workers), options, self._lost, liveness)
+        self.workers = MediaWorkers(
+            worker_count(settings.workers), options, self._lost, liveness, self._worker_news
+        )
         self._following: dict[str, asyncio.Task[None]] = {}  # the latest follow-up per lesson
         self._in_flight: collections.Counter[tuple[str, str, str]] = collections.Counter()
         bus.on_stored(self)
@@ -69,6 +102,32 @@ class MediaRooms:
         """Lessons whose media died with its worker: their pages are told to start again."""
         for lesson_id in lesson_ids:
             self.bus.notice(lesson_id, "media_restart", {})
+            if lesson_id in self.recording:  # its recorder died too
+                self.recording.discard(lesson_id)
+                self._tell_recording(lesson_id, "failed", "worker-lost")
+
+    def on_recording(self, listener: RecordingNews) -> None:
+        """Hear of recordings that failed or resumed by themselves (signaling/recording.py)."""
+        self._recording_news.append(listener)
+
+    def _worker_news(self, news: dict[str, Any]) -> None:
+        if news.get("event") == "recording":
+            self._tell_recording(str(news["lesson"]), str(news["state"]), str(news["reason"]))
+
+    def _tell_recording(self, lesson_id: str, state: str, reason: str) -> None:
+        for listener in self._recording_news:
+            listener(lesson_id, state, reason)
+
+    async def record(self, lesson_id: str) -> None:
+        """Record the lesson's media in its worker (starting one if none is running)."""
+        s = self.recording_settings
+        folder = str(self.recording_root / lesson_id)
+        self.recording.add(lesson_id)  # at once: nobody asks twice while this one waits
+        try:
+            await self.room(lesson_id).record(folder, s.segment_s, s.retry_s)
+        except MediaError:
+            self.recording.discard(lesson_id)
+            raise
 
     def room(self, lesson_id: str) -> RemoteRoom:
         return self.workers.room(lesson_id)
@@ -86,9 +145,11 @@ class MediaRooms:
 
         In the background, in order per lesson: a command's ack never waits for a worker.
         """
-        if self.workers.pinned(lesson.id) is None:
-            return  # no media yet (or its worker died: nothing of it is left to stop)
         events = [r.event for r in records if _concerns_media(r.event)]
+        if self.workers.pinned(lesson.id) is None:
+            # No media yet (or its worker died: nothing of it is left to stop), but a
+            # recording starts a room in a worker, ready for the media to come.
+            events = [ev for ev in events if isinstance(ev, e.RecordingStarted)]
         if not events:
             return
         previous = self._following.get(lesson.id)
@@ -110,13 +171,21 @@ class MediaRooms:
             try:
                 if isinstance(ev, e.FloorTaken):
                     await room.unpublish(ev.participant_id)
+                elif isinstance(ev, e.RecordingStarted):
+                    await self.record(lesson_id)
+                elif isinstance(ev, e.RecordingStopped):
+                    self.recording.discard(lesson_id)
+                    await room.stop_recording()
                 elif isinstance(ev, e.LessonEnded):
+                    self.recording.discard(lesson_id)  # closing its room ends its recording
                     await self.workers.release(lesson_id)
                     return
                 elif isinstance(ev, (e.ParticipantTimedOut, e.ParticipantLeft)):
                     await room.remove(ev.participant_id)
             except MediaError as error:
                 log.warning("media of lesson %s did not follow %s: %s", lesson_id, ev, error)
+                if isinstance(ev, e.RecordingStarted):  # no worker would take it
+                    self._tell_recording(lesson_id, "failed", "worker-lost")
 
     async def handle(
         self, lesson: Lesson, actor: Actor, event: str, data: dict[str, Any]

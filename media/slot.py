@@ -22,6 +22,7 @@ from patches.aiortc.sender import ntp_time
 
 if TYPE_CHECKING:
     from media.feed import Feed
+    from media.recorder import TrackTap
 
 Kind = Literal["mic", "camera", "screen"]
 Mode = Literal["none", "audio", "video"]
@@ -78,6 +79,7 @@ class Slot:
         self.receiver: RTCRtpReceiver | None = None
         self.keyframes = KeyframeRequester()
         self.feeds: set[Feed] = set()  # started and wanted
+        self.recording: TrackTap | None = None  # the lesson is being recorded
         self.frames_in = self.keyframes_in = self.bytes_in = 0
         self.timeline = Timeline(CLOCK_RATES[spec.media])
         self._time_base = fractions.Fraction(1, self.timeline.clock_rate)
@@ -96,11 +98,15 @@ class Slot:
         self.owner, self.receiver = owner, receiver
         self.timeline.new_source()
         self.keyframes.receiver = receiver
+        if self.recording is not None:
+            self.recording.new_source()
         for feed in self.feeds:  # they are mid-stream: restart them at the new keyframe
             feed.await_keyframe()
 
     def detach(self) -> None:
         self.owner = self.receiver = self.keyframes.receiver = None
+        if self.recording is not None:
+            self.recording.new_source()
 
     def report(self) -> dict[str, Any]:
         return {
@@ -121,6 +127,8 @@ class Slot:
         self.frames_in += 1
         self.bytes_in += len(data)
         self.keyframes_in += keyframe and self.spec.media == "video"
+        if self.recording is not None:  # before forwarding: the source's own RTP time
+            self.recording.frame(self.owner, data, timestamp, keyframe)
         frame = self._frame(data, self.timeline.map(timestamp, time.monotonic()), keyframe)
         waiting = False
         for feed in self.feeds:

@@ -8,6 +8,10 @@ are JSON, one object a line, over the worker's stdin and stdout:
     → {"id": 7, "lesson": "L1", "op": "subscribe", "args": {"pid": "p2", "mode": "video"}}
     ← {"id": 7, "ok": "v=0…"}          or   ← {"id": 7, "error": ["bad-mode", "…"]}
 
+A worker also sends news nobody asked for, without an id: a lesson's recording failed or
+resumed (media/recorder.py), `{"event": "recording", "lesson": "L1", "state": "failed",
+"reason": "disk-full"}`.
+
 WebRTC itself (ICE, DTLS, SRTP) goes straight between browsers and the worker's UDP sockets.
 A worker reads until its stdin closes — when the server stops, and also when the server is
 killed — then closes its rooms and exits: a worker never outlives its server. A worker that
@@ -29,10 +33,13 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 from media.connections import MAX_PEERS
 from media.errors import MediaError
+from media.recorder import RecordingOptions
 from media.room import MediaRoom
 
 log = logging.getLogger(__name__)
@@ -74,6 +81,11 @@ class RoomOptions:
 Op = Callable[[MediaRoom, dict[str, Any]], Awaitable[Any]]
 
 
+def recording_options(args: dict[str, Any]) -> RecordingOptions:
+    """`record`'s arguments: the lesson's folder, its segment length and the retry period."""
+    return RecordingOptions(Path(args["folder"]), float(args["segment_s"]), float(args["retry_s"]))
+
+
 async def _publish(room: MediaRoom, a: dict[str, Any]) -> Any:
     return await room.publish(
         a["pid"], a["sdp"], a["allowed"], seat=a["seat"], track_kinds=a.get("track_kinds")
@@ -88,6 +100,10 @@ async def _stats(room: MediaRoom, a: dict[str, Any]) -> Any:
     return room.stats()
 
 
+async def _stop_recording(room: MediaRoom, a: dict[str, Any]) -> Any:
+    await room.stop_recording()
+
+
 OPS: dict[str, Op] = {
     "publish": _publish,
     "unpublish": lambda room, a: room.unpublish(a["pid"]),
@@ -100,6 +116,7 @@ OPS: dict[str, Op] = {
     "remove": lambda room, a: room.remove(a["pid"]),
     "receiving": _receiving,
     "stats": _stats,
+    "stop_recording": _stop_recording,
 }
 
 
@@ -150,9 +167,16 @@ class Worker:
             return sorted(self.rooms)
         if op == "ping":  # answered by the event loop: a hung loop answers nothing
             return "pong"
+        if op == "record":  # its failures and recoveries come later, as "recording" events
+            self.room(lesson_id).record(recording_options(args), partial(self._told, lesson_id))
+            return None
         if op not in OPS:
             raise MediaError("bad-request", f"There is no media operation {op!r}.")
         return await OPS[op](self.room(lesson_id), args)
+
+    def _told(self, lesson_id: str, state: str, reason: str) -> None:
+        """The recorder's news, unasked: `{"event": "recording", "lesson", "state", "reason"}`."""
+        self.send({"event": "recording", "lesson": lesson_id, "state": state, "reason": reason})
 
     async def close(self) -> None:
         for task in list(self.tasks):

@@ -59,6 +59,7 @@ class WorkerProcess:
     reader: asyncio.Task[None] | None = None
     starting: asyncio.Lock = field(default_factory=asyncio.Lock)
     on_lost: Callable[[list[str]], None] | None = None  # lessons whose media died with it
+    on_event: Callable[[dict[str, Any]], None] | None = None  # news it sends unasked
     liveness: Liveness = field(default_factory=Liveness)
     watchdog: asyncio.Task[None] | None = None
 
@@ -129,6 +130,10 @@ class WorkerProcess:
         try:
             while line := await process.stdout.readline():
                 answer = json.loads(line)
+                if "event" in answer:
+                    if self.on_event is not None:
+                        self.on_event(answer)
+                    continue
                 future = self.pending.get(answer["id"])
                 if future is None or future.done():
                     continue
@@ -206,9 +211,12 @@ class MediaWorkers:
         options: RoomOptions,
         on_lost: Callable[[list[str]], None] | None = None,
         liveness: Liveness | None = None,
+        on_event: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self.workers = [
-            WorkerProcess(i, options, on_lost=on_lost, liveness=liveness or Liveness())
+            WorkerProcess(
+                i, options, on_lost=on_lost, liveness=liveness or Liveness(), on_event=on_event
+            )
             for i in range(count)
         ]
         self._pins: dict[str, WorkerProcess] = {}
@@ -307,3 +315,11 @@ class RemoteRoom:
 
     async def stats(self) -> dict[str, Any]:
         return await self._call(self.lesson_id, "stats")  # type: ignore[no-any-return]
+
+    async def record(self, folder: str, segment_s: float, retry_s: float) -> None:
+        await self._call(
+            self.lesson_id, "record", folder=folder, segment_s=segment_s, retry_s=retry_s
+        )
+
+    async def stop_recording(self) -> None:
+        await self._call(self.lesson_id, "stop_recording")

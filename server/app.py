@@ -24,7 +24,7 @@ from lessons.datarights import DataRights
 from lessons.host import LessonHost, LocalHost, MediaHandler
 from lessons.live import LiveLessons
 from lessons.media_links import MediaLinks
-from lessons.recordings import Recordings, recordings_root
+from lessons.recordings import Recordings
 from lessons.retention import Retention
 from lessons.tokens import Signer, load_or_create_secret
 from media.rooms import MediaRooms
@@ -51,6 +51,7 @@ from signaling.client_address import ClientAddresses, bucket
 from signaling.fanout import Fanout
 from signaling.guest_gate import GuestGate
 from signaling.namespace import LessonNamespace
+from signaling.recording import RecordingWatch
 from signaling.rejoin import Rejoin
 from signaling.waiting import WaitingSweep
 from store.cluster import Cluster
@@ -89,6 +90,7 @@ def rules_from(settings: Settings) -> Rules:
         auto_end_after_ms=int(
             (settings.attendance.planned_lesson_min + s.auto_end_overrun_min) * 60_000
         ),
+        record_by_default=settings.recording.default,
     )
 
 
@@ -230,7 +232,9 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     bus = LessonBus()
     ice = IceServers(settings.media)
     fanout = Fanout(app[k.SIO], bus, ice.for_participant)
-    app[k.MEDIA] = media = MediaRooms(settings.media, bus, ice)
+    app[k.MEDIA] = media = MediaRooms(
+        settings.media, bus, ice, settings.recording, settings.recording_path
+    )
     days = settings.attendance.retention_days
     lessons = LiveLessons(directory, eventlog, rules_from(settings), bus, retention_days=days)
     app[k.LIVE] = live = _host(settings, client, lessons, media.handle)
@@ -250,8 +254,9 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     app[k.SIO].register_namespace(namespace)
     Rejoin(bus, live, namespace.sessions)  # a restart's mark: those connected here join again
+    recordings = RecordingWatch(bus, media, live, settings.recording.retry_s)
     notices = Notices(store.notice_channel, prefix, namespace.revoke, live.forget)
-    app[k.RECORDINGS] = recordings = Recordings(recordings_root(settings))
+    app[k.RECORDINGS] = recordings = Recordings(settings.recording_path)
     app[k.RIGHTS] = rights = DataRights(directory, eventlog, live, notices, recordings)
     keep = settings.recording.keep_days
     app[k.RETENTION] = retention = Retention(rights, live, audit, days, keep)
@@ -273,6 +278,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         doorman.cancel()
         await retention.close()
         await notices.close()
+        await recordings.close()
         await media.close()
         await live.close()
         await eventlog.close()

@@ -171,6 +171,8 @@ INBOUND: dict[str, Inbound] = {
                 teacher_only=True),
         Inbound("floor_take", (PID,), build=c.TakeFloor, teacher_only=True),
         Inbound("floor_answer", (Field("accept", bool),), build=c.AnswerFloor),
+        Inbound("recording_start", (), build=c.StartRecording, teacher_only=True),
+        Inbound("recording_stop", (), build=c.StopRecording, teacher_only=True),
         Inbound("media_publish", (SDP, Field("track_kinds", object, required=False)), H.MEDIA),
         Inbound("media_unpublish", (), H.MEDIA),
         Inbound("media_subscribe", (MODE,), H.MEDIA),
@@ -224,6 +226,7 @@ QUIZ_VIEW: Shape = {"quiz_id": int, "title": str, "mode": str, "questions": int,
                     "started_at": int, "closed": bool, "published": bool,
                     "deadline?": int}  # fmt: skip
 QUIZ_TALLY: Shape = {"quiz_id": int, "closed": bool, "learners": int, "answers": dict}
+RECORDING: Shape = {"state": str, "since": (int, None), "reason": str}
 SNAPSHOT: Shape = {
     "lesson": {"id": str, "title": str, "status": str, "chat_locked": bool,
                "guests_open": bool, "started_at": (int, None)},
@@ -237,6 +240,7 @@ SNAPSHOT: Shape = {
     "floor": [HOLDER],
     "floor_offers": [HOLDER],
     "chat": [CHAT_MESSAGE],
+    "recording": RECORDING,
     "seq": int,
     "participants?": [PARTICIPANT],  # the rest: teachers only
     "hands?": [{"id": str, "name": str}],
@@ -287,5 +291,6 @@ OUTBOUND: dict[str, Outbound] = {
         Outbound("floor", "everyone",
                  {"participant_id": str, "camera": bool, "given": bool, "state": str}),
         Outbound("media_restart", "everyone", {}),
+        Outbound("recording", "everyone", RECORDING),
     )
 }  # fmt: skip

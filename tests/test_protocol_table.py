@@ -266,6 +266,8 @@ def a_whole_lesson() -> Any:
     run(teacher, c.GiveFloor("s", camera=True), 50)
     run(kid, c.AnswerFloor(True), 51)
     run(teacher, c.TakeFloor("s"), 52)
+    run(teacher, c.StartRecording(), 52)
+    run(Actor("system", "system"), c.FailRecording("disk-full"), 52)
     run(teacher, c.NoteRestart(T0), 53)
     run(teacher, c.RemoveParticipant("g"), 54)
     snapshots = [snapshot_of(lesson, pid) for pid in lesson.participants]

@@ -54,6 +54,11 @@ from core.events.quizzes import (
     QuizStarted,
     QuizTimeExtended,
 )
+from core.events.recording import (
+    RecordingFailed,
+    RecordingStarted,
+    RecordingStopped,
+)
 from core.events.speaking import (
     FloorDeclined,
     FloorGiven,
@@ -101,6 +106,9 @@ __all__ = [
     "QuizStarted",
     "QuizTimeExtended",
     "Record",
+    "RecordingFailed",
+    "RecordingStarted",
+    "RecordingStopped",
     "Role",
     "ServerRestarted",
     "VisibilityChanged",

@@ -158,7 +158,8 @@ export class StudentStage {
 /**
  * The teacher's offer of the floor, asked on the phone before anything is captured: what is
  * offered, that the microphone starts muted, and accept / decline.
- * @param {{camera: boolean, name: string|null, onAnswer: (accept: boolean) => void}|null} offer
+ * @param {{camera: boolean, name: string|null, recording?: boolean,
+ *   onAnswer: (accept: boolean) => void}|null} offer
  *   null: no offer; name: whose offer on a shared phone (null: the phone's first learner)
  */
 export function renderFloorPrompt(offer) {
@@ -176,6 +177,7 @@ export function renderFloorPrompt(offer) {
   box.replaceChildren(
     h('strong', { id: 'floor-prompt-title', text: offer.name ? `${offer.name}: ${title}` : title }),
     h('p', { text: t('media.floor_offer_note') }),
+    ...(offer.recording ? [h('p', { class: 'rec-note', text: t('recording.floor_note') })] : []),
     h(
       'div',
       { class: 'actions' },

@@ -37,6 +37,7 @@ export const SERVER_EVENTS = [
   'learner_added',
   'floor',
   'media_restart',
+  'recording',
 ];
 const ACK_TIMEOUT_MS = 8000;
 /** Refusals of a resume token after which the personal link (or guest code) is used again. */

@@ -51,6 +51,7 @@ const state = {
   skew: 0,
   waiting: false,
   over: false,
+  recording: 'off',
 };
 /** @type {LessonConnection|null} */
 let conn = null;
@@ -121,6 +122,7 @@ function welcome(ack) {
     state.lesson = snap.lesson;
     state.count = snap.present_learners ?? snap.present_count; // the teacher is not counted
     state.chatLocked = snap.lesson.chat_locked;
+    state.recording = snap.recording ? snap.recording.state : 'off';
     state.chat = new Map(snap.chat.map((m) => [m.id, m]));
     state.learners = new Map();
     setOpenCheck(snap.open_check, null);
@@ -149,6 +151,7 @@ function startMedia(ack) {
     learners: () => state.learners,
     primary: () => state.primary,
     notice,
+    recording: () => state.recording !== 'off',
     renderMedia: () => view.renderMedia(receiveMode()),
   };
   import('./student_media.js').then((m) => m.bindStudentMedia(bound, page, ack));
@@ -157,6 +160,10 @@ function startMedia(ack) {
 const HANDLERS = {
   count: (d) => {
     state.count = d.learners ?? d.present;
+    if (!state.over) view.renderHeader(state);
+  },
+  recording: (d) => {
+    state.recording = d.state;
     if (!state.over) view.renderHeader(state);
   },
   chat: (m) => {

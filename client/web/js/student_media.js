@@ -62,6 +62,7 @@ export function bindStudentMedia(conn, page, ack) {
     sub.start(sub.mode);
     if (floor) floor.publisher.republish();
   });
+  conn.on('recording', () => renderOffer()); // the offer says whether it is recorded
   conn.on('floor', (d) => {
     const pid = d.participant_id;
     if (!page.learners().has(pid)) return;
@@ -108,6 +109,7 @@ export function bindStudentMedia(conn, page, ack) {
     const who = mine.pid === page.primary() ? null : page.learners().get(mine.pid);
     renderFloorPrompt({
       camera: mine.camera,
+      recording: page.recording(),
       name: who ? who.name : null,
       onAnswer: async (accept) => {
         if (mine.answering) return; // a second tap while the first is on its way

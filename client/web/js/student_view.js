@@ -21,6 +21,10 @@ export function renderHeader(s) {
   const count = byId('count');
   count.hidden = !s.lesson;
   count.textContent = t('lesson.present', { n: formatNumber(s.count) });
+  // Plainly, on every page: the lesson is being recorded (or will be again, once it can).
+  const rec = byId('rec');
+  rec.hidden = !s.lesson || !s.recording || s.recording === 'off';
+  rec.textContent = t(s.recording === 'failed' ? 'recording.paused' : 'recording.on');
 }
 
 /** The open check's prompt: one button per learner on this phone who has not answered. */

@@ -23,6 +23,7 @@ import { bindTeacherPolls } from './teacher_polls.js';
 import { bindTeacherMedia } from './teacher_media.js';
 import { bindEnded, isEnded, leaveEnded, showEnded, renderEnded } from './teacher_ended.js';
 import { people, bindRoster, followPeople, welcomePeople, renderPeople } from './teacher_roster.js';
+import { bindRecording, renderRecording, setRecording } from './teacher_recording.js';
 
 const token = decodeURIComponent(location.hash.slice(1));
 const rest = new Rest(token);
@@ -49,6 +50,7 @@ async function main() {
   onLanguage(renderAll);
   bindControls();
   bindRoster({ conn: () => conn, notice });
+  bindRecording(() => conn, notice);
   bindEnded({ rest, notice }, () => showHome());
   if (!token) return entry(t('error.auth-required'));
   try {
@@ -74,6 +76,7 @@ async function showHome() {
   byId('live').hidden = true;
   byId('ended').hidden = true;
   byId('count').hidden = true;
+  byId('rec').hidden = true;
   byId('waiting-count').hidden = true;
   byId('title').textContent = t('page.title');
   await loadLessons();
@@ -166,10 +169,12 @@ function welcome(ack) {
   byId('guests-open').checked = snap.lesson.guests_open;
   state.tallies = new Map(snap.check_tallies.map((x) => [x.check_id, x]));
   state.count = snap.present_count;
+  setRecording(snap.recording, notice);
   renderAll();
 }
 
 const HANDLERS = {
+  recording: (r) => setRecording(r, notice, true),
   count: (d) => {
     state.count = d.present;
     renderCount();
@@ -253,6 +258,7 @@ function renderAll() {
   view.renderLessonInfo(state.info, conn && conn.state);
   byId('chat-lock').checked = state.chatLocked;
   renderCount();
+  renderRecording();
   renderPeople();
   renderMessages();
   view.renderChecks(tallies(), state.skew);
