@@ -17,7 +17,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-
 log = logging.getLogger(__name__)
 
 INDEX, AUDIO, OPEN = "index.jsonl", "audio", "audio/open.json"

@@ -256,8 +256,8 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     Rejoin(bus, live, namespace.sessions)  # a restart's mark: those connected here join again
     recordings = RecordingWatch(bus, media, live, settings.recording.retry_s)
     notices = Notices(store.notice_channel, prefix, namespace.revoke, live.forget)
-    app[k.RECORDINGS] = recordings = Recordings(settings.recording_path)
-    app[k.RIGHTS] = rights = DataRights(directory, eventlog, live, notices, recordings)
+    app[k.RECORDINGS] = on_disk = Recordings(settings.recording_path)
+    app[k.RIGHTS] = rights = DataRights(directory, eventlog, live, notices, on_disk)
     keep = settings.recording.keep_days
     app[k.RETENTION] = retention = Retention(rights, live, audit, days, keep)
     connected = namespace.sessions.__contains__
