@@ -7,8 +7,11 @@ complete page, their packets copied (never transcoded) and cut at packet boundar
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lessons.recordings import AUDIO, Recordings
 from media import oggopus
@@ -31,6 +34,41 @@ def audio_span(recordings: Recordings, lesson_id: str) -> tuple[int, int] | None
     if not spans:
         return None
     return min(a for a, _ in spans), max(b for _, b in spans)
+
+
+class Clips:
+    """The last few clips made, kept while their source files stay as they were.
+
+    A catch-up is asked for twice at once (its size, then its sound), and an audio element
+    asks for a long clip in several ranges (to seek): each is cut once, not per request.
+    """
+
+    def __init__(self, recordings: Recordings, keep: int = 8) -> None:
+        self.recordings, self.keep = recordings, keep
+        self._made: OrderedDict[tuple[Any, ...], Clip] = OrderedDict()
+        self._lock = threading.Lock()  # clips are cut in threads (asyncio.to_thread)
+
+    def clip(self, lesson_id: str, from_ms: int, to_ms: int) -> Clip:
+        sources = _sources(self.recordings, lesson_id, from_ms, to_ms)
+        key = (lesson_id, from_ms, to_ms, tuple(_stamp(path) for path, _ in sources))
+        with self._lock:
+            if key in self._made:
+                self._made.move_to_end(key)
+                return self._made[key]
+        made = clip(self.recordings, lesson_id, from_ms, to_ms)
+        with self._lock:
+            self._made[key] = made
+            while len(self._made) > self.keep:
+                self._made.popitem(last=False)
+        return made
+
+
+def _stamp(path: Path) -> tuple[str, int, int]:
+    try:
+        stat = path.stat()
+    except OSError:
+        return str(path), -1, 0
+    return str(path), stat.st_size, stat.st_mtime_ns
 
 
 def clip(recordings: Recordings, lesson_id: str, from_ms: int, to_ms: int) -> Clip:

@@ -27,6 +27,7 @@ from lessons.media_links import MediaLinks
 from lessons.recordings import Recordings
 from lessons.retention import Retention
 from lessons.tokens import Signer, load_or_create_secret
+from media.audio_clip import Clips
 from media.rooms import MediaRooms
 from media.turn import IceServers
 from patches.aiortc.check import check_internals as check_aiortc
@@ -257,6 +258,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     recordings = RecordingWatch(bus, media, live, settings.recording.retry_s)
     notices = Notices(store.notice_channel, prefix, namespace.revoke, live.forget)
     app[k.RECORDINGS] = on_disk = Recordings(settings.recording_path)
+    app[k.CLIPS] = Clips(on_disk)
     app[k.RIGHTS] = rights = DataRights(directory, eventlog, live, notices, on_disk)
     keep = settings.recording.keep_days
     app[k.RETENTION] = retention = Retention(rights, live, audit, days, keep)

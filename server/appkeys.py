@@ -15,6 +15,7 @@ from lessons.media_links import MediaLinks
 from lessons.recordings import Recordings
 from lessons.retention import Retention
 from lessons.tokens import Signer
+from media.audio_clip import Clips
 from media.rooms import MediaRooms
 from patches.engineio.gate import Gate
 from signaling.client_address import ClientAddresses
@@ -36,6 +37,7 @@ RETENTION = web.AppKey("retention", Retention)
 GATE = web.AppKey("gate", Gate)
 MEDIA = web.AppKey("media", MediaRooms)
 RECORDINGS = web.AppKey("recordings", Recordings)
+CLIPS = web.AppKey("clips", Clips)
 MEDIA_LINKS = web.AppKey("media_links", MediaLinks)
 if TYPE_CHECKING:
     from signaling.namespace import LessonNamespace

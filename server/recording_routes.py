@@ -18,8 +18,8 @@ from core.errors import Refused
 from core.replay import learner_gaps, replay_events
 from lessons.media_links import audio_resource
 from lessons.recordings import CONTENT_TYPES, Segment
-from media.audio_clip import Clip, audio_span, clip
-from server.appkeys import EVENTLOG, LIVE, MEDIA_LINKS, RECORDINGS, RIGHTS
+from media.audio_clip import Clip, audio_span
+from server.appkeys import CLIPS, EVENTLOG, LIVE, MEDIA_LINKS, RECORDINGS, RIGHTS
 from server.byte_ranges import ranged
 from server.routes import ok, query_int
 from server.viewers import Viewer, bearer_viewer, check_who, lesson_of
@@ -170,7 +170,7 @@ async def audio_clip(request: web.Request, info: LessonInfo, a: int | None, b: i
         a, b = span
     if not 0 <= b - a <= CLIP_MAX_MS:
         raise Refused("invalid-payload", "'to' must follow 'from', at most six hours later.")
-    return await asyncio.to_thread(clip, recordings, info.id, a, b)
+    return await asyncio.to_thread(request.app[CLIPS].clip, info.id, a, b)
 
 
 @recording_routes.get("/api/recordings/{lesson_id}/catch-up")

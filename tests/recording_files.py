@@ -8,6 +8,7 @@ so replay is tested on the files it will meet, without a live publisher.
 from __future__ import annotations
 
 import array
+import functools
 import io
 import json
 import math
@@ -19,13 +20,16 @@ RATE = 48_000
 FRAME = 960  # 20 ms
 
 
-def tone(freq: float, start: int, count: int) -> bytes:
-    """`count` samples of a sine at `freq` Hz, from sample `start` (continuous over segments)."""
-    values = (int(8000 * math.sin(2 * math.pi * freq * (start + k) / RATE)) for k in range(count))
+@functools.cache
+def tone(freq: int) -> bytes:
+    """One 20 ms frame of a sine at `freq` Hz (a whole number of periods: frames follow on)."""
+    assert RATE % freq == 0 and FRAME % (RATE // freq) == 0
+    values = (int(8000 * math.sin(2 * math.pi * freq * k / RATE)) for k in range(FRAME))
     return array.array("h", values).tobytes()
 
 
-def ogg_opus(seconds: float, freq: float = 440.0) -> bytes:
+@functools.cache
+def ogg_opus(seconds: float, freq: int = 400) -> bytes:
     """An Ogg Opus stream of a tone, mono, 20 ms packets, as libopus encodes it."""
     out = io.BytesIO()
     with av.open(out, "w", format="ogg") as container:
@@ -33,7 +37,7 @@ def ogg_opus(seconds: float, freq: float = 440.0) -> bytes:
         stream.layout = "mono"
         for n in range(round(seconds * RATE / FRAME)):
             frame = av.AudioFrame(format="s16", layout="mono", samples=FRAME)
-            frame.planes[0].update(tone(freq, n * FRAME, FRAME))
+            frame.planes[0].update(tone(freq))
             frame.sample_rate, frame.pts = RATE, n * FRAME
             for packet in stream.encode(frame):
                 container.mux(packet)
@@ -42,12 +46,15 @@ def ogg_opus(seconds: float, freq: float = 440.0) -> bytes:
     return out.getvalue()
 
 
+@functools.cache
 def webm_vp8(seconds: float, fps: int = 10) -> tuple[bytes, int]:
     """A small VP8 WebM (grey frames) and its frame count."""
     out = io.BytesIO()
     count = round(seconds * fps)
     with av.open(out, "w", format="webm") as container:
-        stream = container.add_stream("libvpx", rate=fps)
+        stream = container.add_stream(
+            "libvpx", rate=fps, options={"deadline": "realtime", "cpu-used": "8"}
+        )
         stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
         for n in range(count):
             frame = av.VideoFrame(160, 120, "yuv420p")
