@@ -157,6 +157,12 @@ async def test_a_phone_back_after_a_drop_is_offered_its_gap_and_plays_it_at_1_5x
             assert rate == [1.5, True]
             await card.scroll_into_view_if_needed()
             await snap(page, "catch-up-ky-360")
+            await teacher.call("recording_start", {})
+            await teacher.call("lesson_end")
+            link = page.locator("#replay-link")  # a recorded lesson: its replay, same link
+            await expect(link).to_have_text(KY["end.replay"])
+            token = room.students[0]["link"].split("#", 1)[1]
+            assert await link.get_attribute("href") == f"/replay?lesson={lesson_id}#{token}"
             assert page.errors == []  # type: ignore[attr-defined]
     finally:
         await teacher.close()

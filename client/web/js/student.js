@@ -59,6 +59,7 @@ let mediaFor = null;
 /** Learners whose hand this phone is lowering (their 'hand' then needs no notice). */
 const lowering = new Set();
 const life = bindLifecycle(() => conn);
+let recorded = false; // recorded at some moment: the ended screen links to the replay
 
 async function main() {
   // The catalogue and the lesson are asked for at once: on a slow link each is a round trip.
@@ -123,6 +124,7 @@ function welcome(ack) {
     state.count = snap.present_learners ?? snap.present_count; // the teacher is not counted
     state.chatLocked = snap.lesson.chat_locked;
     state.recording = snap.recording ? snap.recording.state : 'off';
+    recorded ||= state.recording !== 'off';
     state.chat = new Map(snap.chat.map((m) => [m.id, m]));
     state.learners = new Map();
     setOpenCheck(snap.open_check, null);
@@ -164,6 +166,7 @@ const HANDLERS = {
   },
   recording: (d) => {
     state.recording = d.state;
+    recorded ||= d.state !== 'off';
     if (!state.over) view.renderHeader(state);
   },
   chat: (m) => {
@@ -184,7 +187,10 @@ const HANDLERS = {
   removed: (d) => gone(d.participant_id, d.reason),
   replaced: (d) => gone(d.participant_id, 'replaced'),
   revoked: (d) => gone(d.participant_id, 'revoked'), // the organizer's new link or erasure
-  lesson_ended: () => over(t('end.lesson_ended')),
+  lesson_ended: () => {
+    over(t('end.lesson_ended'));
+    if (recorded && !conn.guest) view.showReplayLink(state.lesson.id);
+  },
   queue: () => {
     renderMessages();
     renderDock();
