@@ -1,8 +1,9 @@
 """A lesson's recording in its media worker: frames tapped as they come, files written by a thread.
 
 The slots (media/slot.py) hand every encoded frame to their TrackTap on the event loop; the
-tap maps the frame's RTP time onto the lesson clock, decides where segments begin (a video
-segment at a key frame, asked for at the boundary) and puts a small command on a bounded
+tap times the frame by its RTP clock (placed on the lesson clock by the least delayed frame
+of each segment), decides where segments begin (a video segment at a key frame, asked for at
+the boundary) and puts a small command on a bounded
 queue. A writer thread (media/recording_writer.py) owns every file and takes what is queued
 every tenth of a second (not one wake-up per frame): forwarding never waits for a disk. A
 full queue drops frames and marks a gap; a failing disk stops the recording,
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 QUEUE_ITEMS = 4096  # ~30 s of a lesson's frames: a slow disk's hiccup, not a dead one
 IDLE_MS = 2000  # a track silent this long (unpublished, lost): its segment is closed
 FLUSH_S = 1.0  # the audio rendition is readable up to about this long ago
+DRIFT_PER_S = 1.0  # ms a second a track's clock may drift from ours (1000 ppm)
 State = Literal["on", "failed", "stopped"]
 Report = Callable[[str, str], None]  # state ("on", "failed"), reason
 _MASK = 0xFFFFFFFF
@@ -78,9 +80,8 @@ class TrackTap:
     def _reset_time(self) -> None:
         self._last_rtp: int | None = None
         self._cycles = 0
-        self._anchor: float | None = None
-        self._best = 0.0
-        self._anchored_t = 0
+        self._delay: float | None = None  # lesson clock minus RTP ms: the least, slowly let go
+        self._delay_at = 0
 
     def new_source(self) -> None:
         """Another connection feeds the slot: its RTP clock starts anew, so do its segments."""
@@ -105,34 +106,39 @@ class TrackTap:
             self.new_source()
             self._owner, self.outputs = owner, [_Output(i) for i in rec.infos(self.slot, owner)]
         arrival = rec.clock()
-        t = self._lesson_time(timestamp, arrival, keyframe)
+        t = self._rtp_ms(timestamp)
+        offset = self._offset(arrival - t, arrival)
         for out in self.outputs:
-            self._feed(out, data, t, keyframe, arrival)
+            self._feed(out, data, t, keyframe, arrival, offset)
 
-    def _lesson_time(self, timestamp: int, arrival: int, keyframe: bool) -> int:
-        """The frame's moment on the lesson clock, from its RTP time.
+    def _offset(self, seen: int, arrival: int) -> int:
+        """Where the track's RTP clock is on the lesson clock: its least delayed frame.
 
-        The offset between the two clocks is the least seen over the last segment: the
-        frame that was least delayed, so audio and video line up as they were captured.
+        The least is let go of by DRIFT_PER_S only, so that the sender's clock may drift a
+        little, and a stall of seconds (every frame late) does not move the track's frames.
         """
-        if (
-            self._last_rtp is not None
-            and timestamp < self._last_rtp
-            and (self._last_rtp - timestamp > 1 << 31)
-        ):
+        if self._delay is None:
+            self._delay = seen
+        else:
+            drift = DRIFT_PER_S * (arrival - self._delay_at) / 1000
+            self._delay = min(self._delay + drift, seen)
+        self._delay_at = arrival
+        return int(self._delay)
+
+    def _rtp_ms(self, timestamp: int) -> int:
+        """The frame's RTP time in ms, unwrapped: the track's own clock, which segments use.
+
+        Its place on the lesson clock is found by the writer: each frame carries its delay.
+        """
+        last = self._last_rtp
+        if last is not None and timestamp < last and last - timestamp > 1 << 31:
             self._cycles += 1
         self._last_rtp = timestamp
-        rtp_ms = ((self._cycles << 32) + timestamp) * 1000 / self.clock_rate
-        offset = arrival - rtp_ms
-        self._best = min(self._best, offset)
-        segment_ms = self.recorder.segment_ms
-        if self._anchor is None:
-            self._anchor, self._best, self._anchored_t = offset, offset, arrival
-        elif arrival - self._anchored_t >= segment_ms and (keyframe or self.media == "audio"):
-            self._anchor, self._best, self._anchored_t = self._best, offset, arrival
-        return int(rtp_ms + self._anchor)
+        return ((self._cycles << 32) + timestamp) * 1000 // self.clock_rate
 
-    def _feed(self, out: _Output, data: bytes, t: int, keyframe: bool, arrival: int) -> None:
+    def _feed(
+        self, out: _Output, data: bytes, t: int, keyframe: bool, arrival: int, offset: int
+    ) -> None:
         rec, video = self.recorder, self.media == "video"
         if out.broken and rec.put(("close", rec.gen, out.info.track)):
             out.open = out.broken = False
@@ -148,15 +154,18 @@ class TrackTap:
             if video and not keyframe:
                 self.request_keyframe()
                 return
-            if not rec.put(("open", rec.gen, out.info, data, t)):
+            if not rec.put(("open", rec.gen, out.info, data, t, offset)):
                 return
             out.open, out.start = True, t
         out.last_arrival, out.last_t = arrival, t
-        if not rec.put(("frame", rec.gen, out.info.track, data, t, keyframe)):
+        # The least delayed frames say where the segment is on the lesson clock: so audio
+        # and video line up as they were captured, whatever the encoder's delay.
+        if not rec.put(("frame", rec.gen, out.info.track, data, t, keyframe, offset)):
             out.broken = True  # the file has a hole now: end it, start anew at a key frame
 
     def _close(self, out: _Output) -> None:
-        if out.open and not self.recorder.put(("close", self.recorder.gen, out.info.track)):
+        rec = self.recorder
+        if out.open and not rec.put(("close", rec.gen, out.info.track)):
             out.broken = True
         out.open = False
 

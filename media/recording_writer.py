@@ -16,6 +16,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +38,23 @@ def failure_reason(exc: BaseException) -> str:
     return "write-error"
 
 
+@dataclass
+class _Open:
+    """A segment being written, and where it is on the lesson clock so far."""
+
+    info: TrackInfo
+    segment: Segment
+    name: str
+    offset: int  # lesson clock minus the track's RTP ms: the least over its frames
+    announced: int  # the offset open.json says (the audio rendition)
+
+
 class Writer:
     """Writes one lesson's segments; runs in its own thread until told to quit."""
 
     def __init__(self, folder: Path, flush_s: float, news: News) -> None:
         self.folder, self.flush_s, self.news = folder, flush_s, news
-        self.open: dict[str, tuple[TrackInfo, Segment, str]] = {}
+        self.open: dict[str, _Open] = {}
         self.numbers: dict[str, int] = {}
         self.failed_gen = -1
         self.segments = 0
@@ -62,9 +74,7 @@ class Writer:
         try:
             self._do(item)
             if item[0] == "tick":
-                now = time.monotonic()
-                for _, segment, _ in self.open.values():
-                    segment.tick(now)
+                self._tick(time.monotonic())
         except Exception as exc:
             self._fail(item[1], exc)
 
@@ -77,13 +87,27 @@ class Writer:
         elif op == "frame":
             found = self.open.get(item[2])
             if found is not None:
-                found[1].add(item[3], item[4], item[5])
+                found.segment.add(item[3], item[4], item[5])
+                found.offset = min(found.offset, item[6])
         elif op == "open":
-            self._open(item[2], item[3], item[4])
+            self._open(item[2], item[3], item[4], item[5])
         elif op == "close":
             self._close(item[2])
 
-    def _open(self, info: TrackInfo, first: bytes, t_ms: int) -> None:
+    def _tick(self, now: float) -> None:
+        """Flush what is due; the rendition's open.json follows its best offset so far."""
+        for entry in self.open.values():
+            entry.segment.tick(now)
+            if entry.info.ext == "ogg" and entry.offset != entry.announced:
+                self._announce(entry)
+
+    def _announce(self, entry: _Open) -> None:
+        start = entry.segment.start_ms + entry.offset
+        self._replace(self.folder / "audio" / "open.json", {"file": entry.name, "start": start})
+        entry.announced = entry.offset
+
+    def _open(self, info: TrackInfo, first: bytes, t_ms: int, offset: int) -> None:
+        """A segment from `t_ms` on the track's own clock (RTP ms); `offset` to the lesson's."""
         self._close(info.track)
         folder = self.folder / info.track
         folder.mkdir(parents=True, exist_ok=True)
@@ -95,16 +119,18 @@ class Writer:
         segment: Segment
         if info.ext == "ogg":
             segment = OggSegment(self.folder / name, t_ms, self.flush_s, time.monotonic())
-            self._replace(self.folder / "audio" / "open.json", {"file": name, "start": t_ms})
         else:
             segment = WebmSegment(self.folder / name, info, first, t_ms)
-        self.open[info.track] = (info, segment, name)
+        self.open[info.track] = entry = _Open(info, segment, name, offset, offset)
+        if info.ext == "ogg":
+            self._announce(entry)
 
     def _close(self, track: str) -> None:
+        """Close and index a track's segment, placed on the lesson clock by its least delay."""
         found = self.open.pop(track, None)
         if found is None:
             return
-        info, segment, name = found
+        info, segment, name, offset = found.info, found.segment, found.name, found.offset
         segment.close()
         if info.ext == "ogg":
             with contextlib.suppress(FileNotFoundError):
@@ -114,7 +140,7 @@ class Writer:
             return
         line = {
             "track": info.track, "kind": info.kind, "codec": info.codec, "file": name,
-            "start": segment.start_ms, "end": segment.end_ms,
+            "start": segment.start_ms + offset, "end": segment.end_ms + offset,
             "bytes": file_size(segment.path), "frames": segment.frames, "owner": info.owner,
         }  # fmt: skip
         with open(self.folder / "index.jsonl", "a", encoding="utf-8") as index:
@@ -130,8 +156,8 @@ class Writer:
     def _fail(self, gen: int, exc: BaseException) -> None:
         reason = failure_reason(exc)
         log.error("recording into %s failed (%s): %s", self.folder, reason, exc)
-        for _, segment, _ in self.open.values():
-            segment.abandon()  # what is on disk stays, unindexed: a gap
+        for entry in self.open.values():
+            entry.segment.abandon()  # what is on disk stays, unindexed: a gap
         self.open.clear()
         with contextlib.suppress(OSError):
             os.unlink(self.folder / "audio" / "open.json")
