@@ -6,6 +6,7 @@ Recordings are made by tests/recording_files.py in the recorder's layout (real O
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -241,6 +242,25 @@ async def test_the_audio_range_is_one_ogg_opus_file_covering_from_to(server: Run
         server, f"/api/recordings/{room.lesson['id']}/audio.ogg?from={a}&to={b}&{query}"
     )
     assert status == 200 and abs(decoded_seconds(body) - (b - a) / 1000) < 1
+
+
+async def test_a_guests_catch_up_link_works_during_the_lesson_only(server: Running) -> None:
+    room = await make_classroom(server, n_students=0, allow_guests=True)
+    recorded_audio = RecordingWriter(server.app[RECORDINGS].root, room.lesson["id"])
+    recorded_audio.audio(room.lesson["started_ms"], 10)
+    a, b = room.lesson["started_ms"], room.lesson["started_ms"] + 5000
+    query = server.app[MEDIA_LINKS].query(
+        room.lesson["id"], f"catch-up:{a}-{b}", "guest:g1", time.time()
+    )
+    url = f"/api/recordings/{room.lesson['id']}/catch-up?from={a}&to={b}&{query}"
+    status, _, body = await get(server, url)
+    assert status == 200
+    sound = (await get(server, json.loads(body)["audio_url"]))[2]
+    assert abs(decoded_seconds(sound) - 5) < 1
+    async with server.rest() as rest:
+        await rest.end_lesson(room.lesson["id"])
+    status, _, body = await get(server, url)
+    assert status == 403 and b"forbidden" in body  # guests get nothing after the lesson
 
 
 async def test_the_organizer_deletes_a_recording_a_teacher_cannot(server: Running) -> None:

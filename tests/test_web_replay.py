@@ -68,6 +68,7 @@ async def lesson_with_a_gap(server: Running) -> tuple[Any, dict[str, int]]:
     start = room.lesson["started_ms"]
     for n in range(3):
         w.audio(start + n * 10_000, 10)
+    w.video("teacher-camera", start, 10)
     teacher = await joined(server, room.teacher["link"], lesson_id)
     student = await joined(server, room.students[0]["link"], lesson_id)
     await asyncio.sleep(1.5)
@@ -114,6 +115,11 @@ async def test_the_replay_plays_moments_come_in_step_and_my_gaps_jump(server: Ru
         await page.evaluate("() => { document.getElementById('sound').currentTime = 9; }")
         await expect(later).to_be_visible()
         await expect(page.locator("#gaps-card h2")).to_have_text(KY["replay.gaps"])
+        await page.evaluate("() => { document.getElementById('sound').currentTime = 2; }")
+        await page.locator("#video").click()  # video on request: the camera at that moment
+        await sound_at(page, "#screen video", 0.5)
+        width = await page.eval_on_selector("#screen video", "v => v.videoWidth")
+        assert width == 160
         await snap(page, "ky-360")
         assert page.errors == []  # type: ignore[attr-defined]
 
