@@ -172,3 +172,22 @@ async def test_a_phone_back_after_a_drop_is_offered_its_gap_and_plays_it_at_1_5x
             assert page.errors == []  # type: ignore[attr-defined]
     finally:
         await teacher.close()
+
+
+async def test_the_organizer_opens_a_replay_from_the_lesson_list(server: Running) -> None:
+    room, _ = await lesson_with_a_gap(server)
+    async with chromium() as (browser_, pixel):
+        page = record_errors(await (await phone(browser_, pixel)).new_page())
+        await page.goto(f"{server.url}/organize")
+        await page.fill("#admin-key", server.admin_key)
+        await page.click("#login button[type=submit]")
+        await page.locator("#course-list button").first.click()
+        await page.click("[data-sub=lessons]")
+        link = page.locator(f"[data-lesson='{room.lesson['id']}'] a.replay-link")
+        await expect(link).to_have_text(KY["org.replay"])
+        await snap(page, "organizer-lessons-ky-360")
+        await link.click()  # the same tab: it holds the admin key
+        await expect(page.locator("#player")).to_be_visible(timeout=15_000)
+        await expect(page.locator("#gaps-card")).to_be_hidden()  # nobody's gaps: an organizer
+        await expect(page.locator("#moments li", has_text="first words")).to_be_attached()
+        assert page.errors == []  # type: ignore[attr-defined]
