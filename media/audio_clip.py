@@ -43,8 +43,8 @@ class Clips:
     asks for a long clip in several ranges (to seek): each is cut once, not per request.
     """
 
-    def __init__(self, recordings: Recordings, keep: int = 8) -> None:
-        self.recordings, self.keep = recordings, keep
+    def __init__(self, recordings: Recordings, keep: int = 8, keep_bytes: int = 48_000_000) -> None:
+        self.recordings, self.keep, self.keep_bytes = recordings, keep, keep_bytes
         self._made: OrderedDict[tuple[Any, ...], Clip] = OrderedDict()
         self._lock = threading.Lock()  # clips are cut in threads (asyncio.to_thread)
 
@@ -58,9 +58,12 @@ class Clips:
         made = clip(self.recordings, lesson_id, from_ms, to_ms)
         with self._lock:
             self._made[key] = made
-            while len(self._made) > self.keep:
-                self._made.popitem(last=False)
+            while len(self._made) > self.keep or self._bytes() > self.keep_bytes:
+                self._made.popitem(last=False)  # a few whole lessons' sound at most
         return made
+
+    def _bytes(self) -> int:
+        return sum(len(c.body) for c in self._made.values())
 
 
 def _stamp(path: Path) -> tuple[str, int, int]:
