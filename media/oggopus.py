@@ -14,6 +14,7 @@ import struct
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 SAMPLES_PER_MS = 48  # Opus granule positions count 48 kHz samples, whatever the input rate
 SILENCE = b"\xf8\xff\xfe"  # a 20 ms CELT frame of silence (the one WebRTC and Galene send)
@@ -32,8 +33,7 @@ class Page:
     continued_last: bool  # the last packet goes on in the next page
 
 
-@dataclass(frozen=True)
-class Packet:
+class Packet(NamedTuple):  # a tuple: a long clip makes one per 20 ms of sound
     """One Opus packet of a segment, placed on the lesson clock."""
 
     start_ms: float
