@@ -21,6 +21,7 @@ from tests import browser
 from tests.browser import ARTIFACTS, BROWSER_MARKS, chromium, record_errors
 from tests.conftest import Running, make_classroom
 from tests.recording_files import RecordingWriter
+from tests.test_web import BUDGET_BYTES, Transfers
 
 pytestmark = [pytest.mark.store("memory"), *BROWSER_MARKS, pytest.mark.timeout(240)]
 server = browser.server
@@ -89,9 +90,17 @@ async def test_the_replay_plays_moments_come_in_step_and_my_gaps_jump(server: Ru
     room, times = await lesson_with_a_gap(server)
     token = token_from_link(room.students[0]["link"])
     async with chromium() as (browser_, pixel):
-        page = record_errors(await (await phone(browser_, pixel)).new_page())
+        context = await phone(browser_, pixel)
+        page = record_errors(await context.new_page())
+        transfers = Transfers()
+        await transfers.watch(context, page)
         await page.goto(f"{server.url}/replay?lesson={room.lesson['id']}#{token}")
         await expect(page.locator("#player")).to_be_visible(timeout=15_000)
+        await page.wait_for_load_state("networkidle")
+        media = [r for r, u in transfers.urls.items() if "/api/recordings/" in u]
+        before_media = transfers.total - sum(int(transfers.sizes.get(r, 0)) for r in media)
+        print(f"replay page before media: {before_media} bytes")
+        assert before_media <= BUDGET_BYTES, transfers.listing()
         await expect(page.locator("#title")).to_have_text("Fractions")
         later = page.locator("#moments li", has_text="after the gap")
         await expect(later).to_be_hidden()  # its moment has not come yet
