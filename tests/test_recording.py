@@ -154,7 +154,9 @@ async def test_a_recorded_lesson_decodes_with_its_frames_and_times(server: Runni
         by_track.setdefault(line["track"], []).append(line)
     assert set(by_track) == {"teacher-mic", "teacher-camera", "audio"}, by_track.keys()
     frames = sum(decode(folder / seg["file"])[0] for seg in by_track["teacher-camera"])
-    assert abs(frames - sent_frames) <= 0.03 * sent_frames, (frames, sent_frames)
+    arrived = (await media_of(server).room(lesson_id).stats())["slots"]["teacher-camera"]
+    # Within 3 % of those sent; what the transport lost on a busy box is in the message.
+    assert abs(frames - sent_frames) <= 0.03 * sent_frames, (frames, sent_frames, arrived)
     mic_s = sum(decode(folder / seg["file"])[1] for seg in by_track["teacher-mic"])
     assert abs(mic_s - sent_audio_s) <= 0.3, (mic_s, sent_audio_s)
     rendition_s = sum(decode(folder / seg["file"])[1] for seg in by_track["audio"])
@@ -202,9 +204,9 @@ async def test_a_killed_worker_loses_one_segment_and_the_recording_goes_on(
     os.kill(worker.pid, signal.SIGKILL)
     killed_at = time.time() * 1000
     before = camera_segments(folder)
-    failed = await teacher.client.wait_for("recording", lambda m: m["state"] == "failed", 15)
+    failed = await teacher.client.wait_for("recording", lambda m: m["state"] == "failed", 30)
     assert failed["reason"] == "worker-lost"
-    resumed = await teacher.client.wait_for("recording", lambda m: m["state"] == "on", 15)
+    resumed = await teacher.client.wait_for("recording", lambda m: m["state"] == "on", 30)
     assert resumed["since"] >= failed["since"]
     await teacher.client.wait_for("media_restart", lambda _: True, 10)
     await teacher.publish()  # as the pages do after media_restart
@@ -283,3 +285,36 @@ async def test_a_full_disk_stops_recording_with_a_notice_and_the_lesson_goes_on(
         await teacher.close()
     finally:
         await server.runner.cleanup()
+
+
+@pytest.mark.store("redis")
+async def test_a_restarted_server_records_a_recorded_lesson_again(
+    tmp_path: Path, redis_url: str
+) -> None:
+    first = await serve(tmp_path, redis_url)
+    try:
+        room, teacher = await start(first)
+        lesson_id = room.lesson["id"]
+        folder = await recording_now(first, teacher, lesson_id)
+        await until(lambda: len(camera_segments(folder)) >= 1, "a camera segment", 30)
+        await teacher.pc.close()
+    finally:
+        await first.runner.cleanup()  # the server goes, its workers with it
+    restarted_at = time.time() * 1000
+    second = await serve(tmp_path, redis_url)  # the same data, log and recordings
+    try:
+        teacher = AiortcTeacher(second, room.teacher["link"])
+        pin_host_addresses((LOOPBACK,))
+        await teacher.client.connect()
+        welcome = await teacher.client.join(lesson_id)
+        assert welcome["snapshot"]["recording"]["state"] == "on"
+        await until(lambda: lesson_id in media_of(second).recording, "recording again", 20)
+        await teacher.publish()
+        await until(
+            lambda: any(s["start"] > restarted_at for s in camera_segments(folder)),
+            "a camera segment after the restart",
+            30,
+        )
+        await teacher.close()
+    finally:
+        await second.runner.cleanup()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fractions
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -122,3 +123,29 @@ def test_failures_have_stable_codes() -> None:
     assert failure_reason(OSError(errno.ENOSPC, "full")) == "disk-full"
     assert failure_reason(OSError(errno.EIO, "io")) == "write-error"
     assert failure_reason(ValueError("odd")) == "write-error"
+
+
+async def test_a_full_queue_drops_frames_and_ends_the_segment_never_waits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("media.recorder.QUEUE_ITEMS", 20)  # the fault: a writer far behind
+    now = [10_000_000]
+    options = RecordingOptions(tmp_path / "L1", segment_s=10.0, retry_s=1.0)
+    recorder = Recorder(options, lambda *a: None, lambda: now[0])
+    tap = TrackTap(recorder, "teacher-mic", "audio", lambda: None)
+    recorder.taps["teacher-mic"] = tap
+    packets = opus_packets(100)
+    started = time.monotonic()
+    for i, packet in enumerate(packets):  # faster than the thread's 100 ms wake-ups
+        now[0] = 10_000_000 + i * 20
+        tap.frame("t1", packet, i * 960, True)
+    assert time.monotonic() - started < 0.5, "the event loop never waits for the writer"
+    assert recorder.counters.dropped > 0
+    await recorder.close()
+    lines = [json.loads(x) for x in (tmp_path / "L1" / "index.jsonl").read_text().splitlines()]
+    mic = [x for x in lines if x["track"] == "teacher-mic"]
+    assert 0 < sum(x["frames"] for x in mic) < 100
+    for segment in mic:  # each written segment is whole and plays
+        assert decoded_seconds(tmp_path / "L1" / segment["file"]) == pytest.approx(
+            segment["frames"] * 0.02, abs=0.03
+        )
