@@ -199,4 +199,13 @@ async def test_the_organizer_opens_a_replay_from_the_lesson_list(server: Running
         await expect(page.locator("#player")).to_be_visible(timeout=15_000)
         await expect(page.locator("#gaps-card")).to_be_hidden()  # nobody's gaps: an organizer
         await expect(page.locator("#moments li", has_text="first words")).to_be_attached()
+        await page.go_back()  # the organizer deletes the recording; the lesson stays
+        page.on("dialog", lambda dialog: dialog.accept())
+        await page.locator("#course-list button").first.click()
+        await page.click("[data-sub=lessons]")
+        row = page.locator(f"[data-lesson='{room.lesson['id']}']")
+        await row.get_by_role("button", name=KY["org.delete_recording"]).click()
+        await expect(page.locator("#notice")).to_have_text(KY["org.recording_deleted"])
+        assert not (server.app[RECORDINGS].root / room.lesson["id"]).exists()
+        await expect(row).to_be_visible()
         assert page.errors == []  # type: ignore[attr-defined]

@@ -155,6 +155,7 @@ export function renderLessons(lessons, act) {
           act,
           ['org.rename', 'lesson-rename', l],
           ...(l.status === 'live' ? [] : [['org.delete', 'lesson-delete', l]]),
+          ...(l.started_ms ? [['org.delete_recording', 'recording-delete', l]] : []),
         ),
       ),
     ),
