@@ -182,6 +182,7 @@ class RecordingSettings:
     default: bool = False
     segment_s: float = setting(10.0, minimum=2, maximum=60)
     retry_s: float = setting(10.0, minimum=1, maximum=600)
+    keep_days: int = setting(0, minimum=0, maximum=100_000)  # 0: until deleted
 
 
 @dataclass(frozen=True)

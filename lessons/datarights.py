@@ -14,6 +14,7 @@ from core import events as e
 from core.errors import Refused
 from core.lesson import SYSTEM
 from lessons.host import LessonHost
+from lessons.recordings import Recordings
 from store.directory import Course, LessonInfo, Student, Teacher
 from store.notices import Notices
 from store.personal import answer_field, chat_field, name_field
@@ -24,9 +25,15 @@ class DataRights:
     """What an organizer may do to the data about a person, a course or a lesson."""
 
     def __init__(
-        self, directory: Directory, eventlog: LessonLog, live: LessonHost, notices: Notices
+        self,
+        directory: Directory,
+        eventlog: LessonLog,
+        live: LessonHost,
+        notices: Notices,
+        recordings: Recordings,
     ) -> None:
         self.directory, self.eventlog, self.live, self.notices = directory, eventlog, live, notices
+        self.recordings = recordings
 
     async def rotate_student(self, student: Student) -> Student:
         student = replace(student, link_version=student.link_version + 1)
@@ -76,6 +83,7 @@ class DataRights:
         came = any(getattr(r.event, "participant_id", None) == pid for r in records)
         if not came:
             return
+        self.recordings.erase_owner(info.id, pid)  # their floor microphone and camera
         await self.eventlog.rewrite_texts(info.id, {name_field(pid): pseudonym}, fields)
         if info.status == "live":  # every process's copy of the lesson forgets through the log
             await self.live.run(info.id, SYSTEM, c.EraseLearner(pid, pseudonym))
@@ -87,8 +95,13 @@ class DataRights:
         if info.status == "live":
             raise Refused("lesson-live", "End the lesson before deleting it.")
         await self.eventlog.delete(info.id)
+        self.delete_recording(info.id)
         await self.directory.delete(info)
         await self.notices.forget(info.id)
+
+    def delete_recording(self, lesson_id: str) -> bool:
+        """A lesson's recorded media (the organizer, or its retention); the lesson stays."""
+        return self.recordings.delete(lesson_id)
 
     async def delete_course(self, course: Course) -> None:
         """The course with its lessons and students; its teachers stay, without it."""

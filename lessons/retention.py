@@ -3,7 +3,8 @@
 Every `SWEEP_S` the sweep looks at every lesson record: a lesson still marked live but held
 by no process (the server restarted after its teacher closed the tab) is loaded, so that its
 timers, and the automatic end of `[lesson] auto_end_*`, apply to it; a lesson ended more than
-`[attendance] retention_days` ago is deleted with its log; audit entries that old are trimmed.
+`[attendance] retention_days` ago is deleted with its log (and its recording); audit entries
+that old are trimmed; a recording is deleted `[recording] keep_days` after its lesson ended.
 Every `DECK_SWEEP_MS` (and at start) slide decks no kept lesson showed go (lessons/decks.py).
 """
 
@@ -36,11 +37,13 @@ class Retention:
         live: LessonHost,
         audit: Audit,
         retention_days: int,
+        recording_keep_days: int = 0,
         decks: Decks | None = None,
     ) -> None:
         self.rights, self.live, self.audit, self.decks = rights, live, audit, decks
         self._decks_swept_ms = -DECK_SWEEP_MS  # at start first
         self.retention_ms = retention_days * DAY_MS
+        self.recording_ms = recording_keep_days * DAY_MS
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
         self._compacted_ms = live.clock()  # Redis rewrites its file at start by itself
@@ -83,6 +86,10 @@ class Retention:
     async def _one(self, info: LessonInfo, now: int) -> None:
         if info.status == "live":
             await self.live.adopt(info.id)
-        elif self.retention_ms and info.ended_ms and now - info.ended_ms >= self.retention_ms:
+            return
+        if self.retention_ms and info.ended_ms and now - info.ended_ms >= self.retention_ms:
             log.info("lesson %s ended more than the retention period ago: deleted", info.id)
             await self.rights.delete_lesson(info)
+        elif self.recording_ms and info.ended_ms and now - info.ended_ms >= self.recording_ms:
+            # Its own period: a recording may go long before the attendance it explains.
+            await asyncio.to_thread(self.rights.delete_recording, info.id)

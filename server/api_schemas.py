@@ -157,6 +157,52 @@ ROSTER_PREVIEW = obj(
      "problems": array(obj({"row": INT, "code": STR, "message": STR}))}
 )  # fmt: skip
 
+# A moment of the lesson (core/replay.py): its other fields depend on its type.
+MOMENT = {"type": "object", "properties": {"t": MS, "type": STR}, "required": ["t", "type"]}
+SEGMENT = obj({"start": MS, "end": MS, "bytes": INT, "url": STR})
+RECORDING = obj(
+    {
+        "lesson": obj(
+            {
+                "id": STR,
+                "title": STR,
+                "status": STR,
+                "started_ms": MS_OR_NULL,
+                "ended_ms": MS_OR_NULL,
+            }
+        ),
+        "tracks": {
+            "type": "object",
+            "additionalProperties": obj(
+                {
+                    "kind": STR,
+                    "codec": STR,
+                    "owner": {"type": ["string", "null"]},
+                    "segments": array(SEGMENT),
+                }
+            ),
+        },
+        "audio": {  # null: no sound recorded
+            **obj({"start": MS, "end": MS, "url": STR, "download_url": STR}),
+            "type": ["object", "null"],
+        },
+        "events": array(MOMENT),
+        "gaps": array(obj({"from": MS, "to": MS, "reason": STR})),
+    }
+)
+CATCH_UP = obj(
+    {
+        "from_ms": MS,
+        "to_ms": MS,
+        "duration_ms": INT,
+        "bytes": INT,
+        "audio_url": {"type": ["string", "null"]},
+        "events": array(MOMENT),
+        "live": BOOL,
+        "now_ms": MS,
+    }
+)
+
 Response = tuple[int, str, Any]
 RESPONSES: dict[tuple[str, str], Response | list[Response]] = {
     ("/api/courses", "post"): (201, "application/json", ref("Course")),
@@ -230,6 +276,20 @@ RESPONSES: dict[tuple[str, str], Response | list[Response]] = {
         (200, "image/jpeg", "The page as a JPEG image."),
     ],
     ("/api/decks/{deck}", "delete"): (200, "application/json", obj({"deleted": STR})),
+    # Recordings (server/recording_routes.py)
+    ("/api/lessons/{lesson_id}/recording", "get"): (200, "application/json", RECORDING),
+    ("/api/lessons/{lesson_id}/recording", "delete"): (
+        200, "application/json", obj({"deleted": STR}),
+    ),
+    ("/api/recordings/{lesson_id}/{track}/{name}", "get"): [
+        (200, "video/webm", "A WebM (or Ogg) segment"),
+        (206, "video/webm", "The asked part of it (Range)"),
+    ],
+    ("/api/recordings/{lesson_id}/audio.ogg", "get"): [
+        (200, "audio/ogg", "One Ogg Opus file of the asked stretch"),
+        (206, "audio/ogg", "The asked part of it (Range)"),
+    ],
+    ("/api/recordings/{lesson_id}/catch-up", "get"): (200, "application/json", CATCH_UP),
 }  # fmt: skip
 
 

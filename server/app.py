@@ -24,8 +24,11 @@ from lessons.datarights import DataRights
 from lessons.decks import Decks
 from lessons.host import LessonHost, LocalHost, MediaHandler
 from lessons.live import LiveLessons
+from lessons.media_links import MediaLinks
+from lessons.recordings import Recordings
 from lessons.retention import Retention
 from lessons.tokens import Signer, load_or_create_secret
+from media.audio_clip import Clips
 from media.rooms import MediaRooms
 from media.turn import IceServers
 from patches.aiortc.check import check_internals as check_aiortc
@@ -41,11 +44,13 @@ from server.deck_routes import deck_routes
 from server.http_limits import MAX_PACKET_BYTES, polling_body_limit
 from server.manage_routes import manage_routes
 from server.openapi import openapi_route
+from server.recording_routes import recording_routes
 from server.refusals import refusals
 from server.report_routes import report_routes
 from server.routes import routes
 from server.web import add_web, security_headers
 from signaling.board import deck_lookup
+from signaling.catch_up import CatchUp
 from signaling.client_address import ClientAddresses, bucket
 from signaling.fanout import Fanout
 from signaling.guest_gate import GuestGate
@@ -143,6 +148,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(report_routes)
     app.router.add_routes(manage_routes)
     app.router.add_routes(deck_routes)
+    app.router.add_routes(recording_routes)
     app.router.add_get("/api/openapi.json", openapi_route)
     add_web(app, settings)
     return app
@@ -240,6 +246,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     app[k.LIVE] = live = _host(settings, client, lessons, media.handle)
     decks = Decks(settings.decks, DeckStore(settings.decks_path), directory, eventlog, live.clock)
     app[k.DECKS] = decks  # the board asks decks.store.info(deck) before it shows one
+    app[k.MEDIA_LINKS] = MediaLinks(app[k.SIGNER])  # signed links to recorded media
     app[k.NAMESPACE] = namespace = LessonNamespace(
         live,
         directory,
@@ -251,14 +258,18 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         GuestGate(settings.auth),
         app[k.ADDRESSES],
         ice.for_participant,
+        CatchUp(app[k.MEDIA_LINKS]),
         deck_lookup(decks.store),
     )
     app[k.SIO].register_namespace(namespace)
     Rejoin(bus, live, namespace.sessions)  # a restart's mark: those connected here join again
     recordings = RecordingWatch(bus, media, live, settings.recording.retry_s)
     notices = Notices(store.notice_channel, prefix, namespace.revoke, live.forget)
-    app[k.RIGHTS] = rights = DataRights(directory, eventlog, live, notices)
-    app[k.RETENTION] = retention = Retention(rights, live, audit, days, decks)
+    app[k.RECORDINGS] = on_disk = Recordings(settings.recording_path)
+    app[k.CLIPS] = Clips(on_disk)
+    app[k.RIGHTS] = rights = DataRights(directory, eventlog, live, notices, on_disk)
+    keep = settings.recording.keep_days
+    app[k.RETENTION] = retention = Retention(rights, live, audit, days, keep, decks)
     connected = namespace.sessions.__contains__
     sweep = WaitingSweep(live, fanout, connected, settings.auth.waiting_guest_expiry_s)
     eventlog.start()

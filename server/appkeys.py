@@ -12,8 +12,11 @@ from config import Settings
 from lessons.datarights import DataRights
 from lessons.decks import Decks
 from lessons.host import LessonHost
+from lessons.media_links import MediaLinks
+from lessons.recordings import Recordings
 from lessons.retention import Retention
 from lessons.tokens import Signer
+from media.audio_clip import Clips
 from media.rooms import MediaRooms
 from patches.engineio.gate import Gate
 from signaling.client_address import ClientAddresses
@@ -35,6 +38,9 @@ RETENTION = web.AppKey("retention", Retention)
 GATE = web.AppKey("gate", Gate)
 MEDIA = web.AppKey("media", MediaRooms)
 DECKS = web.AppKey("decks", Decks)  # .store.info(deck): a deck's pages, or None
+RECORDINGS = web.AppKey("recordings", Recordings)
+CLIPS = web.AppKey("clips", Clips)
+MEDIA_LINKS = web.AppKey("media_links", MediaLinks)
 if TYPE_CHECKING:
     from signaling.namespace import LessonNamespace
 NAMESPACE: web.AppKey[LessonNamespace] = web.AppKey("namespace")

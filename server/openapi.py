@@ -9,6 +9,7 @@ from aiohttp import web
 from server.api_schemas import SCHEMAS, response
 from server.deck_routes import DECK_OPERATIONS, DECK_QUERY
 from server.manage_routes import MANAGE_BODIES, MANAGE_OPERATIONS
+from server.recording_routes import RECORDING_OPERATIONS
 from server.roster import XLSX
 from server.routes import BODIES
 from server.web_api import WEB_OPERATIONS
@@ -46,6 +47,18 @@ QUERY: dict[str, list[dict[str, Any]]] = {
          "schema": {"type": "integer", "minimum": 1, "maximum": 5000, "default": 1000}},
     ],
 }  # fmt: skip
+_SIGNED = [
+    {"name": n, "in": "query", "required": True, "schema": {"type": "string"}}
+    for n in ("who", "exp", "sig")
+]
+_SPAN = [_query(n, {"type": "integer", "minimum": 0}) for n in ("from", "to")]
+QUERY["/api/recordings/{lesson_id}/{track}/{name}"] = _SIGNED
+QUERY["/api/recordings/{lesson_id}/audio.ogg"] = [
+    *_SPAN,
+    *_SIGNED,
+    _query("download", {"type": "string", "enum": ["1"]}),
+]
+QUERY["/api/recordings/{lesson_id}/catch-up"] = [*_SPAN, *_SIGNED]
 
 # path, method, summary, request body (a BODIES name, "csv", or None), who may call it
 OPERATIONS: list[tuple[str, str, str, str | None, str]] = [
@@ -207,7 +220,7 @@ def _operation(path: str, method: str, summary: str, body: str | None, who: str)
             "4XX": {"description": "Refused", "content": {"application/json": {"schema": ERROR}}},
         },
     }
-    if not who.startswith("anyone"):
+    if not who.startswith("anyone"):  # "anyone", "anyone with a signed link", …
         op["security"] = [{"bearer": []}]
     if body == "deck":  # the file itself
         binary = {"schema": {"type": "string", "format": "binary"}}
@@ -229,12 +242,14 @@ def _operation(path: str, method: str, summary: str, body: str | None, who: str)
 
 def document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
-    for path, method, summary, body, who in [
+    every = [
         *OPERATIONS,
         *WEB_OPERATIONS,
         *MANAGE_OPERATIONS,
         *DECK_OPERATIONS,
-    ]:
+        *RECORDING_OPERATIONS,
+    ]
+    for path, method, summary, body, who in every:
         paths.setdefault(path, {})[method] = _operation(path, method, summary, body, who)
     return {
         "openapi": "3.1.0",

@@ -28,10 +28,15 @@ _ATTR = re.compile(r'\sdata-i18n-(placeholder|aria-label|title|alt)="([\w.-]+)"'
 
 
 def load_catalogues(i18n_dir: Path) -> dict[str, dict[str, str]]:
-    return {
-        lang: json.loads((i18n_dir / f"{lang}.json").read_text(encoding="utf-8"))
-        for lang in LANGUAGES
-    }
+    """Each language's words: its catalogue, and the ones pages add later (replay.<lang>.json)."""
+    return {lang: _words(i18n_dir, lang) for lang in LANGUAGES}
+
+
+def _words(i18n_dir: Path, lang: str) -> dict[str, str]:
+    words: dict[str, str] = {}
+    for path in (i18n_dir / f"{lang}.json", *sorted(i18n_dir.glob(f"*.{lang}.json"))):
+        words.update(json.loads(path.read_text(encoding="utf-8")))
+    return words
 
 
 # The student page's catalogue leaves out the teacher's and the organizer's words: on a slow

@@ -33,7 +33,12 @@ VENDOR = {
     "vendor/socket.io.esm.min.js": CLIENT_DIR
     / "node_modules/socket.io-client/dist/socket.io.esm.min.js",
 }
-PAGES = {"/join": "student.html", "/teach": "teacher.html", "/organize": "organizer.html"}
+PAGES = {
+    "/join": "student.html",
+    "/teach": "teacher.html",
+    "/organize": "organizer.html",
+    "/replay": "replay.html",
+}
 STATIC_DIRS = ("css", "js", "i18n")
 TYPES = {
     ".js": "text/javascript; charset=utf-8",

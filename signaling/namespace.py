@@ -17,6 +17,7 @@ from core.views import quiz_results, snapshot
 from lessons.host import LessonHost
 from lessons.tokens import Claims, Signer
 from signaling.board import BoardEvents, DeckLookup
+from signaling.catch_up import CatchUp
 from signaling.client_address import ClientAddresses
 from signaling.fanout import Fanout
 from signaling.guest_gate import GuestGate
@@ -47,6 +48,7 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         gate: GuestGate,
         addresses: ClientAddresses,
         ice_for: Callable[[str], list[dict[str, Any]]],
+        catch_up: CatchUp,
         decks: DeckLookup | None = None,
     ) -> None:
         super().__init__("/")
@@ -54,6 +56,7 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self.resume_ttl_s, self.heartbeat_s = resume_ttl_s, heartbeat_s
         self.audit, self.gate, self.addresses = audit, gate, addresses
         self.ice_for = ice_for  # an admitted participant's STUN/TURN servers
+        self.catch_up = catch_up  # "what I missed" on the join reply after a gap
         self.sessions: dict[str, Session] = {}
         self.closing = False
         self.board = board = BoardEvents(live, fanout, decks)  # decks: the deck store
@@ -294,6 +297,7 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             # The old connection died silently and the server has not noticed yet: that
             # was a network gap, from when we last heard it until now.
             await self.live.run(lesson_id, actor, c.ConnectionLost(max(stale)))
+        self.catch_up.before(await self.live.get(lesson_id), pid)
         # In its own room first: what the join itself sends it (time back in a quiz) arrives.
         await self.fanout.enter_own_room(sid, lesson_id, pid)
         try:
@@ -333,7 +337,9 @@ class LessonNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if me.presence == "waiting":  # no relay for the waiting room: TURN comes on admission
             return {"waiting": True, "you": me.view(), **common, "ice_servers": []}
         ice = self.ice_for(pid)
-        return {"waiting": False, "snapshot": snapshot(lesson, pid), **common, "ice_servers": ice}
+        missed = self.catch_up.offer(lesson, me, link_version)
+        view = snapshot(lesson, pid)
+        return {"waiting": False, "snapshot": view, **common, "ice_servers": ice, **missed}
 
     async def _drop_learner(self, sid: str, session: Session, pid: str) -> None:
         assert session.lesson_id is not None

@@ -282,8 +282,9 @@ SNAPSHOT: Shape = {
     "quiz_tallies?": [QUIZ_TALLY],
 }  # fmt: skip
 ICE_SERVERS: Shape = {"ice_servers": [dict]}
+MISSED: Shape = {"from_ms": int, "to_ms": int, "url": str}  # "what I missed" (catch-up)
 WELCOME: Shape = {"waiting": bool, "snapshot?": SNAPSHOT, "you?": PARTICIPANT, "resume": str,
-                  "heartbeat_s": float, **ICE_SERVERS}  # fmt: skip
+                  "heartbeat_s": float, **ICE_SERVERS, "missed?": MISSED}  # fmt: skip
 GONE: Shape = {"participant_id": str, "reason": str}
 
 OUTBOUND: dict[str, Outbound] = {

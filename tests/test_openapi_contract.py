@@ -6,6 +6,7 @@ import asyncio
 import csv
 import io
 from typing import Any
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import aiohttp
 import pytest
@@ -14,10 +15,12 @@ from PIL import Image
 
 from client.rest import token_from_link
 from client.sabak_client import CallFailed, SabakClient
+from server.appkeys import MEDIA_LINKS, RECORDINGS
 from server.exports import LESSON_COLUMNS
 from server.openapi import document
 from tests import pdf_files
 from tests.conftest import Running
+from tests.recording_files import RecordingWriter
 from tests.schema_check import KNOWN, problems
 
 pytestmark = pytest.mark.store("memory")  # not about Redis: the in-memory store
@@ -82,7 +85,8 @@ class Contract:
             assert resp.content_type in contents, template
             content_type, content = resp.content_type, contents[resp.content_type]
             self.covered.add((template, method.lower()))
-            if content_type.startswith(("application/vnd.", "image/webp", "image/jpeg")):
+            binary = ("application/vnd.", "image/webp", "image/jpeg", "audio/", "video/")
+            if content_type.startswith(binary):
                 return body
             if content_type != "application/json":
                 return body.decode()
@@ -228,6 +232,7 @@ async def test_every_rest_response_validates_against_the_openapi_document(
         roster = await api.call("GET", "/api/courses/{course_id}/students", teacher_key, ids=ids)
         assert not any("link" in s for s in roster)  # a teacher never sees children's links
         await decks(api, admin, teacher_key, ids["course_id"])
+        await recording(api, server, admin, lesson)
         await corrections(api, admin, ids | lid | sid, teacher["id"])
     described = {(p, m) for p, methods in DOC["paths"].items() for m in methods}
     assert api.covered == described
@@ -247,6 +252,28 @@ async def decks(api: Contract, admin: str, teacher_key: str, course_id: str) -> 
                                params={"f": fmt, "w": "1440"})  # fmt: skip
         assert Image.open(io.BytesIO(image)).size == (1440, 1864)
     await api.call("DELETE", "/api/decks/{deck}", admin, ids=deck)
+
+
+async def recording(api: Contract, server: Running, admin: str, lesson: dict[str, Any]) -> None:
+    """A recorded lesson (files in the recorder's layout): every replay route as documented."""
+    lid = {"lesson_id": lesson["id"]}
+    w = RecordingWriter(server.app[RECORDINGS].root, lesson["id"])
+    w.audio(lesson["started_ms"], 2)
+    w.video("teacher-camera", lesson["started_ms"], 2)
+    data = await api.call("GET", "/api/lessons/{lesson_id}/recording", admin, ids=lid)
+    query = parse_qs(urlsplit(data["tracks"]["teacher-camera"]["segments"][0]["url"]).query)
+    signed = {k: v[0] for k, v in query.items()}
+    segment = {**lid, "track": "teacher-camera", "name": "000000.webm"}
+    await api.call("GET", "/api/recordings/{lesson_id}/{track}/{name}", admin, ids=segment,
+                   params=signed)  # fmt: skip
+    audio = {k: v[0] for k, v in parse_qs(urlsplit(data["audio"]["url"]).query).items()}
+    await api.call("GET", "/api/recordings/{lesson_id}/audio.ogg", admin, ids=lid, params=audio)
+    a, b = lesson["started_ms"], lesson["started_ms"] + 1000
+    links = server.app[MEDIA_LINKS]
+    catch_up = dict(parse_qsl(links.query(lesson["id"], f"catch-up:{a}-{b}", "organizer", 1e10)))
+    await api.call("GET", "/api/recordings/{lesson_id}/catch-up", admin, ids=lid,
+                   params={"from": a, "to": b, **catch_up})  # fmt: skip
+    await api.call("DELETE", "/api/lessons/{lesson_id}/recording", admin, ids=lid)
 
 
 async def corrections(api: Contract, admin: str, ids: dict[str, str], teacher_id: str) -> None:

@@ -12,6 +12,7 @@ from core import events
 from server.deck_routes import DECK_OPERATIONS, deck_routes
 from server.manage_routes import MANAGE_OPERATIONS, manage_routes
 from server.openapi import OPERATIONS, document
+from server.recording_routes import RECORDING_OPERATIONS, recording_routes
 from server.report_routes import report_routes
 from server.routes import routes
 from server.web_api import WEB_OPERATIONS, web_api_routes
@@ -131,6 +132,7 @@ def test_openapi_describes_every_rest_route() -> None:
     app.router.add_routes(web_api_routes)
     app.router.add_routes(manage_routes)
     app.router.add_routes(deck_routes)
+    app.router.add_routes(recording_routes)
     served = {
         (r.resource.canonical, r.method.lower())
         for r in app.router.routes()
@@ -138,8 +140,11 @@ def test_openapi_describes_every_rest_route() -> None:
     }
     documented = {
         (path, method)
-        for path, method, *_ in [*OPERATIONS, *WEB_OPERATIONS, *MANAGE_OPERATIONS, *DECK_OPERATIONS]
-    }
+        for path, method, *_ in [
+            *OPERATIONS, *WEB_OPERATIONS, *MANAGE_OPERATIONS, *DECK_OPERATIONS,
+            *RECORDING_OPERATIONS,
+        ]
+    }  # fmt: skip
     assert served == documented
     assert set(document()["paths"]) == {p for p, _ in documented}
 

@@ -8,6 +8,7 @@ import io
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import openpyxl
 import pytest
@@ -179,6 +180,10 @@ async def lesson_end_shows_attendance(page: Page) -> None:
     await expect(page.locator("#ended-absent")).to_have_text(
         KY["teach.ended_absent"].format(names="Үмүт")
     )
+    replay = page.locator("#ended-replay")  # the lesson's replay, with the same personal link
+    await expect(replay).to_have_text(KY["org.replay"])
+    href = await replay.get_attribute("href") or ""
+    assert href.startswith("/replay?lesson=") and href.endswith(urlsplit(page.url).fragment)
     await page.set_viewport_size({"width": 360, "height": 800})
     await snap(page, "teacher-ended-ky-360.png")
     async with page.expect_download() as info:

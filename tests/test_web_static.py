@@ -22,8 +22,10 @@ HTML_SINKS = re.compile(
 
 
 def catalogue(lang: str) -> dict[str, str]:
-    data = json.loads((WEB / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
-    assert isinstance(data, dict)
+    """A language's words: its catalogue and those loaded later (replay.<lang>.json)."""
+    data: dict[str, str] = {}
+    for path in (WEB / "i18n" / f"{lang}.json", *sorted((WEB / "i18n").glob(f"*.{lang}.json"))):
+        data.update(json.loads(path.read_text(encoding="utf-8")))
     return data
 
 

@@ -15,6 +15,8 @@ const FORMAT_LOCALES = { ky: ['ky', 'ru'], ru: ['ru'], en: ['en'] };
 let current = 'en';
 /** @type {Record<string, string>} */
 let messages = {};
+/** Catalogues a module added (replay.json: words of the replay and catch-up, loaded late). */
+const extras = new Set();
 /** @type {Set<() => void>} */
 const listeners = new Set();
 
@@ -33,6 +35,7 @@ export function preferredLanguage() {
 export async function setLanguage(code, remember = false) {
   const lang = LANGUAGES.includes(code) ? code : 'en';
   messages = written(lang) || (await (await fetch(catalogue(lang))).json());
+  for (const name of extras) Object.assign(messages, await extraCatalogue(name, lang));
   current = lang;
   document.documentElement.lang = lang;
   if (remember) safeSet(STORE_KEY, lang);
@@ -51,6 +54,17 @@ function catalogue(lang) {
 }
 
 export const language = () => current;
+
+const extraCatalogue = (name, lang) =>
+  fetch(new URL(`${name}.${lang}.json`, CATALOGUES)).then((r) => r.json());
+
+/** Add a catalogue's words in the current language, and again on every change. */
+export async function addCatalogue(name) {
+  if (extras.has(name)) return;
+  extras.add(name);
+  Object.assign(messages, await extraCatalogue(name, current));
+  translate(document);
+}
 
 /** Call `fn` after every language change (to render dynamic parts again). */
 export function onLanguage(fn) {

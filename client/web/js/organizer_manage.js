@@ -48,6 +48,10 @@ export function manageActions({ rest, attempt, notice, reload }) {
     },
     'lesson-rename': (l) => rename(`/api/lessons/${l.id}`, 'title', l.title),
     'lesson-delete': (l) => remove(`/api/lessons/${l.id}`, 'org.delete_confirm', l.title),
+    'recording-delete': (l) =>
+      remove(`/api/lessons/${l.id}/recording`, 'org.delete_recording_confirm', l.title, () =>
+        notice(t('org.recording_deleted'), 'ok'),
+      ),
     'course-rename': (c) => rename(`/api/courses/${c.id}`, 'title', c.title),
     'course-delete': (c) =>
       remove(`/api/courses/${c.id}`, 'org.delete_course_confirm', c.title),

@@ -144,6 +144,9 @@ export function renderLessons(lessons, act) {
         l.started_ms
           ? h('button', { type: 'button', text: t('org.report'), onclick: () => act('report', l) })
           : null,
+        l.started_ms // this tab keeps the admin key: the replay page opens with it
+          ? h('a', { class: 'replay-link', href: `/replay?lesson=${l.id}`, text: t('org.replay') })
+          : null,
       ),
       h(
         'td',
@@ -152,6 +155,7 @@ export function renderLessons(lessons, act) {
           act,
           ['org.rename', 'lesson-rename', l],
           ...(l.status === 'live' ? [] : [['org.delete', 'lesson-delete', l]]),
+          ...(l.started_ms ? [['org.delete_recording', 'recording-delete', l]] : []),
         ),
       ),
     ),

@@ -70,6 +70,7 @@ let earlyMe = null;
 /** Learners whose hand this phone is lowering (their 'hand' then needs no notice). */
 const lowering = new Set();
 const life = bindLifecycle(() => conn);
+let recorded = false; // recorded at some moment: the ended screen links to the replay
 
 async function main() {
   // What the page's first script (boot.js, written into the page) already started.
@@ -142,6 +143,7 @@ function welcome(ack) {
     state.count = snap.present_learners ?? snap.present_count; // the teacher is not counted
     state.chatLocked = snap.lesson.chat_locked;
     state.recording = snap.recording ? snap.recording.state : 'off';
+    recorded ||= state.recording !== 'off';
     state.chat = new Map(snap.chat.map((m) => [m.id, m]));
     state.learners = new Map();
     setOpenCheck(snap.open_check, null);
@@ -162,6 +164,7 @@ function welcome(ack) {
   if (ack.primary) floor.clear();
   for (const f of snap.floor) floor.add(f.participant_id);
   if (ack.primary && snap.board) onBoard('show', snap.board);
+  if (ack.missed) import('./catch_up.js').then((m) => m.offerCatchUp(ack.missed));
 }
 
 /** The board's code loads with the first board shown (most lessons never show one). */
@@ -209,6 +212,7 @@ const HANDLERS = {
   },
   recording: (d) => {
     state.recording = d.state;
+    recorded ||= d.state !== 'off';
     if (!state.over) view.renderHeader(state);
   },
   chat: (m) => {
@@ -229,7 +233,10 @@ const HANDLERS = {
   removed: (d) => gone(d.participant_id, d.reason),
   replaced: (d) => gone(d.participant_id, 'replaced'),
   revoked: (d) => gone(d.participant_id, 'revoked'), // the organizer's new link or erasure
-  lesson_ended: () => over(t('end.lesson_ended')),
+  lesson_ended: () => {
+    over(t('end.lesson_ended'));
+    if (recorded && !conn.guest) view.showReplayLink(state.lesson.id);
+  },
   queue: () => {
     renderMessages();
     renderDock();

@@ -158,6 +158,12 @@ export function showEntry(message, withGuestForm = false) {
   byId('guest-form').hidden = !withGuestForm;
 }
 
+/** After a recorded lesson: its replay, opened with this same personal link. */
+export function showReplayLink(lessonId) {
+  const href = `/replay?lesson=${encodeURIComponent(lessonId)}${location.hash}`;
+  byId('entry').append(h('a', { id: 'replay-link', href, text: t('end.replay') }));
+}
+
 /** Show the lesson (or a guest's waiting room). */
 export function showLesson(waiting) {
   byId('entry').hidden = true;

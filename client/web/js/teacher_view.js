@@ -290,6 +290,8 @@ const STATUSES = ['present', 'late', 'left-early', 'absent'];
  */
 export function renderEnded(info, report) {
   byId('ended-title').textContent = t('teach.ended_title', { title: info.title });
+  // The replay opens with the same personal link (it says so if nothing was recorded).
+  byId('ended-replay').href = `/replay?lesson=${encodeURIComponent(info.id)}${location.hash}`;
   byId('title').textContent = info.title;
   if (!report) {
     byId('ended-when').textContent = '';
