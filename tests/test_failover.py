@@ -1,0 +1,137 @@
+"""Redis failover mid-lesson: the primary is SIGKILLed while 30 students chat.
+
+Two `sabak serve` processes share a primary, its replica and three Sentinels on loopback
+(bench/sentinels.py), through one `[redis] url = "redis+sentinel://..."`. Every acknowledged
+message must be in the log exactly once afterwards (an ack waits for WAIT: a replica has it),
+the lesson goes on, and the lesson's lease and the cross-process broadcasts (socket.io's
+Redis manager) follow the new primary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+import socketio
+
+from bench.sentinels import sentinel_set
+from client.rest import RestClient, token_from_link
+from client.sabak_client import CallFailed, SabakClient
+from store.cluster import LEASE_MS
+from tests.conftest import clean_env, free_port, sabak_serve
+
+STUDENTS = 30
+CHAT_GAP_S = 0.2
+
+
+async def serve(tmp_path: Path, url: str, port: int) -> asyncio.subprocess.Process:
+    return await sabak_serve(clean_env(
+        SABAK_SERVER_PORT=str(port),
+        SABAK_SERVER_DATA_DIR=str(tmp_path / "var"),
+        SABAK_REDIS_URL=url,
+        SABAK_SERVER_CLUSTER="true",
+        SABAK_LESSON_CHAT_RATE_MESSAGES="1000",
+        SABAK_LESSON_EVENTS_PER_MINUTE="100000",
+    ))  # fmt: skip
+
+
+class Chatter:
+    """One student sending numbered messages until told to stop; which ones were acked, when."""
+
+    def __init__(self, client: SabakClient, name: str) -> None:
+        self.client, self.name = client, name
+        self.acked: list[tuple[str, float]] = []
+
+    async def run(self, stop: asyncio.Event) -> None:
+        n = 0
+        while not stop.is_set():
+            text, n = f"{self.name}-{n}", n + 1
+            try:
+                await self.client.call("chat_send", {"client_id": text, "text": text}, 20)
+                self.acked.append((text, time.monotonic()))
+            except (CallFailed, socketio.exceptions.TimeoutError):
+                pass  # not acknowledged: it may be stored or not, but never twice
+            await asyncio.sleep(CHAT_GAP_S)
+
+
+async def lesson_with_people(url_a: str, url_b: str, key: str) -> tuple[str, list[SabakClient]]:
+    """A live lesson, its teacher on B and the students shared between A and B, all joined."""
+    async with RestClient(url_a, key) as rest:
+        course = await rest.create_course("Failover")
+        students = await rest.add_students(course["id"], [f"S{i}" for i in range(STUDENTS)])
+        teacher = await rest.create_teacher("T", [course["id"]])
+        lesson = await rest.create_lesson(course["id"], "Failover")
+        await rest.start_lesson(lesson["id"])
+    people = [SabakClient(url_b, token=token_from_link(teacher["link"]))]
+    people += [SabakClient((url_a, url_b)[i % 2], token=token_from_link(s["link"]))
+               for i, s in enumerate(students)]  # fmt: skip
+    for person in people:
+        await person.connect()
+        await person.join(lesson["id"])
+    return lesson["id"], people
+
+
+async def test_a_killed_primary_loses_no_acknowledged_message_and_the_lesson_goes_on(
+    tmp_path: Path,
+) -> None:
+    async with sentinel_set(tmp_path / "redis") as redis_set:
+        ports = free_port(), free_port()
+        servers = [await serve(tmp_path, redis_set.url, port) for port in ports]
+        url_a, url_b = (f"http://127.0.0.1:{p}" for p in ports)
+        key = (tmp_path / "var" / "admin.key").read_text().strip()
+        people: list[SabakClient] = []
+        try:
+            lesson_id, people = await lesson_with_people(url_a, url_b, key)
+            chatters = [Chatter(p, f"s{i}") for i, p in enumerate(people[1:])]
+            stop = asyncio.Event()
+            chatting = [asyncio.create_task(c.run(stop)) for c in chatters]
+            await asyncio.sleep(1.5)
+            redis_set.kill_primary()
+            killed_at = time.monotonic()
+            await redis_set.failed_over()
+            await asyncio.sleep(3)  # the lesson keeps going on the new primary
+            stop.set()
+            await asyncio.gather(*chatting)
+
+            acked = [text for c in chatters for text, _ in c.acked]
+            after = [text for c in chatters for text, at in c.acked if at > killed_at]
+            assert len(acked) - len(after) >= STUDENTS and len(after) >= STUDENTS
+            async with RestClient(url_b, key) as rest:
+                log = await rest.events(lesson_id)
+            stored = Counter(r["data"]["text"] for r in log if r["type"] == "chat_posted")
+            assert [text for text in acked if stored[text] != 1] == []
+            assert [text for text, count in stored.items() if count > 1] == []
+            assert [r["seq"] for r in log] == list(range(1, len(log) + 1))
+
+            await broadcast_reaches_everyone(people, "after the failover")
+            await lease_renewed_on_new_primary(redis_set.replica_port, lesson_id, killed_at)
+        finally:
+            for person in people:
+                await person.close(goodbye=False)
+            for proc in servers:
+                proc.send_signal(signal.SIGTERM)
+                await asyncio.wait_for(proc.wait(), 20)
+
+
+async def broadcast_reaches_everyone(people: list[SabakClient], text: str) -> None:
+    """A new message is acked and reaches every one on both processes (socket.io's manager)."""
+    sender = people[1]
+    await sender.chat(text)
+    for person in people:
+        got: dict[str, Any] = await person.wait_for("chat", lambda m: m["text"] == text, 10)
+        assert got["text"] == text
+
+
+async def lease_renewed_on_new_primary(port: int, lesson_id: str, killed_at: float) -> None:
+    """The lesson's lease outlives its lifetime after the kill: renewed on the new primary."""
+    await asyncio.sleep(max(0.0, LEASE_MS / 1000 + 1 - (time.monotonic() - killed_at)))
+    client = aioredis.Redis(port=port, decode_responses=True)
+    try:
+        assert await client.pttl(f"sabak:lesson:{{{lesson_id}}}:owner") > 0
+    finally:
+        await client.aclose()
