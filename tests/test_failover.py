@@ -22,7 +22,12 @@ import socketio
 from bench.sentinels import sentinel_set
 from client.rest import RestClient, token_from_link
 from client.sabak_client import CallFailed, SabakClient
+from core import events as e
+from core.events import Record
 from store.cluster import LEASE_MS
+from store.eventlog import EventLog, lesson_key
+from store.redis_connect import connect, sentinel_parts
+from store.replication import AUTO, Replication
 from tests.conftest import clean_env, free_port, sabak_serve
 
 STUDENTS = 30
@@ -145,3 +150,44 @@ async def lease_renewed_on_new_primary(port: int, lesson_id: str, killed_at: flo
         assert await client.pttl(f"sabak:lesson:{{{lesson_id}}}:owner") > 0
     finally:
         await client.aclose()
+
+
+async def test_an_event_only_the_dead_primary_had_was_never_acknowledged(tmp_path: Path) -> None:
+    """The replica is frozen, so a chat reaches the primary alone: it is not acked (WAIT sees no
+    replica); the primary dies, the replica comes back and is promoted, and the held event
+    is written to it once and acked then. Acked at once, it would have been lost."""
+    async with sentinel_set(tmp_path / "redis") as redis_set:
+        client = connect(redis_set.url, decode_responses=True, max_connections=8, timeout=2)
+        log = EventLog(client, "t", 100, replication=Replication(client, AUTO, 300))
+        log.start()
+        replica = redis_set.processes[redis_set.replica_port]
+        try:
+            replica.send_signal(signal.SIGSTOP)
+            record = Record(1, 1001, "s1", e.ChatPosted(1, "c1", "s1", "only here", "all"))
+            acked = log.append("L1", (record,))
+            await asyncio.sleep(1.5)
+            assert not acked.done()  # on the primary, not on a replica: not acknowledged
+            redis_set.kill_primary()
+            replica.send_signal(signal.SIGCONT)
+            await redis_set.failed_over()
+            await asyncio.wait_for(acked, 30)
+            rows = await client.xrange(lesson_key("t", "L1"))
+            assert [fields["seq"] for _, fields in rows] == ["1"]
+            assert (await log.read("L1"))[0].event == record.event
+        finally:
+            replica.send_signal(signal.SIGCONT)
+            await log.close()
+            await client.aclose()
+
+
+def test_the_sentinel_url_is_read_as_python_socketio_reads_it() -> None:
+    from socketio.redis_manager import parse_redis_sentinel_url
+
+    url = "redis+sentinel://:pw@127.0.0.1:26379,h2:26380/3/lessons"
+    sentinels, service, options = sentinel_parts(url)
+    assert (sentinels, service, options) == (
+        [("127.0.0.1", 26379), ("h2", 26380)],
+        "lessons",
+        {"db": 3, "password": "pw"},
+    )
+    assert parse_redis_sentinel_url(url) == (sentinels, service, options)
