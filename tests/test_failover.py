@@ -129,7 +129,7 @@ async def test_a_killed_primary_loses_no_acknowledged_message_and_the_lesson_goe
 async def every_one_acked(chatters: list[Chatter], since: float, timeout_s: float = 60) -> None:
     """Wait until every student has had a message acknowledged after `since` (monotonic)."""
     async with asyncio.timeout(timeout_s):
-        while any(all(at <= since for _, at in c.acked) for c in chatters):
+        while any(all(at <= since for _, at in c.acked) for c in chatters):  # noqa: ASYNC110
             await asyncio.sleep(0.1)
 
 
@@ -171,7 +171,7 @@ async def test_an_event_only_the_dead_primary_had_was_never_acknowledged(tmp_pat
             replica.send_signal(signal.SIGCONT)
             await redis_set.failed_over()
             await asyncio.wait_for(acked, 30)
-            rows = await client.xrange(lesson_key("t", "L1"))
+            rows: Any = await client.xrange(lesson_key("t", "L1"))
             assert [fields["seq"] for _, fields in rows] == ["1"]
             assert (await log.read("L1"))[0].event == record.event
         finally:
