@@ -84,8 +84,21 @@ class ClusterHost:
     async def forget(self, lesson_id: str) -> None:
         await self.lessons.forget(lesson_id)
 
+    async def _owner(self, lesson_id: str) -> str:
+        """Who owns the lesson. While Redis cannot be reached (a Sentinel failover), this
+        process for the lessons it holds, so their commands wait in the log's outbox and go
+        out in order afterwards; the others are refused, to be retried."""
+        try:
+            return await self.cluster.claim(lesson_id)
+        except UNAVAILABLE as exc:
+            if lesson_id in self._owned:
+                return self.cluster.id
+            raise Refused(
+                "lesson-unavailable", "The lesson's server is not answering; retry."
+            ) from exc
+
     async def run(self, lesson_id: str, actor: Actor, command: c.Command) -> Outcome:
-        owner = await self.cluster.claim(lesson_id)
+        owner = await self._owner(lesson_id)
         if owner == self.cluster.id:
             await self._take(lesson_id)
             return await self.lessons.run(lesson_id, actor, command)
@@ -97,7 +110,7 @@ class ClusterHost:
 
     async def media(self, lesson_id: str, actor: Actor, event: str, data: dict[str, Any]) -> Any:
         """Media lives with the lesson's owner: run the request there, here or forwarded."""
-        owner = await self.cluster.claim(lesson_id)
+        owner = await self._owner(lesson_id)
         if owner != self.cluster.id:
             request = {"lesson": lesson_id, "actor": asdict(actor),
                        "media": event, "data": data}  # fmt: skip

@@ -51,6 +51,7 @@ class Chatter:
     def __init__(self, client: SabakClient, name: str) -> None:
         self.client, self.name = client, name
         self.acked: list[tuple[str, float]] = []
+        self.refused: list[str] = []
 
     async def run(self, stop: asyncio.Event) -> None:
         n = 0
@@ -59,10 +60,14 @@ class Chatter:
             try:
                 await self.client.call("chat_send", {"client_id": text, "text": text}, 20)
                 self.acked.append((text, time.monotonic()))
-            except (CallFailed, socketio.exceptions.TimeoutError):
-                # Not acknowledged (lesson-unavailable: a request forwarded to the owner
-                # through the dead primary): stored or not, but never twice.
-                pass  # not acknowledged: it may be stored or not, but never twice
+            except CallFailed as refused:
+                # Not acknowledged (lesson-unavailable: the owner unknown or a request
+                # forwarded through the dead primary): stored or not, but never twice.
+                self.refused.append(refused.code)
+            except socketio.exceptions.TimeoutError:
+                self.refused.append(
+                    "timeout"
+                )  # not acknowledged: it may be stored or not, but never twice
             await asyncio.sleep(CHAT_GAP_S)
 
 
@@ -108,7 +113,9 @@ async def test_a_killed_primary_loses_no_acknowledged_message_and_the_lesson_goe
             acked = [text for c in chatters for text, _ in c.acked]
             after = [text for c in chatters for text, at in c.acked if at > killed_at]
             assert len(acked) - len(after) >= STUDENTS and len(after) >= STUDENTS
-            print(f"{len(acked)} acked, {len(after)} after the kill")
+            refused = Counter(code for c in chatters for code in c.refused)
+            print(f"{len(acked)} acked, {len(after)} after the kill, refused: {refused}")
+            assert set(refused) <= {"lesson-unavailable"}  # a retry, never an `internal` fault
             async with RestClient(url_b, key) as rest:
                 log = await rest.events(lesson_id)
             stored = Counter(r["data"]["text"] for r in log if r["type"] == "ChatPosted")
