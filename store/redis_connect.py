@@ -18,6 +18,7 @@ from redis.asyncio.connection import BlockingConnectionPool
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 
 SENTINEL_SCHEME = "redis+sentinel://"
+SENTINEL_TIMEOUT_S = 2.0
 
 
 class _BlockingSentinelPool(SentinelConnectionPool, BlockingConnectionPool):
@@ -54,9 +55,9 @@ def connect(url: str, **options: Any) -> aioredis.Redis:
             return aioredis.Redis(connection_pool=BlockingConnectionPool.from_url(url, **options))
         return aioredis.Redis.from_url(url, **options)
     sentinels, service, auth = sentinel_parts(url)
-    timeout = options.get("socket_connect_timeout") or options.get("timeout") or 5
+    # A Sentinel answers at once or is gone: ask the next one soon rather than wait.
     sentinel = Sentinel(  # type: ignore[no-untyped-call]
-        sentinels, socket_timeout=timeout, socket_connect_timeout=timeout
+        sentinels, socket_timeout=SENTINEL_TIMEOUT_S, socket_connect_timeout=SENTINEL_TIMEOUT_S
     )
     pool_class = _BlockingSentinelPool if blocking else SentinelConnectionPool
     client: aioredis.Redis = sentinel.master_for(
