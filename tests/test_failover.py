@@ -103,6 +103,7 @@ async def test_a_killed_primary_loses_no_acknowledged_message_and_the_lesson_goe
             stop = asyncio.Event()
             chatting = [asyncio.create_task(c.run(stop)) for c in chatters]
             await every_one_acked(chatters, since=0.0)
+            owner = await lease(redis_set.primary_port, lesson_id)
             redis_set.kill_primary()
             killed_at = time.monotonic()
             await redis_set.failed_over()
@@ -124,7 +125,11 @@ async def test_a_killed_primary_loses_no_acknowledged_message_and_the_lesson_goe
             assert [r["seq"] for r in log] == list(range(1, len(log) + 1))
 
             await broadcast_reaches_everyone(people, "after the failover")
-            await lease_renewed_on_new_primary(redis_set.replica_port, lesson_id, killed_at)
+            # The lease outlives its lifetime after the kill, same owner: renewed on the new
+            # primary (every 2 s, to LEASE_MS), not lost and claimed afresh.
+            await asyncio.sleep(max(0.0, LEASE_MS / 1000 + 1 - (time.monotonic() - killed_at)))
+            held, left_ms = await lease(redis_set.replica_port, lesson_id)
+            assert held == owner[0] and left_ms > LEASE_MS - 3000
         finally:
             for person in people:
                 await person.close(goodbye=False)
@@ -149,12 +154,13 @@ async def broadcast_reaches_everyone(people: list[SabakClient], text: str) -> No
         assert got["text"] == text
 
 
-async def lease_renewed_on_new_primary(port: int, lesson_id: str, killed_at: float) -> None:
-    """The lesson's lease outlives its lifetime after the kill: renewed on the new primary."""
-    await asyncio.sleep(max(0.0, LEASE_MS / 1000 + 1 - (time.monotonic() - killed_at)))
+async def lease(port: int, lesson_id: str) -> tuple[str | None, int]:
+    """The lesson's lease as the Redis on `port` has it: its owner and milliseconds left."""
     client = aioredis.Redis(port=port, decode_responses=True)
     try:
-        assert await client.pttl(f"sabak:lesson:{{{lesson_id}}}:owner") > 0
+        key = f"sabak:lesson:{{{lesson_id}}}:owner"
+        owner: Any = await client.get(key)
+        return owner, await client.pttl(key)
     finally:
         await client.aclose()
 
