@@ -88,12 +88,18 @@ class RedisSettings:
     """[redis]: an external Redis, or how to run the embedded one."""
 
     url: str | None = setting(
-        None, prefixes=("redis://", "rediss://", "unix://", MEMORY_STORE), secret=True
+        None,
+        prefixes=("redis://", "rediss://", "unix://", "redis+sentinel://", MEMORY_STORE),
+        secret=True,
     )
     appendfsync: str = setting("everysec", choices=("always", "everysec", "no"))
     key_prefix: str = "sabak"
     outbox_max_events: int = setting(10_000, minimum=1, maximum=10_000_000)
     start_timeout_s: float = setting(10.0, minimum=0.5, maximum=120)
+    # An event is acknowledged once WAIT says this many replicas have it (-1: one when the
+    # primary has replicas, none otherwise); not within wait_timeout_ms, it stays in the outbox.
+    wait_replicas: int = setting(-1, minimum=-1, maximum=16)
+    wait_timeout_ms: int = setting(1000, minimum=1, maximum=60_000)
 
 
 @dataclass(frozen=True)

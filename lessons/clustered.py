@@ -84,20 +84,36 @@ class ClusterHost:
     async def forget(self, lesson_id: str) -> None:
         await self.lessons.forget(lesson_id)
 
+    async def _owner(self, lesson_id: str) -> str:
+        """Who owns the lesson. While Redis cannot be reached (a Sentinel failover), this
+        process for the lessons it holds, so their commands wait in the log's outbox and go
+        out in order afterwards; the others are refused, to be retried."""
+        try:
+            return await self.cluster.claim(lesson_id)
+        except UNAVAILABLE as exc:
+            if lesson_id in self._owned:
+                return self.cluster.id
+            raise Refused(
+                "lesson-unavailable", "The lesson's server is not answering; retry."
+            ) from exc
+
     async def run(self, lesson_id: str, actor: Actor, command: c.Command) -> Outcome:
-        owner = await self.cluster.claim(lesson_id)
+        owner = await self._owner(lesson_id)
         if owner == self.cluster.id:
             await self._take(lesson_id)
             return await self.lessons.run(lesson_id, actor, command)
         request = {"lesson": lesson_id, "actor": asdict(actor),
                    "command": c.command_to_dict(command)}  # fmt: skip
         result = await self.cluster.call(owner, request)
-        await self._catch_up(await self.get(lesson_id))  # our mirror shows what it did
+        try:
+            await self._catch_up(await self.get(lesson_id))  # our mirror shows what it did
+        except UNAVAILABLE as exc:  # the owner did it and stored it: the tail catches up later
+            log.warning("mirror of lesson %s not caught up now: %s", lesson_id, exc)
         return Outcome((), result)
 
     async def media(self, lesson_id: str, actor: Actor, event: str, data: dict[str, Any]) -> Any:
         """Media lives with the lesson's owner: run the request there, here or forwarded."""
-        owner = await self.cluster.claim(lesson_id)
+        owner = await self._owner(lesson_id)
         if owner != self.cluster.id:
             request = {"lesson": lesson_id, "actor": asdict(actor),
                        "media": event, "data": data}  # fmt: skip
@@ -112,7 +128,7 @@ class ClusterHost:
 
     async def _forwarded(self, request: dict[str, Any]) -> Any:
         lesson_id = str(request["lesson"])
-        if await self.cluster.claim(lesson_id) != self.cluster.id:
+        if await self._owner(lesson_id) != self.cluster.id:
             raise Refused("lesson-unavailable", "The lesson moved to another server; retry.")
         await self._take(lesson_id)
         actor = Actor(**request["actor"])

@@ -61,6 +61,7 @@ from signaling.waiting import WaitingSweep
 from store.cluster import Cluster
 from store.decks import DeckStore
 from store.notices import Notices
+from store.redis_connect import connect
 from store.redis_launcher import EmbeddedRedis
 from store.redis_reach import ensure_redis
 from store.stores import make_stores
@@ -168,7 +169,7 @@ def _host(settings: Settings, redis: aioredis.Redis | None, lessons: LiveLessons
     if not settings.server.cluster:
         return LocalHost(lessons, media)
     assert settings.redis.url is not None and redis is not None  # config: a cluster needs Redis
-    listener = aioredis.Redis.from_url(settings.redis.url, decode_responses=True)
+    listener = connect(settings.redis.url, decode_responses=True)
     cluster = Cluster(redis, settings.redis.key_prefix, listener)
     tail = LogTail(listener, redis, settings.redis.key_prefix)
     return ClusterHost(lessons, cluster, tail, media)
@@ -192,7 +193,7 @@ async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
         log.info("embedded Redis (pid %s) on port %s", embedded.pid, embedded.port)
     else:
         await ensure_redis(url, settings.redis.start_timeout_s)
-    pool = aioredis.BlockingConnectionPool.from_url(
+    client = connect(
         url,
         decode_responses=True,
         # A join storm must wait for a connection, not fail: redis-py's default pool raises
@@ -204,7 +205,6 @@ async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
         health_check_interval=15,
     )
-    client = aioredis.Redis(connection_pool=pool)
     app[k.REDIS] = client
     supervisor = asyncio.create_task(embedded.supervise()) if embedded else None
     try:

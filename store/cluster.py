@@ -140,4 +140,7 @@ class Cluster:
             log.exception("forwarded request failed")
             body = {"refused": {"code": "internal", "message": "Something went wrong."}}
         reply = {"kind": "reply", "id": message["id"], "body": body}
-        await self.redis.lpush(self._inbox(message["from"]), json.dumps(reply))
+        try:
+            await self.redis.lpush(self._inbox(message["from"]), json.dumps(reply))
+        except RedisError as exc:  # the caller times out and answers lesson-unavailable
+            log.warning("reply to %s lost, Redis unreachable: %s", message["from"], exc)

@@ -16,6 +16,7 @@ from core import events as e
 from core.events import Record, event_from_dict, event_to_dict
 from store.alive import AliveMarks, alive_key
 from store.personal import chat_field, restore, split, text_key
+from store.replication import Replication
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +76,14 @@ class EventLog:
 
     Each record is written with the stream id `<seq>-1`, so a retry of a write whose reply
     was lost is refused by Redis as "not newer" and counted as stored: never twice.
+    With `replication` (store/replication.py), a batch counts as stored only once WAIT says
+    enough replicas have it: a primary that dies then loses no acknowledged event.
     """
 
-    def __init__(self, redis: aioredis.Redis, prefix: str, outbox_max: int, batch: int = 512):
+    def __init__(self, redis: aioredis.Redis, prefix: str, outbox_max: int, batch: int = 512,
+                 replication: Replication | None = None):  # fmt: skip
         self.redis, self.prefix = redis, prefix
+        self.replication = replication
         self.outbox_max, self.batch = outbox_max, batch
         self.alive = AliveMarks(redis, prefix)
         self._outbox: deque[_Pending] = deque()
@@ -157,17 +162,24 @@ class EventLog:
                 pipe.hdel(p.texts, chat_field(p.record.event.message_id))
             pipe.xadd(p.key, entry, id=f"{p.record.seq}-1")  # type: ignore[arg-type]
             at.append(len(pipe) - 1)
+        needed = await self.replication.needed() if self.replication else 0
+        if self.replication is not None and needed:
+            self.replication.ask(pipe, f"{self.prefix}:replicated", needed)
         every = await pipe.execute(raise_on_error=False)
+        waited = every.pop() if needed else None
         xadds = set(at)
         extra = [r for i, r in enumerate(every) if i not in xadds]
         if bad := [r for r in extra if isinstance(r, (RedisError, OSError))]:
             raise bad[0]
         replies = [every[i] for i in at]
-        for p, reply in zip(batch, replies, strict=True):
+        for reply in replies:
             if isinstance(reply, ResponseError) and _ALREADY_STORED not in str(reply):
                 raise reply
             if isinstance(reply, (RedisError, OSError)) and not isinstance(reply, ResponseError):
                 raise reply
+        if self.replication is not None and needed:
+            self.replication.check(waited, needed)
+        for p in batch:
             self._outbox.popleft()
             if not p.done.done():
                 p.done.set_result(None)

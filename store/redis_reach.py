@@ -8,6 +8,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from store.redis_connect import connect
+
 PROBE_TIMEOUT_S = 1.0
 
 
@@ -17,7 +19,7 @@ class RedisLaunchError(RuntimeError):
 
 def _client(url: str, timeout_s: float) -> aioredis.Redis:
     # No retries: callers poll or fail fast themselves, and retries only delay the answer.
-    return aioredis.Redis.from_url(
+    return connect(
         url,
         socket_connect_timeout=timeout_s,
         socket_timeout=timeout_s,

@@ -17,6 +17,7 @@ from store.directory import RedisDirectory
 from store.eventlog import EventLog
 from store.memory import MemoryAuditRows, MemoryDirectory, MemoryLog
 from store.protocols import Directory, LessonLog
+from store.replication import Replication
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,14 @@ def make_stores(settings: Settings, redis: aioredis.Redis | None) -> Stores:
         return Stores(MemoryDirectory(), memory, Audit(MemoryAuditRows()), None)
     return Stores(
         RedisDirectory(redis, prefix),
-        EventLog(redis, prefix, outbox),
+        EventLog(
+            redis,
+            prefix,
+            outbox,
+            replication=Replication(
+                redis, settings.redis.wait_replicas, settings.redis.wait_timeout_ms
+            ),
+        ),
         Audit(RedisAuditRows(redis, prefix)),
         # One process alone needs no channel: every socket and every copy of a lesson is here.
         redis if settings.server.cluster else None,
