@@ -46,8 +46,13 @@ export function bindStudentMedia(conn, page, ack) {
   /** The server stopped the video by itself: the link does not carry it (sound goes on). */
   let weak = false;
   let bytes = 0;
+  let slides = 0; // the board's page images (board.js tells their bytes so far)
   sub.on('data', (n) => {
     bytes = n;
+    renderData();
+  });
+  window.addEventListener('sabak:bytes', (e) => {
+    slides = e.detail.bytes;
     renderData();
   });
   conn.on('media_link', (d) => {
@@ -77,8 +82,8 @@ export function bindStudentMedia(conn, page, ack) {
 
   function renderData() {
     const el = byId('data-used');
-    el.hidden = !bytes;
-    el.textContent = t('media.data_used', { mb: (bytes / 1e6).toFixed(1) });
+    el.hidden = !(bytes + slides);
+    el.textContent = t('media.data_used', { mb: ((bytes + slides) / 1e6).toFixed(1) });
   }
 
   conn.on('welcome', (again) => {
