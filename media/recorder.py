@@ -63,13 +63,12 @@ class _Output:
     broken: bool = False  # its frames were dropped: close it before anything else
 
 
-def _ask_keyframe(slot: Slot, urgent: bool) -> None:
-    """The recorder asks like a subscriber (media/keyframes.py): a segment boundary is charged
-    to its budget and may wait for the next keyframe, rather than force more than a few a
-    minute on the teacher's encoder; a track with nothing open (its start, a resumption)
-    may ask at once."""
-    if urgent:
-        slot.budget.grant("recorder", time.monotonic())
+def _ask_keyframe(slot: Slot) -> None:
+    """A segment starts at a keyframe: the recorder asks for one at each boundary (coalesced
+    with everyone's, at most one a second per layer), outside the students' budgets. So a
+    recorded lesson costs the class one keyframe per `segment_s` (6 a minute at 10 s): the
+    price of segments a crash loses at most one of."""
+    slot.budget.grant("recorder", time.monotonic())
     slot.ask_keyframe("high", "recording", "recorder")
 
 
@@ -77,7 +76,7 @@ class TrackTap:
     """One slot's frames on their way to its track (and, for the teacher's mic, the rendition)."""
 
     def __init__(
-        self, recorder: Recorder, slot: str, media: str, keyframe: Callable[[bool], None]
+        self, recorder: Recorder, slot: str, media: str, keyframe: Callable[[], None]
     ) -> None:
         self.recorder, self.slot, self.media = recorder, slot, media
         self.clock_rate = 48000 if media == "audio" else 90000
@@ -159,10 +158,10 @@ class TrackTap:
         if out.open and (gap or (due and (keyframe or not video))):
             self._close(out)
         elif due:
-            self.request_keyframe(False)  # a boundary may wait for the next keyframe
+            self.request_keyframe()
         if not out.open:
             if video and not keyframe:
-                self.request_keyframe(True)  # nothing is written until one comes
+                self.request_keyframe()
                 return
             if not rec.put(("open", rec.gen, out.info, data, t, offset)):
                 return
@@ -268,7 +267,7 @@ class Recorder:
             self.state = "on"
             self.report("on", "resumed")
             for tap in self.taps.values():
-                tap.request_keyframe(True)
+                tap.request_keyframe()
 
     def _probe_later(self) -> None:
         self._probing = self._loop.call_later(self.retry_s, self._probe)

@@ -40,9 +40,10 @@ def _words(i18n_dir: Path, lang: str) -> dict[str, str]:
 
 
 # The student page's catalogue leaves out the teacher's and the organizer's words: on a slow
-# link the whole one is 3.5 KB more before the lesson can show.
+# link the whole one is 3.5 KB more before the lesson can show. The words of the replay and
+# the catch-up card (replay.<lang>.json) come later, with their module (i18n.addCatalogue).
 STUDENT_WORDS = "student"
-NOT_FOR_STUDENTS = ("teach.", "org.")
+NOT_FOR_STUDENTS = ("teach.", "org.", "replay.", "catchup.", "moment.")
 
 
 def student_words(messages: Mapping[str, str]) -> dict[str, str]:

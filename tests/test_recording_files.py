@@ -98,7 +98,7 @@ async def test_rtp_time_is_unwrapped_and_a_segment_is_placed_by_its_least_delay(
     recorder = Recorder(
         RecordingOptions(tmp_path / "L1", 1.0, 1.0), lambda *a: None, lambda: now[0]
     )
-    tap = TrackTap(recorder, "teacher-mic", "audio", lambda urgent: None)
+    tap = TrackTap(recorder, "teacher-mic", "audio", lambda: None)
     recorder.taps["teacher-mic"] = tap
     packets = opus_packets(100)
     start = 2**32 - 960 * 30  # wraps after 30 packets
@@ -132,7 +132,7 @@ async def test_a_full_queue_drops_frames_and_ends_the_segment_never_waits(
     now = [10_000_000]
     options = RecordingOptions(tmp_path / "L1", segment_s=10.0, retry_s=1.0)
     recorder = Recorder(options, lambda *a: None, lambda: now[0])
-    tap = TrackTap(recorder, "teacher-mic", "audio", lambda urgent: None)
+    tap = TrackTap(recorder, "teacher-mic", "audio", lambda: None)
     recorder.taps["teacher-mic"] = tap
     packets = opus_packets(100)
     started = time.monotonic()

@@ -217,6 +217,8 @@ def test_the_student_catalogue_has_every_word_but_the_teachers_and_organizers() 
         whole = json.loads((CATALOGUE_DIR / f"{lang}.json").read_text(encoding="utf-8"))
         part = json.loads(assets.files[f"i18n/{lang}.student.json"].body)
         assert part == {k: v for k, v in whole.items() if k.split(".")[0] not in ("teach", "org")}
+        later = json.loads((CATALOGUE_DIR / f"replay.{lang}.json").read_text(encoding="utf-8"))
+        assert not part.keys() & later.keys()  # the catch-up card's words come with it
         assert part["conn.opening"] == whole["conn.opening"]
     # No script of the student page asks for those words.
     student_page = re.findall(
