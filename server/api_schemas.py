@@ -188,6 +188,7 @@ RECORDING = obj(
         },
         "events": array(MOMENT),
         "gaps": array(obj({"from": MS, "to": MS, "reason": STR})),
+        "board": array(MOMENT),  # board / stroke / stroke_undone, as the live pages got them
     }
 )
 CATCH_UP = obj(

@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from core.board_replay import board_moments
 from core.errors import Refused
 from core.replay import learner_gaps, replay_events
 from lessons.media_links import audio_resource
@@ -34,8 +35,9 @@ RECORDING_OPERATIONS: list[tuple[str, str, str, str | None, str]] = [
     ("/api/lessons/{lesson_id}/recording", "get",
      "A lesson's recording for replay: tracks and segments on the lesson clock with signed "
      "links, the audio as one signed Ogg Opus link and a download link, the lesson's moments "
-     "(chat, polls, checks, floor, screen switches, recording started/stopped/failed) and, "
-     "for a student, their own gaps", None, "organizer, teacher, student (personal link)"),
+     "(chat, polls, checks, floor, screen switches, recording started/stopped/failed), "
+     "the board's moments (the deck page and strokes shown over time) and, for a student, "
+     "their own gaps", None, "organizer, teacher, student (personal link)"),
     ("/api/lessons/{lesson_id}/recording", "delete", "Delete a lesson's recording", None,
      "organizer"),
     ("/api/recordings/{lesson_id}/{track}/{name}", "get",
@@ -68,6 +70,7 @@ async def manifest(request: web.Request) -> web.Response:
         "audio": _audio(request, info, viewer, span),
         "events": replay_events(records, viewer.participant_id) + _screen(segments),
         "gaps": learner_gaps(records, pid, now_ms) if pid and viewer.is_student else [],
+        "board": board_moments(records),
     }  # fmt: skip
     body["events"].sort(key=lambda x: x["t"])
     return ok(body)

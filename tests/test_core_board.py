@@ -3,6 +3,7 @@ refusals (which change nothing), the snapshot for late joiners, and replay from 
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 
 from core import commands as c
 from core import events as e
+from core.board_replay import board_at, board_moments
 from core.errors import Refused
 from core.lesson import Actor, Lesson
 from core.report import Thresholds, lesson_report
@@ -218,3 +220,36 @@ def test_board_commands_cross_to_the_lessons_owner_intact() -> None:
     record = lesson.execute(TEACHER, c.TurnPage(2), T0 + 200).records[0]
     data = json.loads(json.dumps(e.event_to_dict(record.event)))
     assert e.event_from_dict(data["type"], data["data"]) == record.event
+
+
+def test_the_replay_redraws_the_board_at_any_time_as_it_was_live() -> None:
+    """Turn, stroke, undo, clear: the board at t from the moments is the live board then."""
+    lesson = shown()
+    records = _log_of(lesson)
+    live_at: dict[int, Any] = {T0 + 50: copy.deepcopy(lesson.board.view())}
+    for n, command in enumerate([
+        stroke("a", color="red"), stroke("b", points=(10, 10)), c.UndoStroke(), c.TurnPage(3),
+        stroke("c"), c.TurnPage(1), c.ClearBoard(), stroke("d", color="blue"),
+    ], 1):  # fmt: skip
+        records += lesson.execute(TEACHER, command, T0 + 100 * n).records
+        live_at[T0 + 100 * n] = copy.deepcopy(lesson.board.view())
+    moments = board_moments(records)
+    assert board_at(moments, T0 + 49) is None  # before the board was shown
+    for t, view in live_at.items():
+        at = board_at(moments, t + 1)  # just after a change: as it was live then
+        assert at is not None and view is not None
+        assert (at["board"], at["page"], at["strokes"]) == (view["board"], view["page"],
+                                                           view["strokes"])  # fmt: skip
+    assert [s["client_id"] for s in _strokes(moments, T0 + 150)] == ["a"]
+    assert [s["client_id"] for s in _strokes(moments, T0 + 250)] == ["a", "b"]
+    assert [s["client_id"] for s in _strokes(moments, T0 + 350)] == ["a"]  # b undone
+    assert [s["client_id"] for s in _strokes(moments, T0 + 650)] == ["a"]  # page 1 again
+    assert _strokes(moments, T0 + 750) == []  # cleared
+    assert json.loads(json.dumps(moments)) == moments  # goes in the manifest as it is
+    assert board_moments(_log_of(Lesson("L1", "C1", Rules()))[:4]) == []  # no board: nothing
+
+
+def _strokes(moments: list[dict[str, Any]], t: int) -> list[dict[str, Any]]:
+    board = board_at(moments, t)
+    assert board is not None
+    return list(board["strokes"])
