@@ -1,4 +1,5 @@
-"""Replay and catch-up in real Chromium at 360 px: the sound plays, moments come in step, gaps jump.
+"""Replay and catch-up in real Chromium at 360 px: the sound plays, moments come in step, gaps jump,
+the board (deck page and strokes) is drawn as it was at the sound's time.
 
 The recordings are real Opus made by tests/recording_files.py in the recorder's layout.
 """
@@ -11,17 +12,20 @@ import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from playwright.async_api import BrowserContext, Page, expect
 
 from client.rest import token_from_link
 from client.sabak_client import SabakClient
 from server.appkeys import RECORDINGS
-from tests import browser
+from tests import browser, pdf_files
 from tests.browser import ARTIFACTS, BROWSER_MARKS, chromium, record_errors
 from tests.conftest import Running, make_classroom
 from tests.recording_files import RecordingWriter
+from tests.test_decks import teacher_token, upload
 from tests.test_web import BUDGET_BYTES, Transfers
+from tests.test_web_board import red_on, shows_deck_page_2
 
 pytestmark = [pytest.mark.store("memory"), *BROWSER_MARKS, pytest.mark.timeout(240)]
 server = browser.server
@@ -208,4 +212,64 @@ async def test_the_organizer_opens_a_replay_from_the_lesson_list(server: Running
         await expect(page.locator("#notice")).to_have_text(KY["org.recording_deleted"])
         assert not (server.app[RECORDINGS].root / room.lesson["id"]).exists()
         await expect(row).to_be_visible()
+        assert page.errors == []  # type: ignore[attr-defined]
+
+
+async def test_the_replay_shows_the_deck_page_and_its_strokes_as_they_were_then(
+    server: Running,
+) -> None:
+    """A lesson showed page 2 of a deck, then a red stroke: the replay draws them in step."""
+    room = await make_classroom(server, n_students=1)
+    lesson_id, start = room.lesson["id"], room.lesson["started_ms"]
+    w = RecordingWriter(server.app[RECORDINGS].root, lesson_id)
+    for n in range(3):
+        w.audio(start + n * 10_000, 10)
+    status, deck = await upload(server, pdf_files.deck(pages=3), key=teacher_token(room),
+                                course=room.course_id, name="Fractions.pdf")  # fmt: skip
+    assert status == 201, deck
+    teacher = await joined(server, room.teacher["link"], lesson_id)
+    await asyncio.sleep(1)
+    await teacher.call("board_show", {"deck": deck["deck"], "page": 2})
+    await asyncio.sleep(1.5)
+    line = [2000 + 100 * i for i in range(40)]  # a diagonal: x and y alike
+    await teacher.call("board_stroke", {"client_id": "s1", "points": line, "color": "red",
+                                        "width": 80})  # fmt: skip
+    await asyncio.sleep(1)
+    await teacher.call("lesson_end")
+    await teacher.close()
+    token = token_from_link(room.students[0]["link"])
+    async with aiohttp.ClientSession() as http:
+        url = f"{server.url}/api/lessons/{lesson_id}/recording"
+        async with http.get(url, headers={"Authorization": f"Bearer {token}"}) as r:
+            board = (await r.json())["board"]
+    shown_t, stroke_t = (m["t"] for m in board)  # a board moment, then a stroke moment
+    assert [m["type"] for m in board] == ["board", "stroke"]
+    origin = start  # the sound's first sample
+    async with chromium() as (browser_, pixel):
+        page = record_errors(await (await phone(browser_, pixel)).new_page())
+        await page.goto(f"{server.url}/replay?lesson={lesson_id}#{token}")
+        await expect(page.locator("#player")).to_be_visible(timeout=15_000)
+
+        async def seek(lesson_ms: int) -> None:
+            seconds = (lesson_ms - origin) / 1000
+            await page.evaluate(
+                f"() => {{ document.getElementById('sound').currentTime = {seconds}; }}"
+            )
+
+        await expect(page.locator("#board")).to_be_hidden()  # at 0:00 no board was shown yet
+        await seek(stroke_t + 500)
+        await expect(page.locator("#board")).to_be_visible(timeout=10_000)
+        await shows_deck_page_2(page)
+        assert await red_on(page) >= 300  # the stroke's pixels
+        caption = KY["board.page"].replace("{n}", "2").replace("{total}", "3")
+        await expect(page.locator("#board .board-caption")).to_have_text(caption)
+        await page.locator("#board").scroll_into_view_if_needed()
+        await snap(page, "board-ky-360")
+        await seek((shown_t + stroke_t) // 2)  # back before the stroke: the page without it
+        await expect(page.locator("#board")).to_be_visible()
+        assert await red_on(page, at_least=1, timeout_s=1) == 0
+        await seek(stroke_t + 500)  # forward again: drawn again
+        assert await red_on(page) >= 300
+        await seek(shown_t - 300)
+        await expect(page.locator("#board")).to_be_hidden()
         assert page.errors == []  # type: ignore[attr-defined]

@@ -2,7 +2,8 @@
  * The replay page (/replay?lesson=<id>#<personal token>; an organizer's tab uses the admin
  * key it holds): the lesson's sound by default (one Ogg Opus file, seekable with Range), the
  * teacher's video on request, the moments of the lesson appearing as the sound reaches them,
- * speeds with the pitch kept, and "my gaps" to jump to each stretch the learner missed.
+ * the board (deck page and strokes) as it was at that time, speeds with the pitch kept, and
+ * "my gaps" to jump to each stretch the learner missed.
  */
 
 import { h, byId, fill } from './dom.js';
@@ -27,6 +28,8 @@ let manifest = null;
 let origin = 0; // the lesson-clock time (ms) of the sound's first sample
 /** @type {VideoFollower|null} */
 let video = null;
+/** @type {any} the board's follower, once its module came (only when the lesson showed one) */
+let board = null;
 
 async function main() {
   await setLanguage(preferredLanguage());
@@ -48,6 +51,10 @@ async function main() {
   sound.src = manifest.audio.url;
   sound.preservesPitch = true;
   bindControls();
+  if (manifest.board?.length) {
+    const { ReplayBoard } = await import('./replay_board.js');
+    board = new ReplayBoard(byId('board'), manifest.board);
+  }
   render();
   byId('status').hidden = true;
   byId('player').hidden = false;
@@ -100,6 +107,7 @@ function step() {
     li.toggleAttribute('data-future', Number(li.dataset.t) > at + 250);
   }
   video?.follow(at, !sound.paused, sound.playbackRate);
+  board?.follow(at);
 }
 
 function render() {
