@@ -145,12 +145,14 @@ function welcome(ack) {
   if (!state.learners.has(state.as)) state.as = you.id;
   view.showLesson(false);
   renderAll();
-  loadLate(); // polls, quizzes, the check: after the lesson shows (student_late.js)
   if (ack.primary) startMedia(ack);
   if (ack.primary) floor.clear();
   for (const f of snap.floor) floor.add(f.participant_id);
   if (ack.primary && snap.board) onBoard('show', snap.board);
   if (ack.missed) import('./catch_up.js').then((m) => m.offerCatchUp(ack.missed));
+  // Polls, quizzes, the check: after the lesson shows and behind the media's code, which the
+  // first video frame waits for (student_late.js).
+  loadLate();
 }
 
 /** The board's code loads with the first board shown (most lessons never show one). */
