@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 
 import pytest
 from playwright.async_api import Route, WebSocket, expect
 
+from client.rest import token_from_link
+from client.sabak_client import SabakClient
 from tests import browser
 from tests.browser import ARTIFACTS, BROWSER_MARKS, CONTEXT_PERMISSIONS, chromium, record_errors
 from tests.conftest import Running, make_classroom
@@ -87,6 +90,56 @@ async def test_the_phone_paints_and_joins_before_its_style_sheet_and_modules_arr
         assert len(sockets) == 1, "the page went on with the WebSocket it opened first"
         assert page.errors == []  # type: ignore[attr-defined]
         await context.close()
+
+
+async def test_the_lesson_shows_before_polls_and_the_check_load_and_they_hear_what_came_first(
+    server: Running,
+) -> None:
+    """With the classwork's modules (polls, quizzes, the check, the "new" chip) held back, the
+    lesson shows; a poll and a check opened meanwhile (and the one opened before the phone
+    came) are shown once those modules arrive: what the connection heard is replayed."""
+    room = await make_classroom(server, n_students=1)
+    teacher = await joined(server, room.teacher["link"], room.lesson["id"])
+    try:
+        await teacher.call("poll_open", {"kind": "yesno", "question": "Before?"})
+        async with chromium() as (chrome, pixel):
+            args = {**pixel, "viewport": {"width": 360, "height": 740}, "locale": "ky"}
+            context = await chrome.new_context(**args, permissions=CONTEXT_PERMISSIONS)
+            page = record_errors(await context.new_page())
+            held = Held()
+            await page.route(LATE_MODULES, held.hold)
+            await page.goto(room.students[0]["link"], wait_until="commit")
+            await expect(page.locator("#lesson")).to_be_visible(timeout=15_000)
+            await expect(page.locator("body")).to_have_attribute("data-conn", "online")
+            await teacher.call("poll_open", {"kind": "yesno", "question": "Meanwhile?"})
+            await teacher.call("check_start", {"window_s": 60})
+            await expect(page.locator("#count")).to_have_text(
+                KY["lesson.present"].replace("{n}", "1")
+            )
+            assert held.routes, "the classwork's modules are still held"
+            assert await page.locator("#polls [data-poll]").count() == 0
+            assert await page.locator("#check").is_hidden()
+            held.let_go()
+            polls = page.locator("#polls [data-poll]")
+            await expect(polls).to_have_count(2)
+            await expect(polls.filter(has_text="Meanwhile?")).to_have_count(1)
+            await expect(page.locator("#check")).to_be_visible()
+            await page.locator("#check-buttons button").first.click()
+            await expect(page.locator("#check")).to_be_hidden()
+            assert page.errors == []  # type: ignore[attr-defined]
+            await context.close()
+    finally:
+        await teacher.close(goodbye=False)
+
+
+LATE_MODULES = re.compile(r".*/js/(polls|quiz|attention|student_checks)\.js$")
+
+
+async def joined(server: Running, link: str, lesson_id: str) -> SabakClient:
+    client = SabakClient(server.url, token=token_from_link(link))
+    await client.connect()
+    await client.join(lesson_id)
+    return client
 
 
 def urlsplit_path(url: str) -> str:

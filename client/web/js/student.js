@@ -19,9 +19,7 @@ import { renderBanner } from './banner.js';
 import { bindLifecycle } from './lifecycle.js';
 import { receiveMode, setReceiveMode, onReceiveMode } from './receive_mode.js';
 import * as view from './student_view.js';
-import { bindPolls } from './polls.js';
-import { bindQuiz } from './quiz.js';
-import { bindAttention, chatArrived, renderChip } from './attention.js';
+import { loadLate, lateParts, withLate, followLate } from './student_late.js';
 import {
   bindEntry,
   bindLearnerAdd,
@@ -30,14 +28,6 @@ import {
   findLesson,
   loadMedia,
 } from './student_entry.js';
-import {
-  bindChecks,
-  followChecks,
-  setOpenCheck,
-  answer,
-  armCue,
-  askToNotify,
-} from './student_checks.js';
 
 /** @type {import('./student_view.js').StudentState & {chat: Map<number, any>, failed: any[],
  *   skew: number, waiting: boolean, over: boolean}} */
@@ -84,9 +74,7 @@ async function main() {
   await words;
   bindLanguageSelect(byId('lang'));
   onLanguage(renderAll);
-  onLanguage(renderChip);
   bindControls();
-  bindAttention();
   view.bindEnlarge();
   view.renderMedia(receiveMode());
   onReceiveMode(view.renderMedia);
@@ -115,10 +103,7 @@ function connect(auth, lessonId, early = null) {
     if (ms) state.skew = Date.now() - ms;
   });
   for (const [name, fn] of Object.entries(HANDLERS)) conn.on(name, fn);
-  followChecks(conn);
-  const page = { learners: () => state.learners, skew: () => state.skew, notice };
-  bindPolls(conn, page);
-  bindQuiz(conn, page);
+  followLate(c, bindLate);
   conn.start();
   life.take();
   renderBanner(byId('banner'), conn.state);
@@ -131,6 +116,7 @@ function welcome(ack) {
   if (ack.waiting) {
     state.waiting = true;
     view.showLesson(true);
+    loadLate();
     return;
   }
   state.waiting = false;
@@ -146,7 +132,6 @@ function welcome(ack) {
     recorded ||= state.recording !== 'off';
     state.chat = new Map(snap.chat.map((m) => [m.id, m]));
     state.learners = new Map();
-    setOpenCheck(snap.open_check, null);
   } else {
     for (const m of snap.chat) state.chat.set(m.id, m);
   }
@@ -165,6 +150,9 @@ function welcome(ack) {
   for (const f of snap.floor) floor.add(f.participant_id);
   if (ack.primary && snap.board) onBoard('show', snap.board);
   if (ack.missed) import('./catch_up.js').then((m) => m.offerCatchUp(ack.missed));
+  // Polls, quizzes, the check: after the lesson shows and behind the media's code, which the
+  // first video frame waits for (student_late.js).
+  loadLate();
 }
 
 /** The board's code loads with the first board shown (most lessons never show one). */
@@ -218,7 +206,7 @@ const HANDLERS = {
   chat: (m) => {
     state.chat.set(m.id, m);
     renderMessages();
-    if (!state.learners.has(m.author_id)) chatArrived(m);
+    if (!state.learners.has(m.author_id)) withLate((p) => p.attention.chatArrived(m));
   },
   chat_deleted: (d) => {
     state.chat.delete(d.id);
@@ -298,7 +286,9 @@ function gone(pid, reason) {
 function over(message) {
   if (state.over) return;
   state.over = true;
-  setOpenCheck(null, null);
+  const late = lateParts();
+  if (late) late.checks.setOpenCheck(null, null);
+  else state.openCheck = null;
   view.showEntry(message);
 }
 
@@ -326,6 +316,25 @@ function renderDock() {
   view.renderDock(state, queued);
 }
 
+/** One learner on this phone answers the open check (open only once its code has loaded). */
+function answer(pid) {
+  lateParts()?.checks.answer(pid);
+}
+
+/** Bind the late parts (student_late.js) to connection `c`; what it told before is replayed. */
+function bindLate(p, c) {
+  const page = { learners: () => state.learners, skew: () => state.skew, notice };
+  p.checks.followChecks(c);
+  const snapshot = (snap) => {
+    if (conn === c && !state.over) p.checks.setOpenCheck(snap.open_check, null);
+    renderAll();
+  };
+  c.on('welcome', (ack) => !ack.waiting && ack.primary && snapshot(ack.snapshot));
+  c.on('admitted', snapshot);
+  p.polls.bindPolls(c, page);
+  p.quiz.bindQuiz(c, page);
+}
+
 function notice(text) {
   flash(byId('notice'), text);
 }
@@ -335,7 +344,12 @@ function notice(text) {
 
 function bindControls() {
   bindEntry({ state, connect });
-  bindChecks({ state, conn: () => conn, notice, renderAll });
+  withLate((p) => {
+    p.checks.bindChecks({ state, conn: () => conn, notice, renderAll });
+    p.attention.bindAttention();
+    p.checks.armCue();
+    onLanguage(p.attention.renderChip);
+  });
   byId('dock').addEventListener('submit', (event) => {
     event.preventDefault();
     const input = byId('chat-text');
@@ -365,9 +379,9 @@ function bindControls() {
   });
   byId('receive').addEventListener('change', (event) => {
     setReceiveMode(event.target.value);
-    if (event.target.value === 'audio') askToNotify(); // checks reach a locked phone
+    // Checks reach a locked phone.
+    if (event.target.value === 'audio') withLate((p) => p.checks.askToNotify());
   });
-  armCue();
   bindLearnerAdd(() => conn);
 }
 
