@@ -143,7 +143,9 @@ async def until(check: Callable[[], Any], what: str, timeout: float = WAIT_S) ->
         await asyncio.sleep(0.2)
 
 
-async def advances(page: Page, mid: str, what: str, by: int, label: str) -> None:
+async def advances(
+    page: Page, mid: str, what: str, by: int, label: str, timeout: float = WAIT_S
+) -> None:
     """The page's count for mid goes up by at least `by` (a new connection starts at 0)."""
     last = count_of(await inbound(page), mid, what)
     gained = 0
@@ -155,7 +157,7 @@ async def advances(page: Page, mid: str, what: str, by: int, label: str) -> None
         last = now
         return gained >= by
 
-    await until(check, f"{label}: {what} on mid {mid} to advance by {by}")
+    await until(check, f"{label}: {what} on mid {mid} to advance by {by}", timeout)
 
 
 async def stays(page: Page, mid: str, what: str, label: str, settle: float = 1.5) -> None:
@@ -302,9 +304,13 @@ async def slide_fills_the_phone(phone: Page) -> None:
     """The screen share (often the slide) comes above the teacher's face, and fills the
     phone's screen when enlarged (issue 19)."""
     screen = phone.locator("[data-media=teacher-screen]")
-    slide = await screen.bounding_box()
-    face = await phone.locator("[data-media=teacher-video]").bounding_box()
-    assert slide and face and slide["y"] < face["y"]
+
+    async def slide_above_face() -> bool:  # the page lays the share out once it plays
+        slide = await screen.bounding_box()
+        face = await phone.locator("[data-media=teacher-video]").bounding_box()
+        return bool(slide and face and slide["y"] < face["y"])
+
+    await until(slide_above_face, "the slide above the teacher's face")
     await phone.click("#enlarge")
     await expect(phone.locator("#enlarge")).to_have_attribute("aria-pressed", "true")
     big, view = await screen.bounding_box(), phone.viewport_size

@@ -93,7 +93,9 @@ async def test_a_weak_link_is_told_and_video_can_be_tried_again(relayed: Running
             phone_link.set_profile("3g")
             await phone.click("#retry-video")
             await expect(notice).to_be_hidden()
-            await advances(phone, TEACHER_CAMERA, "frames", 15, "video tried again")
+            # the server tries the video once the 3g link's reports are clean for 3 s; a
+            # loaded machine (CI runs two tests at once) stretches that
+            await advances(phone, TEACHER_CAMERA, "frames", 15, "video tried again", 45)
             await expect(notice).to_be_hidden()
             assert phone.errors == []  # type: ignore[attr-defined]
         finally:
