@@ -11,10 +11,11 @@ with no packets (a missing segment, a gap in the sound) filled with Opus's 20 ms
 from __future__ import annotations
 
 import struct
-import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
+
+from media.ogg import SAMPLE_RATE, ogg_crc, opus_samples
 
 SAMPLES_PER_MS = 48  # Opus granule positions count 48 kHz samples, whatever the input rate
 SILENCE = b"\xf8\xff\xfe"  # a 20 ms CELT frame of silence (the one WebRTC and Galene send)
@@ -22,7 +23,6 @@ SILENCE_MS = 20
 _HEADER = struct.Struct("<4sBBqIIIB")  # capture, version, flags, granule, serial, seq, crc, n
 _CONTINUED, _FIRST, _LAST = 1, 2, 4
 _PACKETS_PER_PAGE = 50  # about one second of 20 ms packets: the unit a reader can stop at
-_FRAME_MS = (10, 20, 40, 60) * 3 + (10, 20) * 2 + (2.5, 5, 10, 20) * 4  # by TOC config
 
 
 @dataclass(frozen=True)
@@ -42,15 +42,8 @@ class Packet(NamedTuple):  # a tuple: a long clip makes one per 20 ms of sound
 
 
 def packet_ms(packet: bytes) -> float:
-    """An Opus packet's duration from its TOC byte (RFC 6716, 3.1); 0 for an empty packet."""
-    if not packet:
-        return 0.0
-    frame = _FRAME_MS[packet[0] >> 3]
-    code = packet[0] & 3
-    if code == 3:  # a count byte follows the TOC
-        return frame * (packet[1] & 0x3F) if len(packet) > 1 else 0.0
-    count = 1 if code == 0 else 2
-    return frame * count
+    """An Opus packet's duration in ms (its TOC byte: media/ogg.py); 0 for an empty packet."""
+    return opus_samples(packet) / (SAMPLE_RATE / 1000)
 
 
 def pages(data: bytes) -> Iterator[Page]:
@@ -173,17 +166,6 @@ def _page(serial: int, seq: int, flags: int, granule: int, packets: list[bytes])
     page = bytearray(header + lacing + b"".join(packets))
     struct.pack_into("<I", page, 22, ogg_crc(bytes(page)))
     return bytes(page)
-
-
-# Ogg's CRC-32 is the unreflected polynomial 0x04C11DB7 with no inversion; zlib's is the
-# reflected one. Reflecting the input bytes and the result turns one into the other, so
-# the checksum is computed in C rather than a byte at a time in Python.
-_REVERSED = bytes(int(f"{i:08b}"[::-1], 2) for i in range(256))
-
-
-def ogg_crc(page: bytes) -> int:
-    reflected = ~zlib.crc32(page.translate(_REVERSED), 0xFFFFFFFF) & 0xFFFFFFFF
-    return int(f"{reflected:032b}"[::-1], 2)
 
 
 def _crc_ok(page: bytes) -> bool:
